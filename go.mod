@@ -1,0 +1,3 @@
+module github.com/linesight/linesight
+
+go 1.26
