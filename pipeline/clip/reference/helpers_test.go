@@ -24,15 +24,16 @@ func fill(w arch.Weights, name string, value float32) {
 	}
 }
 
-// setIdentity makes a square [n, n] linear weight the identity matrix.
+// setIdentity makes an [out, in] linear weight copy the first min(out, in)
+// features through and drop or zero the rest.
 func setIdentity(w arch.Weights, name string) {
 	t := w[name]
-	n := t.Shape[0]
+	out, in := t.Shape[0], t.Shape[1]
 	for i := range t.Data {
 		t.Data[i] = 0
 	}
-	for i := 0; i < n; i++ {
-		t.Data[i*n+i] = 1
+	for i := 0; i < min(out, in); i++ {
+		t.Data[i*in+i] = 1
 	}
 }
 

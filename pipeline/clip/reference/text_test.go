@@ -2,6 +2,7 @@ package reference
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -86,8 +87,9 @@ func TestTextBatchRowsAreIndependent(t *testing.T) {
 }
 
 // With q and k zero every visible position gets the same attention weight, so
-// with identity v/out projections and a zero MLP, layer 0 adds to each
-// position the mean of layer_norm1 over itself and the positions before it.
+// with identity v/out projections layer 0 adds to each position the mean of
+// layer_norm1 over itself and the positions before it. fc1 and fc2 copy the
+// first width features in and out, so the MLP adds act(layer_norm2(r)).
 func TestTextCausalAverageByHand(t *testing.T) {
 	cfg, w := tinyModel(t)
 	cfg.TextConfig.NumHiddenLayers = 1
@@ -95,11 +97,13 @@ func TestTextCausalAverageByHand(t *testing.T) {
 	for _, name := range []string{"self_attn.q_proj.weight", "self_attn.q_proj.bias",
 		"self_attn.k_proj.weight", "self_attn.k_proj.bias",
 		"self_attn.v_proj.bias", "self_attn.out_proj.bias",
-		"mlp.fc2.weight", "mlp.fc2.bias"} {
+		"mlp.fc1.bias", "mlp.fc2.bias"} {
 		fill(w, p+name, 0)
 	}
 	setIdentity(w, p+"self_attn.v_proj.weight")
 	setIdentity(w, p+"self_attn.out_proj.weight")
+	setIdentity(w, p+"mlp.fc1.weight")
+	setIdentity(w, p+"mlp.fc2.weight")
 
 	ids := prompt[:eotPos+1]
 	tr, err := Text(cfg, w, [][]int64{ids})
@@ -125,6 +129,10 @@ func TestTextCausalAverageByHand(t *testing.T) {
 			for o := range want {
 				want[o] += normed[s][o] / float64(pos+1)
 			}
+		}
+		mlpIn := handLayerNorm(want, w[p+"layer_norm2.weight"].Data, w[p+"layer_norm2.bias"].Data, eps)
+		for o, v := range mlpIn {
+			want[o] += v / (1 + math.Exp(-1.702*v)) // quick_gelu
 		}
 		assertClose(t, fmt.Sprintf("Hidden[1] pos %d", pos), tr.Hidden[1][pos*width:(pos+1)*width], want, 1e-12)
 	}
