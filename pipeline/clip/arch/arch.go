@@ -7,6 +7,7 @@ package arch
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 )
 
@@ -46,8 +47,11 @@ type Config struct {
 	LogitScaleInitValue float64      `json:"logit_scale_init_value"`
 	VisionConfig        VisionConfig `json:"vision_config"`
 	TextConfig          TextConfig   `json:"text_config"`
-	TorchDtype          string       `json:"torch_dtype,omitempty"`
-	TransformersVersion string       `json:"transformers_version,omitempty"`
+	// LogitScale is the trained log logit scale, which Hugging Face keeps in
+	// the weights only; bundles carry it here because ONNX towers do not.
+	LogitScale          *float64 `json:"logit_scale,omitempty"`
+	TorchDtype          string   `json:"torch_dtype,omitempty"`
+	TransformersVersion string   `json:"transformers_version,omitempty"`
 }
 
 // Hugging Face's CLIPConfig defaults, applied to fields a config.json leaves out.
@@ -164,4 +168,17 @@ func (c Config) JSON() []byte {
 	}
 	data, _ := json.MarshalIndent(c, "", "  ")
 	return append(data, '\n')
+}
+
+// DefaultLogitScale is the scale OpenAI's models all trained to (the clamp at
+// 100), used for bundles that do not record theirs.
+const DefaultLogitScale = 100.0
+
+// TrainedLogitScale returns exp(logit_scale) as recorded in the bundle config,
+// and whether it was recorded.
+func (c Config) TrainedLogitScale() (float64, bool) {
+	if c.LogitScale == nil {
+		return DefaultLogitScale, false
+	}
+	return math.Exp(*c.LogitScale), true
 }
