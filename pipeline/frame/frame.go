@@ -1,0 +1,78 @@
+// Package frame is the unit that flows from a camera to a verdict: the pixels
+// of one capture and what is known about it.
+package frame
+
+import "time"
+
+// Frame is one captured image. Pix holds 8-bit BGR pixels (OpenCV's order),
+// Stride bytes per row. Frames come from a pool: call Release when done so the
+// buffer is reused instead of allocated per frame.
+type Frame struct {
+	Camera     string
+	Seq        uint64 // per camera, from 1, never reused while the process runs
+	PartID     string // set for triggered captures
+	CapturedAt time.Time
+	Width      int
+	Height     int
+	Stride     int
+	Pix        []byte
+	// Truth is the ground truth of generated frames (the synthetic line); nil
+	// for real cameras.
+	Truth *Truth
+
+	pool *Pool
+}
+
+// Truth says what a generated frame shows.
+type Truth struct {
+	PartType string `json:"part_type"`
+	// Defect is "" for a good part, else one of the injected defect kinds.
+	Defect string `json:"defect,omitempty"`
+}
+
+// Good reports whether the frame shows a part without defect.
+func (t *Truth) Good() bool { return t.Defect == "" }
+
+// Release returns the frame's buffer to its pool. The frame must not be used
+// afterwards.
+func (f *Frame) Release() {
+	if f == nil || f.pool == nil {
+		return
+	}
+	p := f.pool
+	f.pool = nil
+	p.put(f)
+}
+
+// Pool recycles frames of one size class, so steady-state capture allocates
+// nothing. Safe for concurrent use.
+type Pool struct {
+	free chan *Frame
+}
+
+// NewPool keeps up to n released frames for reuse.
+func NewPool(n int) *Pool { return &Pool{free: make(chan *Frame, n)} }
+
+// Get returns a frame whose Pix holds at least height*stride bytes, with its
+// metadata cleared.
+func (p *Pool) Get(width, height, stride int) *Frame {
+	var f *Frame
+	select {
+	case f = <-p.free:
+	default:
+		f = &Frame{}
+	}
+	need := height * stride
+	if cap(f.Pix) < need {
+		f.Pix = make([]byte, need)
+	}
+	*f = Frame{Pix: f.Pix[:need], Width: width, Height: height, Stride: stride, pool: p}
+	return f
+}
+
+func (p *Pool) put(f *Frame) {
+	select {
+	case p.free <- f:
+	default: // pool full: let the garbage collector have it
+	}
+}
