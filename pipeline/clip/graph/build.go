@@ -1,0 +1,99 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+)
+
+// Graph input and output names, as in Hugging Face Optimum's CLIP export.
+const (
+	InputPixels        = "pixel_values"
+	InputIDs           = "input_ids"
+	InputAttentionMask = "attention_mask"
+	OutputImageEmbeds  = "image_embeds"
+	OutputTextEmbeds   = "text_embeds"
+	// HiddenStatesOutput is the name prefix of the DebugOutputs.
+	HiddenStatesOutput = "hidden_states."
+
+	batchDim = "batch_size"
+	seqDim   = "sequence_length"
+)
+
+// Build writes one tower of CLIP as an ONNX model. The weights must hold
+// every parameter of the tower with the shapes cfg implies.
+func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxproto.Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("build %s graph: %w", t, err)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("build %s graph: %w", t, err)
+	}
+	if t != arch.Vision && t != arch.Text {
+		return nil, fmt.Errorf("build graph: unknown tower %q (vision, text)", t)
+	}
+	if err := w.Check(cfg, t); err != nil {
+		return nil, fmt.Errorf("build %s graph: %w", t, err)
+	}
+
+	var b *builder
+	if t == arch.Vision {
+		b = buildVision(cfg, w, opts)
+	} else {
+		b = buildText(cfg, w, opts)
+	}
+	m := onnxproto.NewModel(b.g)
+	m.DocString = fmt.Sprintf("CLIP %s tower, %s", t, opts.Variant)
+	m.Metadata = []onnxproto.StringEntry{
+		{Key: "linesight.tower", Value: string(t)},
+		{Key: "linesight.variant", Value: opts.Variant.String()},
+	}
+	return m, nil
+}
+
+// progressFor adapts Options.Progress to one stage.
+func progressFor(opts Options, stage string) func(done, total int) {
+	if opts.Progress == nil {
+		return nil
+	}
+	return func(done, total int) { opts.Progress(stage, done, total) }
+}
+
+// finish turns the network's float values into float32 graph outputs: the
+// embeddings, and with DebugOutputs every hidden state.
+func (b *builder) finish(opts Options, embedsName string, embeds string, dim int, hidden []string, seq onnxproto.Dim, width int) {
+	b.scope = ""
+	b.opTo(embedsName, castOrIdentity(b.act), []string{embeds}, castAttrs(b.act)...)
+	b.g.Outputs = append(b.g.Outputs, &onnxproto.ValueInfo{
+		Name: embedsName, ElemType: onnxproto.Float,
+		Shape: []onnxproto.Dim{onnxproto.Symbolic(batchDim), onnxproto.Fixed(dim)},
+	})
+	if !opts.DebugOutputs {
+		return
+	}
+	for i, h := range hidden {
+		name := fmt.Sprintf("%s%d", HiddenStatesOutput, i)
+		b.opTo(name, castOrIdentity(b.act), []string{h}, castAttrs(b.act)...)
+		b.g.Outputs = append(b.g.Outputs, &onnxproto.ValueInfo{
+			Name: name, ElemType: onnxproto.Float,
+			Shape: []onnxproto.Dim{onnxproto.Symbolic(batchDim), seq, onnxproto.Fixed(width)},
+		})
+	}
+}
+
+// castOrIdentity names the node that copies a value of type act into a
+// float32 graph output.
+func castOrIdentity(act onnxproto.DataType) string {
+	if act == onnxproto.Float {
+		return "Identity"
+	}
+	return "Cast"
+}
+
+func castAttrs(act onnxproto.DataType) []*onnxproto.Attribute {
+	if act == onnxproto.Float {
+		return nil
+	}
+	return []*onnxproto.Attribute{intAttr("to", int64(onnxproto.Float))}
+}

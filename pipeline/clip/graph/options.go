@@ -1,0 +1,97 @@
+// Package graph writes the two towers of CLIP as ONNX graphs that ONNX
+// Runtime runs directly, from Hugging Face weights (or seeded random ones).
+// Initializers keep Hugging Face parameter names, so a graph can be traced back
+// to the checkpoint it came from; linear weights are stored pre-transposed as
+// [in, out] under the name plus ".T" so that MatMul needs no Transpose.
+//
+// The vision graph maps pixel_values [batch_size, 3, H, W] to image_embeds
+// [batch_size, projection_dim]; the text graph maps input_ids [batch_size,
+// sequence_length] (and optionally attention_mask) to text_embeds. Both match
+// the Hugging Face Optimum export names.
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+)
+
+// Variant is the numeric format of a built graph.
+type Variant int
+
+const (
+	// FP32 computes everything in float32.
+	FP32 Variant = iota
+	// FP16 stores weights and activations in float16 but computes
+	// LayerNormalization and Softmax in float32, where float16 overflows in
+	// ViTs. Inputs and outputs stay float32.
+	FP16
+	// INT8 turns every MatMul with a constant 2-D weight into com.microsoft
+	// DynamicQuantizeMatMul with per-column symmetric int8 weights; see
+	// quantize.go for why.
+	INT8
+)
+
+var variantNames = []string{"fp32", "fp16", "int8"}
+
+// ParseVariant reads "fp32", "fp16" or "int8" (any case).
+func ParseVariant(s string) (Variant, error) {
+	for i, n := range variantNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Variant(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown model variant %q (want %s)", s, strings.Join(variantNames, ", "))
+}
+
+func (v Variant) String() string {
+	if v < 0 || int(v) >= len(variantNames) {
+		return fmt.Sprintf("Variant(%d)", int(v))
+	}
+	return variantNames[v]
+}
+
+// Suffix is what a model bundle appends to the file name of this variant:
+// "" for fp32, "_fp16", "_int8" (vision_model_int8.onnx).
+func (v Variant) Suffix() string {
+	if v == FP32 {
+		return ""
+	}
+	return "_" + v.String()
+}
+
+// Options chooses what Build writes.
+type Options struct {
+	Variant Variant
+	// InputIDsType is the element type of input_ids (and attention_mask):
+	// onnxproto.Int64 (the default, like Optimum's export) or onnxproto.Int32.
+	InputIDsType onnxproto.DataType
+	// AttentionMask adds an attention_mask input [batch_size,
+	// sequence_length] to the text graph; positions where it is 0 are hidden
+	// from attention, as in Hugging Face's CLIPTextModel.
+	AttentionMask bool
+	// DebugOutputs adds outputs hidden_states.<i> [batch_size, seq, width]
+	// for i = 0..layers: 0 is the input of the first encoder layer (vision:
+	// after pre_layrnorm) and i+1 the output of layer i.
+	DebugOutputs bool
+	// Progress, when set, is told as each stage advances.
+	Progress func(stage string, done, total int)
+}
+
+func (o Options) idsType() onnxproto.DataType {
+	if o.InputIDsType == onnxproto.Undefined {
+		return onnxproto.Int64
+	}
+	return o.InputIDsType
+}
+
+func (o Options) validate() error {
+	if o.Variant < FP32 || o.Variant > INT8 {
+		return fmt.Errorf("unknown variant %d", int(o.Variant))
+	}
+	if t := o.idsType(); t != onnxproto.Int64 && t != onnxproto.Int32 {
+		return fmt.Errorf("input_ids type %s is not supported (int64, int32)", t)
+	}
+	return nil
+}
