@@ -110,9 +110,9 @@ func TestLoadCLIPShardedWithExtras(t *testing.T) {
 
 func TestLoadCLIPErrors(t *testing.T) {
 	cases := []struct {
-		name   string
+		name    string
 		corrupt func(w arch.Weights)
-		want   []string
+		want    []string
 	}{
 		{"missing tensor", func(w arch.Weights) { delete(w, "vision_model.post_layernorm.bias") },
 			[]string{`"vision_model.post_layernorm.bias"`, SingleFileName, "missing"}},
@@ -187,5 +187,24 @@ func TestLoadCLIPWithoutLogitScaleOrConfig(t *testing.T) {
 	}
 	if math.Abs(got.LogitScale(cfg)-math.Exp(cfg.LogitScaleInitValue)) > 1e-12 {
 		t.Errorf("LogitScale = %g, want the config's", got.LogitScale(cfg))
+	}
+}
+
+// Some exporters store logit_scale as [1] rather than a 0-d tensor.
+func TestLoadCLIPLogitScaleOfShapeOne(t *testing.T) {
+	dir := t.TempDir()
+	cfg, weights := tinyCLIP(t)
+	writeConfig(t, dir, cfg)
+	weights["logit_scale"] = &arch.Tensor{Shape: []int{1}, Data: []float32{2.5}}
+	if err := Write(filepath.Join(dir, SingleFileName), weights, F32, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := LoadCLIP(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale := got["logit_scale"]
+	if len(scale.Shape) != 0 || scale.Data[0] != 2.5 {
+		t.Errorf("logit_scale = %v %v, want a scalar 2.5", scale.Shape, scale.Data)
 	}
 }
