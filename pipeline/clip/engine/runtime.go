@@ -43,11 +43,7 @@ func Init(libraryPath string) error {
 	path := ResolveLibraryPath(libraryPath)
 	initOnce.Do(func() {
 		initPath = path
-		if _, err := os.Stat(path); err != nil {
-			initErr = fmt.Errorf("ONNX Runtime library not found at %s: run `make setup` "+
-				"(it installs libonnxruntime.so.1 from the npm package onnxruntime-node@1.30.0 into %s), "+
-				"or point --ort-lib, $%s or model.ort_library in the config at an existing copy",
-				path, DefaultLibraryPath, LibraryEnv)
+		if initErr = checkLibrary(path); initErr != nil {
 			return
 		}
 		ort.SetSharedLibraryPath(path)
@@ -72,3 +68,15 @@ func Version() string {
 var errNotInitialized = errors.New("ONNX Runtime is not loaded: call engine.Init first")
 
 func ortReady() bool { return ort.IsInitialized() }
+
+// checkLibrary explains how to install the library when it is missing.
+func checkLibrary(path string) error {
+	st, err := os.Stat(path)
+	if err == nil && !st.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("ONNX Runtime library not found at %s: run `make setup` "+
+		"(it installs libonnxruntime.so.1 from the npm package onnxruntime-node@1.30.0 into %s), "+
+		"or point --ort-lib, $%s or model.ort_library in the config at an existing copy",
+		path, DefaultLibraryPath, LibraryEnv)
+}
