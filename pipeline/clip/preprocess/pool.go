@@ -1,0 +1,59 @@
+package preprocess
+
+import "sync"
+
+// bandFunc processes rows [lo, hi) as band number band; each band owns the
+// scratch buffers with its index, so bands run concurrently without sharing.
+type bandFunc func(band, lo, hi int)
+
+type poolTask struct {
+	fn       bandFunc
+	band     int
+	lo, hi   int
+	finished *sync.WaitGroup
+}
+
+// workerPool runs the bands of one pass on long-lived goroutines, so a frame
+// costs no goroutine starts and no allocations. The caller's goroutine runs
+// band 0 itself; the pool has one goroutine per further band.
+type workerPool struct {
+	bands    int
+	tasks    chan poolTask
+	finished sync.WaitGroup
+	stop     sync.Once
+}
+
+func newWorkerPool(bands int) *workerPool {
+	p := &workerPool{bands: max(bands, 1), tasks: make(chan poolTask)}
+	for range p.bands - 1 {
+		go p.work()
+	}
+	return p
+}
+
+func (p *workerPool) work() {
+	for t := range p.tasks {
+		t.fn(t.band, t.lo, t.hi)
+		t.finished.Done()
+	}
+}
+
+// run splits [0, total) into at most p.bands contiguous bands, or runs it as
+// one band when serial is set, and returns when all are done.
+func (p *workerPool) run(total int, serial bool, fn bandFunc) {
+	bands := p.bands
+	if serial || total < 2*bands {
+		bands = 1
+	}
+	p.finished.Add(bands - 1)
+	for b := 1; b < bands; b++ {
+		p.tasks <- poolTask{fn: fn, band: b, lo: total * b / bands, hi: total * (b + 1) / bands, finished: &p.finished}
+	}
+	fn(0, 0, total/bands)
+	p.finished.Wait()
+}
+
+// close stops the goroutines; the pool must not be used afterwards.
+func (p *workerPool) close() {
+	p.stop.Do(func() { close(p.tasks) })
+}
