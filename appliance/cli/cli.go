@@ -1,0 +1,121 @@
+// Package cli implements the linesight command line.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Stdio are the streams a command reads and writes.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// command is one subcommand: its name path ("model synth"), a one-line
+// summary, and the function that parses its flags and runs it.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, io Stdio) error
+}
+
+func commands() []command {
+	return []command{
+		{"model synth", "write a model bundle with seeded random weights at a preset size", modelSynth},
+		{"model import", "convert a Hugging Face CLIPModel checkpoint into a model bundle", modelImport},
+		{"model tokenize", "print the CLIP token ids of each line on stdin, as JSON", modelTokenize},
+		{"model preprocess", "write images as CLIP input tensors (float32 CHW, little-endian)", modelPreprocess},
+		{"model embed", "print image and text embeddings as JSON", modelEmbed},
+		{"classify", "zero-shot classify images against text prompts", classify},
+		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
+		{"version", "print the version", version},
+	}
+}
+
+// errUsage marks an error already explained by printed usage.
+var errUsage = errors.New("usage")
+
+// Run runs the command named by args and returns the process exit status.
+func Run(ctx context.Context, args []string, stdio Stdio) int {
+	cmds := commands()
+	for _, c := range cmds {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			err := c.run(ctx, args[len(words):], stdio)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				return 2
+			default:
+				fmt.Fprintf(stdio.Err, "linesight %s: %v\n", c.name, err)
+				return 1
+			}
+		}
+	}
+	usage(stdio.Err, cmds)
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return 0
+	}
+	fmt.Fprintf(stdio.Err, "\nunknown command %q\n", strings.Join(args, " "))
+	return 2
+}
+
+func usage(w io.Writer, cmds []command) {
+	fmt.Fprintln(w, "linesight: visual inspection with CLIP\n\nUsage: linesight COMMAND [flags]\n\nCommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun `linesight COMMAND -h` for a command's flags.")
+}
+
+// newFlags makes a flag set that reports errors instead of exiting.
+func newFlags(name string, stdio Stdio) *flag.FlagSet {
+	fs := flag.NewFlagSet("linesight "+name, flag.ContinueOnError)
+	fs.SetOutput(stdio.Err)
+	return fs
+}
+
+// parse parses flags, mapping a bad flag to errUsage (the flag package has
+// already printed why).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// strings collects a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func logger(stdio Stdio) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("LINESIGHT_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level}))
+}
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+func version(_ context.Context, _ []string, stdio Stdio) error {
+	fmt.Fprintf(stdio.Out, "linesight %s\n", Version)
+	return nil
+}

@@ -1,0 +1,109 @@
+package bundle
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+)
+
+// WriteOptions choose what Write produces.
+type WriteOptions struct {
+	// Variants to write; empty means fp32 only.
+	Variants []graph.Variant
+	// Replace allows overwriting an existing bundle directory.
+	Replace bool
+	// Progress, when set, hears about each stage: building a graph (done and
+	// total in graph stages) and writing a file (done and total in bytes).
+	Progress func(stage string, done, total int64)
+}
+
+// Write builds the ONNX graphs of every requested variant from the weights and
+// writes a complete bundle: configs, tokenizer files and models. It writes into
+// a sibling directory first and renames it into place, so a failed or
+// interrupted write never leaves a half bundle at dir.
+func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer, pre preprocess.Params, opts WriteOptions) (err error) {
+	for _, t := range []arch.Tower{arch.Vision, arch.Text} {
+		if err := w.Check(cfg, t); err != nil {
+			return fmt.Errorf("write model bundle: %w", err)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil && !opts.Replace {
+		return fmt.Errorf("write model bundle: %s already exists (remove it or choose another --out)", dir)
+	}
+	variants := opts.Variants
+	if len(variants) == 0 {
+		variants = []graph.Variant{graph.FP32}
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
+
+	tmp := dir + ".partial"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("write model bundle: clear %s: %w", tmp, err)
+	}
+	if err := os.MkdirAll(filepath.Join(tmp, ModelDir), 0o755); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	if scale, ok := w[arch.LogitScaleParam.Name]; ok && len(scale.Data) == 1 {
+		v := float64(scale.Data[0])
+		cfg.LogitScale = &v
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ConfigFile), cfg.JSON(), 0o644); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, PreprocessorFile), pre.JSON(), 0o644); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	if err := tok.WriteFiles(tmp); err != nil {
+		return fmt.Errorf("write model bundle: tokenizer: %w", err)
+	}
+
+	for _, v := range variants {
+		for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
+			stem := visionStem
+			if tower == arch.Text {
+				stem = textStem
+			}
+			name := stem + v.Suffix() + ".onnx"
+			m, err := graph.Build(cfg, w, tower, graph.Options{
+				Variant: v,
+				Progress: func(stage string, done, total int) {
+					progress(fmt.Sprintf("build %s (%s)", name, stage), int64(done), int64(total))
+				},
+			})
+			if err != nil {
+				return fmt.Errorf("write model bundle: build %s: %w", name, err)
+			}
+			err = m.Save(filepath.Join(tmp, ModelDir, name), onnxproto.SaveOptions{
+				Progress: func(written, total int64) { progress("write "+name, written, total) },
+			})
+			if err != nil {
+				return fmt.Errorf("write model bundle: %w", err)
+			}
+		}
+	}
+
+	if opts.Replace {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("write model bundle: replace %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	return nil
+}
