@@ -21,7 +21,7 @@ var contractions = []string{"s", "t", "re", "ve", "m", "ll", "d"}
 func splitPieces(text string, emit func(piece string)) {
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if isPythonSpace(r) {
+		if skippedByPattern(r) {
 			i += size
 			continue
 		}
@@ -59,7 +59,7 @@ func splitPieces(text string, emit func(piece string)) {
 		default:
 			for end < len(text) {
 				next, n := utf8.DecodeRuneInString(text[end:])
-				if isPythonSpace(next) || unicode.IsLetter(next) || unicode.IsNumber(next) {
+				if skippedByPattern(next) || unicode.IsLetter(next) || unicode.IsNumber(next) {
 					break
 				}
 				end += n
@@ -68,6 +68,14 @@ func splitPieces(text string, emit func(piece string)) {
 		emit(text[i:end])
 		i = end
 	}
+}
+
+// skippedByPattern reports whether no alternative of the pattern matches r:
+// whitespace, and U+0345 COMBINING GREEK YPOGEGRAMMENI, which the
+// case-insensitive negated class rejects because it folds to the letter ι
+// while [\p{L}] itself does not accept it.
+func skippedByPattern(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u0345'
 }
 
 // matchContraction returns the byte length of the contraction suffix that
