@@ -20,11 +20,17 @@ type tower struct {
 // encoder runs every layer on x [B, S, width]. mask, when set, is a float32
 // additive attention mask broadcastable to [B, heads, S, S]. It returns the
 // hidden states before the first layer and after each one.
-func (b *builder) encoder(t tower, x, mask string, progress func(done, total int)) []string {
+//
+// With firstTokenOut the last layer computes only position 0 (its output is
+// [B, 1, width]): the vision tower pools the class token, so the other
+// positions' queries, output projection and MLP in that layer are wasted work
+// (about 1/layers of the whole tower).
+func (b *builder) encoder(t tower, x, mask string, firstTokenOut bool, progress func(done, total int)) []string {
 	hidden := []string{x}
 	for i := 0; i < t.layers; i++ {
 		b.scope = fmt.Sprintf("/%s/encoder/layers.%d", t.prefix, i)
-		x = b.encoderLayer(t, fmt.Sprintf("%s.encoder.layers.%d.", t.prefix, i), x, mask)
+		onlyFirst := firstTokenOut && i == t.layers-1
+		x = b.encoderLayer(t, fmt.Sprintf("%s.encoder.layers.%d.", t.prefix, i), x, mask, onlyFirst)
 		hidden = append(hidden, x)
 		if progress != nil {
 			progress(i+1, t.layers)
@@ -34,21 +40,33 @@ func (b *builder) encoder(t tower, x, mask string, progress func(done, total int
 }
 
 // encoderLayer is a pre-norm transformer block:
-// x += attn(ln1(x)); x += mlp(ln2(x)).
-func (b *builder) encoderLayer(t tower, p, x, mask string) string {
+// x += attn(ln1(x)); x += mlp(ln2(x)). With onlyFirst, only position 0 is
+// computed and returned.
+func (b *builder) encoderLayer(t tower, p, x, mask string, onlyFirst bool) string {
 	h := b.layerNorm(x, p+"layer_norm1", t.eps)
-	x = b.op("Add", []string{x, b.attention(t, p+"self_attn", h, mask)})
+	queries := h
+	if onlyFirst {
+		x, queries = b.firstToken(x), b.firstToken(h)
+	}
+	x = b.op("Add", []string{x, b.attention(t, p+"self_attn", queries, h, mask)})
 	h = b.layerNorm(x, p+"layer_norm2", t.eps)
 	return b.op("Add", []string{x, b.mlp(t, p+"mlp", h)})
 }
 
-// attention is multi-head self-attention on h [B, S, width].
-func (b *builder) attention(t tower, p, h, mask string) string {
+// firstToken slices [B, S, D] to [B, 1, D].
+func (b *builder) firstToken(x string) string {
+	return b.op("Slice", []string{x, b.ints(0), b.ints(1), b.ints(1)})
+}
+
+// attention is multi-head attention of the positions in hq [B, Sq, width]
+// over all positions in h [B, S, width] (hq is h for self-attention over
+// every position).
+func (b *builder) attention(t tower, p, hq, h, mask string) string {
 	headDim := t.width / t.heads
 	splitHeads := b.ints(0, 0, int64(t.heads), int64(headDim))
 
 	// Scale q by head_dim^-0.5 before the product, as Hugging Face does.
-	q := b.op("Mul", []string{b.linear(h, p+".q_proj", true), b.scalar(float32(1 / math.Sqrt(float64(headDim))))})
+	q := b.op("Mul", []string{b.linear(hq, p+".q_proj", true), b.scalar(float32(1 / math.Sqrt(float64(headDim))))})
 	q = b.op("Transpose", []string{b.op("Reshape", []string{q, splitHeads})}, intsAttr("perm", 0, 2, 1, 3))
 	// K goes straight to [B, heads, head_dim, S] so Q·Kᵀ is a plain MatMul.
 	k := b.op("Transpose", []string{b.op("Reshape", []string{b.linear(h, p+".k_proj", true), splitHeads})}, intsAttr("perm", 0, 2, 3, 1))

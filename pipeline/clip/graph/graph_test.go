@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/reference"
@@ -45,6 +44,8 @@ func build(t testing.TB, cfg arch.Config, w arch.Weights, tower arch.Tower, opts
 func TestVisionMatchesReference(t *testing.T) {
 	cfg, w := tinyModel(t)
 	s := newSession(t, build(t, cfg, w, arch.Vision, Options{DebugOutputs: true}), onnxproto.SaveOptions{})
+	// Without debug outputs the last layer computes only the class token.
+	lean := newSession(t, build(t, cfg, w, arch.Vision, Options{}), onnxproto.SaveOptions{})
 	for _, batch := range []int{1, 3} {
 		t.Run(fmt.Sprintf("batch%d", batch), func(t *testing.T) {
 			px := randomPixels(cfg, batch, uint64(batch))
@@ -59,6 +60,8 @@ func TestVisionMatchesReference(t *testing.T) {
 				compareRows(t, fmt.Sprintf("hidden_states.%d", i), got[fmt.Sprintf("hidden_states.%d", i)], h, ref.Width, 1e-4, 0.99999)
 			}
 			compareRows(t, "image_embeds", got["image_embeds"], ref.Embeds, ref.Dim, 1e-4, 0.9999)
+			leanGot := lean.run(t, floatInput(t, pixelShape(cfg, batch), px))
+			compareRows(t, "image_embeds (no debug outputs)", leanGot["image_embeds"], ref.Embeds, ref.Dim, 1e-4, 0.9999)
 		})
 	}
 }
@@ -94,22 +97,28 @@ func TestGELUActivation(t *testing.T) {
 	cfg, _ := tinyModel(t)
 	cfg.VisionConfig.HiddenAct, cfg.TextConfig.HiddenAct = "gelu", "gelu"
 	w := arch.RandomWeights(cfg, 3)
-
-	vs := newSession(t, build(t, cfg, w, arch.Vision, Options{}), onnxproto.SaveOptions{})
 	px := randomPixels(cfg, 2, 9)
 	vref, err := reference.Vision(cfg, w, px, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareRows(t, "image_embeds", vs.run(t, floatInput(t, pixelShape(cfg, 2), px))["image_embeds"], vref.Embeds, vref.Dim, 1e-4, 0.9999)
-
-	ts := newSession(t, build(t, cfg, w, arch.Text, Options{}), onnxproto.SaveOptions{})
 	ids := tokenRows(cfg, 77, []int{10, 20}, 4)
 	tref, err := reference.Text(cfg, w, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareRows(t, "text_embeds", ts.run(t, idsInput(t, ids, onnxproto.Int64))["text_embeds"], tref.Embeds, tref.Dim, 1e-4, 0.9999)
+	for _, c := range []struct {
+		variant Variant
+		maxRel  float64
+		minCos  float64
+	}{{FP32, 1e-4, 0.9999}, {FP16, 1, 0.999}, {INT8, 1, 0.99}} {
+		t.Run(c.variant.String(), func(t *testing.T) {
+			vs := newSession(t, build(t, cfg, w, arch.Vision, Options{Variant: c.variant}), onnxproto.SaveOptions{})
+			compareRows(t, "image_embeds", vs.run(t, floatInput(t, pixelShape(cfg, 2), px))["image_embeds"], vref.Embeds, vref.Dim, c.maxRel, c.minCos)
+			ts := newSession(t, build(t, cfg, w, arch.Text, Options{Variant: c.variant}), onnxproto.SaveOptions{})
+			compareRows(t, "text_embeds", ts.run(t, idsInput(t, ids, onnxproto.Int64))["text_embeds"], tref.Embeds, tref.Dim, c.maxRel, c.minCos)
+		})
+	}
 }
 
 func TestTextInt32IDsAndAttentionMask(t *testing.T) {
@@ -420,4 +429,3 @@ func TestQuantizePerColumn(t *testing.T) {
 		t.Errorf("column peaks not at the range ends: %v", q)
 	}
 }
-

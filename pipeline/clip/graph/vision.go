@@ -23,7 +23,7 @@ func buildVision(cfg arch.Config, w arch.Weights, opts Options) *builder {
 	patches := b.op("Conv", []string{pixels, b.weight("vision_model.embeddings.patch_embedding.weight")},
 		intsAttr("kernel_shape", int64(vc.PatchSize), int64(vc.PatchSize)),
 		intsAttr("strides", int64(vc.PatchSize), int64(vc.PatchSize)))
-	patches = b.op("Reshape", []string{patches, b.ints(0, width, -1)})         // [B, D, N]
+	patches = b.op("Reshape", []string{patches, b.ints(0, width, -1)})        // [B, D, N]
 	patches = b.op("Transpose", []string{patches}, intsAttr("perm", 0, 2, 1)) // [B, N, D]
 
 	// The class embedding [D] broadcast to [B, 1, D]: Expand needs the batch
@@ -39,7 +39,9 @@ func buildVision(cfg arch.Config, w arch.Weights, opts Options) *builder {
 
 	t := tower{prefix: "vision_model", layers: vc.NumHiddenLayers, width: vc.HiddenSize,
 		heads: vc.NumAttentionHeads, eps: vc.LayerNormEps, act: vc.HiddenAct}
-	hidden := b.encoder(t, x, "", progressFor(opts, "vision layers"))
+	// Only the class token leaves the last layer, unless every hidden state
+	// is wanted.
+	hidden := b.encoder(t, x, "", !opts.DebugOutputs, progressFor(opts, "vision layers"))
 
 	b.scope = "/vision_model/pooler"
 	pooled := b.op("Gather", []string{hidden[len(hidden)-1], b.ints(0)}, intAttr("axis", 1)) // [B, 1, D]

@@ -1,0 +1,40 @@
+package graph
+
+import (
+	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+)
+
+// BenchmarkVisionSession runs the vision tower in ONNX Runtime (CPU, two
+// intra-op threads) at batch 1 and reports images per second. Weights are
+// random: speed does not depend on their values.
+func BenchmarkVisionSession(b *testing.B) {
+	for _, preset := range []string{"tiny", "vit-b-32"} {
+		for _, v := range []Variant{FP32, INT8} {
+			b.Run(preset+"/"+v.String(), func(b *testing.B) {
+				if preset != "tiny" && testing.Short() {
+					b.Skip("full-size model skipped in -short mode")
+				}
+				cfg, err := arch.Preset(preset)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w := arch.RandomWeights(cfg, 1)
+				m, err := Build(cfg, w, arch.Vision, Options{Variant: v})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s := newSession(b, m, onnxproto.SaveOptions{})
+				in := floatInput(b, pixelShape(cfg, 1), randomPixels(cfg, 1, 1))
+				s.run(b, in) // warm-up: first run plans memory and packs weights
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					s.run(b, in)
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
+			})
+		}
+	}
+}
