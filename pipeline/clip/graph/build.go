@@ -22,7 +22,9 @@ const (
 )
 
 // Build writes one tower of CLIP as an ONNX model. The weights must hold
-// every parameter of the tower with the shapes cfg implies.
+// every parameter of the tower with the shapes cfg implies. Float32
+// initializers may share memory with w, so w must not change until the model
+// has been saved.
 func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxproto.Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("build %s graph: %w", t, err)
