@@ -106,25 +106,27 @@ func compareTensors(got, want []float32, p Params) tensorDiff {
 	return d
 }
 
-// Test image content: smooth gradients and blobs with noise on top, so that
-// both the kernel's fine detail and its large-scale weighting are exercised.
+// Test image content: smooth waves across and down the image with noise on
+// top, so that both the kernel's fine detail and its large-scale weighting are
+// exercised.
 func randomLevels(rng *rand.Rand, w, h, channels int, noise int) []uint8 {
 	pix := make([]uint8, w*h*channels)
-	type wave struct{ fx, fy, phase, amp float64 }
-	waves := make([][3]wave, channels)
-	for c := range waves {
-		for k := range waves[c] {
-			waves[c][k] = wave{rng.Float64() * 0.1, rng.Float64() * 0.1, rng.Float64() * 6.3, 20 + rng.Float64()*60}
+	across, down := make([]float64, w*channels), make([]float64, h*channels)
+	wave := func(out []float64, n int) {
+		for c := range channels {
+			f1, f2, p1, p2 := rng.Float64()*0.2, rng.Float64()*0.03, rng.Float64()*6.3, rng.Float64()*6.3
+			a1, a2 := 10+rng.Float64()*40, 10+rng.Float64()*40
+			for i := range n {
+				out[i*channels+c] = a1*math.Sin(f1*float64(i)+p1) + a2*math.Sin(f2*float64(i)+p2)
+			}
 		}
 	}
+	wave(across, w)
+	wave(down, h)
 	for y := range h {
 		for x := range w {
 			for c := range channels {
-				v := 128.0
-				for _, wv := range waves[c] {
-					v += wv.amp * math.Sin(wv.fx*float64(x)+wv.fy*float64(y)+wv.phase)
-				}
-				v += float64(rng.IntN(2*noise+1) - noise)
+				v := 128 + across[x*channels+c] + down[y*channels+c] + float64(rng.IntN(2*noise+1)-noise)
 				pix[(y*w+x)*channels+c] = uint8(min(max(v, 0), 255))
 			}
 		}
