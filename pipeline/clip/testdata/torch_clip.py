@@ -203,8 +203,8 @@ def randomise(model, seed):
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name == "logit_scale":
-                continue
-            if p.dim() == 1 and ("norm" in name) and name.endswith("weight"):
+                pass
+            elif p.dim() == 1 and ("norm" in name) and name.endswith("weight"):
                 p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
             elif p.dim() == 1:
                 p.copy_(0.05 * torch.randn(p.shape, generator=g))
