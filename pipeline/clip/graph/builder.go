@@ -170,12 +170,20 @@ func (b *builder) linear(x, prefix string, hasBias bool) string {
 	return y
 }
 
-// transpose turns a row-major [rows, cols] matrix into [cols, rows].
+// transpose turns a row-major [rows, cols] matrix into [cols, rows], in
+// tiles so that both sides stay in cache (ViT-L has 300M weights to turn).
 func transpose(m []float32, rows, cols int) []float32 {
+	const tile = 32
 	t := make([]float32, len(m))
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			t[c*rows+r] = m[r*cols+c]
+	for r0 := 0; r0 < rows; r0 += tile {
+		r1 := min(r0+tile, rows)
+		for c0 := 0; c0 < cols; c0 += tile {
+			c1 := min(c0+tile, cols)
+			for r := r0; r < r1; r++ {
+				for c := c0; c < c1; c++ {
+					t[c*rows+r] = m[r*cols+c]
+				}
+			}
 		}
 	}
 	return t

@@ -429,3 +429,22 @@ func TestQuantizePerColumn(t *testing.T) {
 		t.Errorf("column peaks not at the range ends: %v", q)
 	}
 }
+
+func TestTranspose(t *testing.T) {
+	// Sizes around the tile edge, with a known element pattern.
+	for _, dims := range [][2]int{{1, 1}, {3, 5}, {32, 32}, {33, 70}, {100, 31}} {
+		rows, cols := dims[0], dims[1]
+		m := make([]float32, rows*cols)
+		for i := range m {
+			m[i] = float32(i)
+		}
+		tr := transpose(m, rows, cols)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if tr[c*rows+r] != float32(r*cols+c) {
+					t.Fatalf("%dx%d: t[%d][%d] = %g, want %d", rows, cols, c, r, tr[c*rows+r], r*cols+c)
+				}
+			}
+		}
+	}
+}

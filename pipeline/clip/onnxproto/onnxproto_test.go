@@ -124,6 +124,9 @@ func TestSaveInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if info.Mode().Perm() != 0o644 {
+		t.Errorf("model file mode %v, want readable by all", info.Mode().Perm())
+	}
 	if last != info.Size() || total != info.Size() {
 		t.Errorf("progress ended at %d of %d, file has %d bytes", last, total, info.Size())
 	}
