@@ -38,6 +38,7 @@ func Decode(file string, data []byte, dst any) *Doc {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		d.errs = append(d.errs, syntaxError(file, err))
+		d.malformed = true
 		return d
 	}
 	if len(root.Content) == 0 {

@@ -145,7 +145,11 @@ func TestDecodeReportsEveryProblemWithLineAndPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c config
-			errs := Decode("cams.yaml", []byte(tt.yaml), &c).Errors()
+			doc := Decode("cams.yaml", []byte(tt.yaml), &c)
+			errs := doc.Errors()
+			if wantMalformed := strings.HasPrefix(tt.name, "syntax"); doc.Malformed() != wantMalformed {
+				t.Errorf("Malformed() = %v, want %v", doc.Malformed(), wantMalformed)
+			}
 			if len(errs) != len(tt.want) {
 				t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(tt.want), errs)
 			}

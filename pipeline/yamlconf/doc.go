@@ -13,7 +13,13 @@ type Doc struct {
 	File  string
 	lines map[string]int
 	errs  Errors
+	// malformed is set when the data is not YAML at all.
+	malformed bool
 }
+
+// Malformed reports that the data was not valid YAML, so nothing was decoded
+// and validating the zero value would only add noise to the syntax error.
+func (d *Doc) Malformed() bool { return d.malformed }
 
 // Line returns the line of path, or of its nearest present ancestor when
 // path itself is absent (a missing key is reported where its parent starts).

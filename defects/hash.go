@@ -1,0 +1,68 @@
+package defects
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+)
+
+// The canonical form of a file is what decides verdicts and nothing else:
+// sets sorted by name, classes in scoring order with their expanded prompts,
+// cameras sorted. Comments, layout, key order and how prompts were written
+// (explicit, or states x templates) do not change it; any prompt, threshold,
+// policy or mapping change does. Field names are fixed here, not taken from
+// the Go types, so renaming a Go field cannot change every hash.
+type canonicalFile struct {
+	Format  string            `json:"format"`
+	Version int               `json:"version"`
+	Sets    []canonicalSet    `json:"sets"`
+	Cameras []canonicalCamera `json:"cameras"`
+}
+
+type canonicalSet struct {
+	Name      string           `json:"name"`
+	Uncertain string           `json:"uncertain"`
+	Classes   []canonicalClass `json:"classes"`
+}
+
+type canonicalClass struct {
+	Name      string   `json:"name"`
+	Good      bool     `json:"good"`
+	Threshold float64  `json:"threshold"`
+	Prompts   []string `json:"prompts"`
+}
+
+type canonicalCamera struct {
+	Camera string `json:"camera"`
+	Set    string `json:"set"`
+}
+
+// hashFile is "sha256:" and the hex SHA-256 of the canonical JSON.
+// encoding/json writes struct fields in declaration order and floats in their
+// shortest exact form, so the encoding is deterministic.
+func hashFile(f *File) string {
+	c := canonicalFile{Format: "linesight-defects", Version: f.Version, Sets: []canonicalSet{}, Cameras: []canonicalCamera{}}
+	for _, name := range f.SetNames() {
+		s := f.Sets[name]
+		cs := canonicalSet{Name: s.Name, Uncertain: string(s.Uncertain), Classes: []canonicalClass{}}
+		for _, cl := range s.Classes {
+			prompts := cl.Prompts
+			if prompts == nil {
+				prompts = []string{}
+			}
+			cs.Classes = append(cs.Classes, canonicalClass{Name: cl.Name, Good: cl.Good, Threshold: cl.Threshold, Prompts: prompts})
+		}
+		c.Sets = append(c.Sets, cs)
+	}
+	for camera, set := range f.Cameras {
+		c.Cameras = append(c.Cameras, canonicalCamera{Camera: camera, Set: set})
+	}
+	sort.Slice(c.Cameras, func(i, j int) bool { return c.Cameras[i].Camera < c.Cameras[j].Camera })
+	data, err := json.Marshal(c)
+	if err != nil {
+		panic("defects: canonical encoding cannot fail: " + err.Error())
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
