@@ -33,11 +33,13 @@ type Cache struct {
 
 var textEmbeddingsBucket = []byte("text_embeddings")
 
+// cacheLockTimeout bounds the wait for bbolt's file lock, so a second process
+// using the same file fails instead of waiting forever.
+var cacheLockTimeout = 2 * time.Second
+
 // OpenCache opens or creates the cache file at path.
 func OpenCache(path string) (*Cache, error) {
-	// A timeout, so a second process holding the file fails instead of
-	// waiting forever for bbolt's lock.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cacheLockTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open text-embedding cache %s: %w", path, err)
 	}

@@ -153,6 +153,9 @@ func (s *Scorer) ScoreInto(image []float32, r *Result) {
 		r.Reason = fmt.Sprintf("image embedding has length %g", imageNorm)
 		return
 	}
+	if cap(scores) < len(s.classes) {
+		scores = make([]ClassScore, 0, len(s.classes))
+	}
 
 	maxLogit := math.Inf(-1)
 	for i, c := range s.classes {
