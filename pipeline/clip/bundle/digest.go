@@ -11,15 +11,22 @@ import (
 	"path/filepath"
 )
 
-// Digest identifies a variant: sha256 over config.json and the variant's model
-// files with their external data, each by name, size and content. Verdicts and
-// caches carry it, so two bundles with the same digest give the same answers.
+// Digest identifies a variant: sha256 over everything that shapes its answers —
+// config.json, preprocessor_config.json, the tokenizer files and the variant's
+// model files with their external data — each by name, size and content.
+// Verdicts and the prompt-embedding cache carry it, so two bundles with the
+// same digest give the same answers.
 func (b *Bundle) Digest(variant string) (string, error) {
 	files, err := b.Files(variant)
 	if err != nil {
 		return "", err
 	}
 	paths := []string{filepath.Join(b.Dir, ConfigFile)}
+	for _, name := range append([]string{PreprocessorFile}, tokenizerFiles...) {
+		if p := filepath.Join(b.Dir, name); fileExists(p) {
+			paths = append(paths, p)
+		}
+	}
 	for _, model := range []string{files.Vision, files.Text} {
 		paths = append(paths, model)
 		paths = append(paths, externalData(model)...)
@@ -70,9 +77,17 @@ func Short(digest string) string {
 func externalData(model string) []string {
 	var found []string
 	for _, p := range []string{model + "_data", model + ".data"} {
-		if _, err := os.Stat(p); err == nil {
+		if fileExists(p) {
 			found = append(found, p)
 		}
 	}
 	return found
+}
+
+// tokenizerFiles are the tokenizer files a bundle may hold.
+var tokenizerFiles = []string{"tokenizer.json", "vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }

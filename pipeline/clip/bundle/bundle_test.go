@@ -1,0 +1,153 @@
+package bundle
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+)
+
+func writeTiny(t *testing.T, variants ...graph.Variant) string {
+	t.Helper()
+	cfg, _ := arch.Preset("tiny")
+	tok, err := tokenizer.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := preprocess.DefaultParams()
+	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if err := Write(dir, cfg, arch.RandomWeights(cfg, 1), tok, pre, WriteOptions{Variants: variants}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestOpenFindsVariantsAndConfigs(t *testing.T) {
+	dir := writeTiny(t, graph.FP32, graph.INT8)
+	// Optimum's suffix: found like ours.
+	for _, stem := range []string{"vision_model", "text_model"} {
+		data, _ := os.ReadFile(filepath.Join(dir, ModelDir, stem+".onnx"))
+		os.WriteFile(filepath.Join(dir, ModelDir, stem+"_quantized.onnx"), data, 0o644)
+	}
+	// A vision model without its text partner is not a variant.
+	os.WriteFile(filepath.Join(dir, ModelDir, "vision_model_fp16.onnx"), []byte("x"), 0o644)
+
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.Variants(), ","); got != "fp32,int8,quantized" {
+		t.Errorf("variants %s, want fp32,int8,quantized", got)
+	}
+	f, err := b.Files("quantized")
+	if err != nil || filepath.Base(f.Text) != "text_model_quantized.onnx" {
+		t.Errorf("quantized files %+v, %v", f, err)
+	}
+	if _, err := b.Files("fp16"); err == nil || !strings.Contains(err.Error(), "fp32, int8, quantized") {
+		t.Errorf("unknown variant: got %v, want the available ones listed", err)
+	}
+	if b.Preprocess.CropWidth != 32 || b.Config.VisionConfig.ImageSize != 32 {
+		t.Errorf("configs not read: %+v", b.Preprocess)
+	}
+	if scale, ok := b.Config.TrainedLogitScale(); !ok || scale < 99.99 || scale > 100.01 {
+		t.Errorf("logit scale %v recorded=%v, want 100 recorded", scale, ok)
+	}
+
+	// Without preprocessor_config.json: OpenAI's transform at the model size.
+	os.Remove(filepath.Join(dir, PreprocessorFile))
+	b, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Preprocess.ShortestEdge != 32 || b.Preprocess.Mean != preprocess.DefaultParams().Mean {
+		t.Errorf("default preprocessing %+v", b.Preprocess)
+	}
+}
+
+func TestOpenErrorsNameWhatIsWrong(t *testing.T) {
+	cases := []struct {
+		name   string
+		break_ func(dir string)
+		want   string
+	}{
+		{"no config", func(d string) { os.Remove(filepath.Join(d, ConfigFile)) }, ConfigFile},
+		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, ConfigFile), []byte("{"), 0o644) }, ConfigFile},
+		{"bad preprocessor", func(d string) {
+			os.WriteFile(filepath.Join(d, PreprocessorFile), []byte(`{"resample": 2}`), 0o644)
+		}, PreprocessorFile},
+		{"no models", func(d string) { os.RemoveAll(filepath.Join(d, ModelDir)) }, ModelDir},
+		{"no text model", func(d string) { os.Remove(filepath.Join(d, ModelDir, "text_model.onnx")) }, "text_model.onnx"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeTiny(t)
+			c.break_(dir)
+			if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want an error naming %s", err, c.want)
+			}
+		})
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "nowhere")); err == nil {
+		t.Error("a missing directory opened")
+	}
+}
+
+func TestDigestCoversModelFilesAndExternalData(t *testing.T) {
+	dir := writeTiny(t)
+	b, _ := Open(dir)
+	d1, err := b.Digest("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2, _ := b.Digest(FP32); d2 != d1 || !strings.HasPrefix(d1, "sha256:") || len(Short(d1)) != 12 {
+		t.Fatalf("digest %s / %s", d1, d2)
+	}
+	ext := filepath.Join(dir, ModelDir, "vision_model.onnx_data")
+	os.WriteFile(ext, []byte("weights"), 0o644)
+	d3, _ := b.Digest(FP32)
+	if d3 == d1 {
+		t.Error("external data does not change the digest")
+	}
+	os.WriteFile(ext, []byte("weightz"), 0o644)
+	if d4, _ := b.Digest(FP32); d4 == d3 {
+		t.Error("changed external data gives the same digest")
+	}
+	// Preprocessing and tokenizer change the answers too.
+	os.Remove(ext)
+	if d5, _ := b.Digest(FP32); d5 != d1 {
+		t.Fatal("removing the external data did not restore the digest")
+	}
+	os.WriteFile(filepath.Join(dir, PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644)
+	d6, _ := b.Digest(FP32)
+	if d6 == d1 {
+		t.Error("digest ignores preprocessor_config.json")
+	}
+	os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644)
+	if d7, _ := b.Digest(FP32); d7 == d6 {
+		t.Error("digest ignores the tokenizer files")
+	}
+}
+
+func TestWriteIsAllOrNothing(t *testing.T) {
+	cfg, _ := arch.Preset("tiny")
+	w := arch.RandomWeights(cfg, 1)
+	delete(w, "text_projection.weight")
+	tok, _ := tokenizer.Default()
+	dir := filepath.Join(t.TempDir(), "b")
+	err := Write(dir, cfg, w, tok, preprocess.DefaultParams(), WriteOptions{})
+	if err == nil || !strings.Contains(err.Error(), "text_projection.weight") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Error("a failed write left a bundle behind")
+	}
+	if _, err := os.Stat(dir + ".partial"); !os.IsNotExist(err) {
+		t.Error("a failed write left its partial directory behind")
+	}
+}
