@@ -62,7 +62,8 @@ type promptEntry struct {
 }
 
 func newPromptCache(limit int) *promptCache {
-	return &promptCache{limit: limit, entries: make(map[string]*promptEntry)}
+	// Sized up front: growing a map this large rehashes it several times.
+	return &promptCache{limit: limit, entries: make(map[string]*promptEntry, limit)}
 }
 
 func (c *promptCache) get(text string) ([]int32, bool) {

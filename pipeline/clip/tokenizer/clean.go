@@ -45,6 +45,9 @@ func isPythonSpace(r rune) bool {
 
 // collapseWhitespace is Python's re.sub(r'\s+', ' ', text.strip()).strip().
 func collapseWhitespace(text string) string {
+	if isCollapsedASCII(text) {
+		return text
+	}
 	var b strings.Builder
 	b.Grow(len(text))
 	pendingSpace := false
@@ -60,6 +63,25 @@ func collapseWhitespace(text string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// isCollapsedASCII reports whether text is ASCII whose only whitespace is
+// single spaces between words, which collapsing leaves as it is.
+func isCollapsedASCII(text string) bool {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return false
+		case c == ' ':
+			if i == 0 || i == len(text)-1 || text[i+1] == ' ' {
+				return false
+			}
+		case c <= ' ' && isPythonSpace(rune(c)):
+			return false
+		}
+	}
+	return true
 }
 
 // lowerPython is Python's str.lower: Unicode simple lowercase mapping plus
