@@ -18,10 +18,10 @@ func TestFTFYFixes(t *testing.T) {
 		{"\ufeffParty like\nit&rsquo;s 1999!", "Party like\nit's 1999!"},                           // fix_text doctest
 		{"HTML entities &lt;3", "HTML entities <3"},                                                // fix_text doctest
 		{"<em>HTML entities &lt;3</em>", "<em>HTML entities &lt;3</em>"},                           // fix_text doctest
-		{"&amp;amp;", "&"},                    // repeated until unchanged
+		{"&amp;amp;", "&"}, // repeated until unchanged
 		{"\u0091quoted\u0092 \u0080", "'quoted' €"}, // C1 controls read as Windows-1252
-		{"e\u0301", "é"},                      // NFC
-		{"a\x00b\x7fc\u206ad", "abcd"},        // control characters removed
+		{"e\u0301", "é"},               // NFC
+		{"a\x00b\x7fc\u206ad", "abcd"}, // control characters removed
 		{"&lt;b&gt;\n&lt;i&gt; <x>\n&lt;u&gt;", "<b>\n&lt;i&gt; <x>\n&lt;u&gt;"}, // entities off from the first '<' line on
 		{"ŉ", "'n"}, // ligature table then uncurl_quotes
 	}
