@@ -305,3 +305,28 @@ func TestHashIgnoresFormAndSeesContent(t *testing.T) {
 		seen[f.Hash()] = c.name
 	}
 }
+
+// TestDocumentedExample keeps the example in docs/defects.md valid and equal
+// in meaning to testdata/classes.yaml.
+func TestDocumentedExample(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "docs", "defects.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(md), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/defects.md has no ```yaml block")
+	}
+	documented, err := Parse("docs/defects.md", []byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := Load(filepath.Join("testdata", "classes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if documented.Hash() != fixture.Hash() {
+		t.Errorf("the documented example means something else than testdata/classes.yaml")
+	}
+}
