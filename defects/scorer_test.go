@@ -269,3 +269,29 @@ func TestVerdictRecord(t *testing.T) {
 		t.Errorf("missed verdict = %+v", m)
 	}
 }
+
+// BenchmarkScoreInto scores a ViT-L/14-sized embedding against eight classes.
+func BenchmarkScoreInto(b *testing.B) {
+	const dim, classes = 768, 8
+	set := &ClassSet{Name: "s", Uncertain: ActionReject}
+	vectors := map[string][]float32{}
+	for i := range classes {
+		name := "class" + string(rune('a'+i))
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32(math.Sin(float64(i*dim + j)))
+		}
+		vectors[name] = v
+		set.Classes = append(set.Classes, Class{Name: name, Good: i == 0, Prompts: []string{name}, Threshold: 0.5})
+	}
+	s, err := Prepare(set, nil, &fakeEncoder{vectors: vectors}, "sha256:m", 100)
+	if err != nil {
+		b.Fatal(err)
+	}
+	image := vectors["classc"]
+	var r Result
+	b.ReportAllocs()
+	for b.Loop() {
+		s.ScoreInto(image, &r)
+	}
+}
