@@ -252,6 +252,8 @@ func TestMalformedFilesAreNamed(t *testing.T) {
 	badLine[7] = "th e r"
 	unknownSymbol := slices.Clone(goodMerges)
 	unknownSymbol[3] = "i ☃"
+	repeatedMerge := slices.Clone(goodMerges)
+	repeatedMerge[5] = goodMerges[1]
 
 	hfVocab := write("good_vocab.json", func() []byte {
 		tok, _ := Default()
@@ -298,6 +300,10 @@ func TestMalformedFilesAreNamed(t *testing.T) {
 			_, err := FromOpenAIVocab(write("unknown.txt.gz", gzipLines(t, unknownSymbol)))
 			return err
 		}, []string{"unknown.txt.gz:4", "☃"}},
+		{"gz with a merge result twice", func() error {
+			_, err := FromOpenAIVocab(write("repeated.txt.gz", gzipLines(t, repeatedMerge)))
+			return err
+		}, []string{"repeated.txt.gz:6", "appears twice"}},
 		{"vocab.json that is not JSON", func() error {
 			_, err := FromVocabMerges(write("broken_vocab.json", []byte("{\n\"a\": 1,\n\"b\" 2}")), hfMerges)
 			return err

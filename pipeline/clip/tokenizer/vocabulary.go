@@ -177,9 +177,8 @@ func openAIVocabulary(merges [][2]string, describe func(i int) string) (*vocabul
 	tokens = append(tokens, startToken, endToken)
 
 	ids := make(map[string]int32, len(tokens))
-	seen := make(map[string]int, len(tokens))
 	for id, tok := range tokens {
-		if first, dup := seen[tok]; dup {
+		if first, dup := ids[tok]; dup {
 			// OpenAI's dict would silently keep the later id and strand the
 			// earlier one; such a file is not the CLIP vocabulary.
 			where := "special token"
@@ -188,7 +187,6 @@ func openAIVocabulary(merges [][2]string, describe func(i int) string) (*vocabul
 			}
 			return nil, fmt.Errorf("%s: token %q appears twice (ids %d and %d)", where, tok, first, id)
 		}
-		seen[tok] = id
 		ids[tok] = int32(id)
 	}
 	return newVocabulary(ids, merges, describe)
