@@ -223,3 +223,24 @@ func TestNormalisation(t *testing.T) {
 		}
 	}
 }
+
+func TestOpaqueAlpha(t *testing.T) {
+	pix := make([]byte, 4*5*3)
+	for i := 3; i < len(pix); i += 4 {
+		pix[i] = 255
+	}
+	rows := byteRows{pix: pix, stride: 20, width: 20}
+	if !opaqueAlpha(&rows, 0, 5, 0, 3) {
+		t.Fatal("opaque image reported translucent")
+	}
+	for _, x := range []int{0, 1, 4} { // even, odd and last column
+		pix[20+4*x+3] = 254
+		if opaqueAlpha(&rows, 0, 5, 0, 3) {
+			t.Errorf("alpha 254 at column %d not seen", x)
+		}
+		if !opaqueAlpha(&rows, 0, 5, 2, 3) {
+			t.Errorf("row outside the range read")
+		}
+		pix[20+4*x+3] = 255
+	}
+}

@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"encoding/binary"
 	"image"
 	"image/color"
 )
@@ -67,14 +68,18 @@ func imageRows(pix []byte, stride int, offset, width, pixelBytes int) byteRows {
 }
 
 // opaqueAlpha reports whether every alpha byte of a 4-byte-per-pixel image is
-// 255, reading only rows [y0, y1) and columns [x0, x1).
+// 255, reading only rows [y0, y1) and columns [x0, x1), two pixels at a time.
 func opaqueAlpha(rows *byteRows, x0, x1, y0, y1 int) bool {
+	const alphas = 0xff000000_ff000000
 	for y := y0; y < y1; y++ {
-		r := rows.pix[y*rows.stride:]
-		for x := x0; x < x1; x++ {
-			if r[4*x+3] != 255 {
+		r := rows.pix[y*rows.stride+4*x0 : y*rows.stride+4*x1]
+		for ; len(r) >= 8; r = r[8:] {
+			if binary.LittleEndian.Uint64(r)&alphas != alphas {
 				return false
 			}
+		}
+		if len(r) == 4 && r[3] != 255 {
+			return false
 		}
 	}
 	return true
