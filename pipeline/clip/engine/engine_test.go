@@ -126,6 +126,18 @@ func TestVisionEmbedsMatchReferenceAndReuseTensors(t *testing.T) {
 	}
 	checkRows(t, "batch 1", got3, ref3.Embeds, v.Dim())
 
+	// Back to the first buffer: its tensors are still bound, and see new contents.
+	copy(buf, pixels(cfg, 2, 4))
+	ref4, _ := reference.Vision(cfg, w, buf, 2)
+	got4, err := v.Embed(buf, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, "first buffer again", got4, ref4.Embeds, v.Dim())
+	if &got4[0] != &got[0] {
+		t.Error("tensors of the first buffer were not reused")
+	}
+
 	if _, err := v.Embed(one, 2); err == nil || !strings.Contains(err.Error(), "need") {
 		t.Errorf("short buffer: got %v, want an error saying how many values are needed", err)
 	}

@@ -20,16 +20,24 @@ type Vision struct {
 	dim      int
 	maxBatch int // >0 when the model was exported with a fixed batch size
 
-	// io caches one input/output tensor pair per batch size, bound to the
-	// caller's pixel buffer.
-	io map[int]*visionIO
+	// io caches an input/output tensor pair per batch size and caller
+	// buffer, so double-buffered callers reuse tensors too.
+	io map[ioKey]*visionIO
+}
+
+type ioKey struct {
+	n      int
+	pixels *float32 // the buffer the input tensor wraps
 }
 
 type visionIO struct {
-	pixels *float32 // the buffer the input tensor wraps
-	in     *ort.Tensor[float32]
-	out    *ort.Tensor[float32]
+	in  *ort.Tensor[float32]
+	out *ort.Tensor[float32]
 }
+
+// maxBoundBuffers bounds the tensor cache: callers that keep handing in new
+// buffers get tensors recreated instead of an ever-growing cache.
+const maxBoundBuffers = 16
 
 // OpenVision loads an image encoder and checks its interface: one float32
 // input [batch,3,H,W] and an `image_embeds` output (or a single one) [batch,dim].
@@ -66,7 +74,7 @@ func OpenVision(path string, opts SessionOptions) (*Vision, error) {
 	v := &Vision{
 		s: s, input: in.Name, output: out.Name,
 		height: int(d[2]), width: int(d[3]), dim: int(out.Dimensions[1]),
-		io: map[int]*visionIO{},
+		io: map[ioKey]*visionIO{},
 	}
 	if d[0] > 0 {
 		v.maxBatch = int(d[0])
@@ -87,7 +95,8 @@ func (v *Vision) Provider() string { return v.s.provider }
 func (v *Vision) FixedBatch() int { return v.maxBatch }
 
 // Embed encodes n images from pixels ([n,3,H,W], row-major). The returned
-// slice ([n,dim]) is reused by the next call with the same n: copy what you keep.
+// slice ([n,dim]) is reused by the next call with the same n and buffer: copy
+// what you keep.
 func (v *Vision) Embed(pixels []float32, n int) ([]float32, error) {
 	item := 3 * v.height * v.width
 	if n <= 0 || len(pixels) < n*item {
@@ -108,41 +117,42 @@ func (v *Vision) Embed(pixels []float32, n int) ([]float32, error) {
 	return io.out.GetData(), nil
 }
 
-// bind returns the tensors for a batch of n over pixels, creating them only
-// when the batch size or the buffer changes.
+// bind returns the tensors for a batch of n over pixels, creating them the
+// first time this batch size and buffer meet.
 func (v *Vision) bind(pixels []float32, n int) (*visionIO, error) {
-	io := v.io[n]
-	if io != nil && io.pixels == &pixels[0] {
+	key := ioKey{n, &pixels[0]}
+	if io := v.io[key]; io != nil {
 		return io, nil
 	}
-	if io != nil {
-		io.in.Destroy()
-	} else {
-		out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(n), int64(v.dim)))
-		if err != nil {
-			return nil, fmt.Errorf("allocate vision output: %w", err)
-		}
-		io = &visionIO{out: out}
-		v.io[n] = io
+	if len(v.io) >= maxBoundBuffers {
+		v.releaseTensors()
 	}
 	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(v.height), int64(v.width)), pixels)
 	if err != nil {
 		return nil, fmt.Errorf("wrap vision input: %w", err)
 	}
-	io.in, io.pixels = in, &pixels[0]
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(n), int64(v.dim)))
+	if err != nil {
+		in.Destroy()
+		return nil, fmt.Errorf("allocate vision output: %w", err)
+	}
+	io := &visionIO{in: in, out: out}
+	v.io[key] = io
 	return io, nil
+}
+
+func (v *Vision) releaseTensors() {
+	for k, io := range v.io {
+		io.in.Destroy()
+		io.out.Destroy()
+		delete(v.io, k)
+	}
 }
 
 // Close releases the session and its tensors.
 func (v *Vision) Close() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for n, io := range v.io {
-		if io.in != nil {
-			io.in.Destroy()
-		}
-		io.out.Destroy()
-		delete(v.io, n)
-	}
+	v.releaseTensors()
 	v.s.close()
 }
