@@ -2,7 +2,10 @@
 // of one capture and what is known about it.
 package frame
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Frame is one captured image. Pix holds 8-bit BGR pixels (OpenCV's order),
 // Stride bytes per row. Frames come from a pool: call Release when done so the
@@ -21,6 +24,7 @@ type Frame struct {
 	Truth *Truth
 
 	pool *Pool
+	refs atomic.Int32
 }
 
 // Truth says what a generated frame shows.
@@ -33,10 +37,18 @@ type Truth struct {
 // Good reports whether the frame shows a part without defect.
 func (t *Truth) Good() bool { return t.Defect == "" }
 
-// Release returns the frame's buffer to its pool. The frame must not be used
-// afterwards.
+// Retain adds a holder: the frame goes back to its pool only when every
+// holder has called Release. A frame starts with one holder.
+func (f *Frame) Retain() {
+	if f != nil {
+		f.refs.Add(1)
+	}
+}
+
+// Release drops a holder; the last one returns the buffer to the pool. The
+// caller must not use the frame afterwards.
 func (f *Frame) Release() {
-	if f == nil || f.pool == nil {
+	if f == nil || f.pool == nil || f.refs.Add(-1) > 0 {
 		return
 	}
 	p := f.pool
@@ -66,7 +78,10 @@ func (p *Pool) Get(width, height, stride int) *Frame {
 	if cap(f.Pix) < need {
 		f.Pix = make([]byte, need)
 	}
-	*f = Frame{Pix: f.Pix[:need], Width: width, Height: height, Stride: stride, pool: p}
+	pix := f.Pix[:need]
+	f.Camera, f.Seq, f.PartID, f.CapturedAt, f.Truth = "", 0, "", time.Time{}, nil
+	f.Pix, f.Width, f.Height, f.Stride, f.pool = pix, width, height, stride, p
+	f.refs.Store(1)
 	return f
 }
 
