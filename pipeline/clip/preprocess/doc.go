@@ -15,6 +15,14 @@
 // libjpeg's fancy chroma upsampling and integer colour tables, as Pillow's
 // decoder does.
 //
+// The tests check all of this against Pillow itself (testdata/clip_reference.py):
+// PNG files in modes RGB, L, RGBA, P and 1 give bit-identical tensors. JPEG
+// files decoded by image/jpeg do not quite: its IDCT is not libjpeg's and
+// moves a few percent of decoded values by up to 3 levels, which ends up as
+// at most about 0.06 in the normalised tensor; the pixels Pillow decodes give
+// its tensor exactly.
+//
 // Only the part of the resized image that the crop keeps is computed, and
-// large frames are resampled on a pool of goroutines.
+// large frames are resampled on a pool of goroutines. Package cvmat reads
+// GoCV Mats in place.
 package preprocess

@@ -240,6 +240,15 @@ func TestMatchesPillow(t *testing.T) {
 				checks = append(checks, check{name, in, out})
 			}
 		}
+		// 1-bit images, which only Pillow writes here.
+		for _, size := range referenceSizes[:4] {
+			in := filepath.Join(dir, fmt.Sprintf("p%d-%s-1bit.png", pi, size.name))
+			writeImage(t, in+".gray.png", randomImage(rng, "L", size.w, size.h), 0)
+			convert := referenceJob{Items: []map[string]any{{"convert": in + ".gray.png", "mode": "1", "out": in}}}
+			runReference(t, python, convert)
+			job.Items = append(job.Items, map[string]any{"in": in, "out": in + ".f32"})
+			checks = append(checks, check{fmt.Sprintf("%s/%dx%d/1", size.name, size.w, size.h), in, in + ".f32"})
+		}
 		runReference(t, python, job)
 		pre := New(p)
 		defer pre.Close()

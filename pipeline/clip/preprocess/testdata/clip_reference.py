@@ -10,7 +10,8 @@ The job is {"shortest_edge": n or 0, "resize": [w, h] or null,
 "crop": [h, w], "mean": [3], "std": [3], "items": [...]}; each item is
 {"in": image, "out": tensor file} and may add "decoded": a PNG file to save the
 decoded image to, or is {"encode_jpeg": png, "out": jpg, "quality": q,
-"subsampling": 0|1|2}. Tensors are CHW float32 little-endian.
+"subsampling": 0|1|2}, or {"convert": image, "mode": m, "out": png}.
+Tensors are CHW float32 little-endian.
 """
 
 import json
@@ -93,6 +94,8 @@ def main():
     for item in job["items"]:
         if "encode_jpeg" in item:
             encode_jpeg(item)
+        elif "convert" in item:
+            Image.open(item["convert"]).convert(item["mode"]).save(item["out"], format="PNG")
         else:
             transform(job, item)
 
