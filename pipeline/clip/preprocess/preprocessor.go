@@ -125,8 +125,12 @@ func (p *Preprocessor) Image(img image.Image, dst []float32) error {
 		p.ycbcr = newYCbCrRows(m)
 		p.run(&p.ycbcr, layoutRGB, dst)
 	default:
-		p.generic = genericRows{img: img}
-		p.run(&p.generic, layoutRGBa, dst)
+		p.generic = genericRows{img: img, straight: !pl.resized()}
+		if p.generic.straight {
+			p.run(&p.generic, layoutRGBX, dst)
+		} else {
+			p.run(&p.generic, layoutRGBa, dst)
+		}
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package preprocess
 import (
 	"image"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func tensorOf(t testing.TB, pre *Preprocessor, img image.Image) []float32 {
@@ -101,6 +103,26 @@ func TestImageTypesAgree(t *testing.T) {
 	for name, m := range map[string]image.Image{"NRGBA": nrgba, "RGBA64 (generic)": rgba64, "sub-image": sub} {
 		if got := tensorOf(t, pre, m); !slices.Equal(got, want) {
 			t.Errorf("%s differs from *image.RGBA", name)
+		}
+	}
+
+	// Translucent pixels through the generic path. (Colour models turn fully
+	// transparent pixels black, so this image has them black too. Unresized,
+	// their round trip through premultiplied 16-bit colour loses levels at
+	// low alpha, so only the resized case can match exactly.)
+	for _, size := range [][2]int{{300, 200}} {
+		translucent := randomImage(rng, "RGBA", size[0], size[1]).(*image.NRGBA)
+		wide := image.NewNRGBA64(translucent.Rect)
+		for i := 0; i < len(translucent.Pix); i += 4 {
+			if translucent.Pix[i+3] == 0 {
+				clear(translucent.Pix[i : i+3])
+			}
+			for c := range 4 {
+				wide.Pix[2*(i+c)], wide.Pix[2*(i+c)+1] = translucent.Pix[i+c], translucent.Pix[i+c]
+			}
+		}
+		if !slices.Equal(tensorOf(t, pre, wide), tensorOf(t, pre, translucent)) {
+			t.Errorf("%v translucent NRGBA64 (generic) differs from NRGBA", size)
 		}
 	}
 
@@ -242,5 +264,32 @@ func TestOpaqueAlpha(t *testing.T) {
 			t.Errorf("row outside the range read")
 		}
 		pix[20+4*x+3] = 255
+	}
+}
+
+// Close stops the pool's goroutines, and so does dropping the Preprocessor.
+func TestWorkersStop(t *testing.T) {
+	waitFor := func(want int) bool {
+		for range 200 {
+			if runtime.NumGoroutine() <= want {
+				return true
+			}
+			runtime.GC()
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	before := runtime.NumGoroutine()
+	pre := newPreprocessor(DefaultParams(), 4)
+	if runtime.NumGoroutine() < before+3 {
+		t.Fatalf("%d goroutines after New, want at least %d", runtime.NumGoroutine(), before+3)
+	}
+	pre.Close()
+	if !waitFor(before) {
+		t.Errorf("%d goroutines after Close, want %d", runtime.NumGoroutine(), before)
+	}
+	newPreprocessor(DefaultParams(), 4) // dropped at once
+	if !waitFor(before) {
+		t.Errorf("%d goroutines after dropping a Preprocessor, want %d", runtime.NumGoroutine(), before)
 	}
 }

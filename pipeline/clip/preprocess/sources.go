@@ -45,10 +45,11 @@ func (s *premultipliedRows) row(y, lo, hi int, scratch *bandScratch) []byte {
 	return out
 }
 
-// genericRows reads any image.Image through its colour model, as
-// premultiplied 8-bit RGBA.
+// genericRows reads any image.Image through its colour model as 8-bit RGBA,
+// premultiplied for resampling, or straight when the image is not resized.
 type genericRows struct {
-	img image.Image
+	img      image.Image
+	straight bool
 }
 
 func (s *genericRows) row(y, lo, hi int, scratch *bandScratch) []byte {
@@ -56,6 +57,10 @@ func (s *genericRows) row(y, lo, hi int, scratch *bandScratch) []byte {
 	for x := lo; x < hi; x++ {
 		c := color.NRGBAModel.Convert(s.img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
 		q := out[4*x : 4*x+4]
+		if s.straight {
+			q[0], q[1], q[2], q[3] = c.R, c.G, c.B, c.A
+			continue
+		}
 		q[0], q[1], q[2], q[3] = premultiply(c.R, c.A), premultiply(c.G, c.A), premultiply(c.B, c.A), c.A
 	}
 	return out
