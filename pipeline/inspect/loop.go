@@ -1,0 +1,200 @@
+package inspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/frame"
+	"github.com/linesight/linesight/pipeline/metrics"
+)
+
+// Loop is the inspection loop. Create it with New, feed it with Submit and
+// Trigger, run it with Run.
+type Loop struct {
+	opts    Options
+	embed   Embedder
+	pre     Preprocessor
+	log     *slog.Logger
+	scorers atomic.Pointer[Scorers]
+
+	intakes map[string]*intake
+	order   []*intake // round-robin order for fairness across cameras
+	next    int
+	ready   chan struct{} // a frame or a MISSED verdict is waiting
+
+	// closeMu orders intake against shutdown: Submit and Trigger hold it
+	// shared, shutdown exclusively, so nothing slips in after the last drain.
+	closeMu sync.RWMutex
+	closed  bool
+
+	missedMu sync.Mutex
+	missedQ  []defects.Verdict // MISSED verdicts waiting for dispatch
+
+	sinks []*sinkRunner
+
+	// Stage metrics.
+	Inference     metrics.Histogram // vision encoder time per batch
+	Batches       metrics.Counter
+	InferenceErrs metrics.Counter
+}
+
+// New makes a loop. Scorers must be set (SetScorers) before frames arrive.
+func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loop, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1
+	}
+	if opts.ImageSize <= 0 {
+		return nil, errors.New("inspection loop: the model's image size is not set")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	l := &Loop{
+		opts: opts, embed: embed, pre: pre, log: log,
+		intakes: map[string]*intake{},
+		ready:   make(chan struct{}, 1),
+	}
+	for _, c := range opts.Cameras {
+		if _, dup := l.intakes[c.ID]; dup {
+			return nil, fmt.Errorf("inspection loop: camera %q configured twice", c.ID)
+		}
+		if c.Mode != FreeRun && c.Mode != Triggered {
+			return nil, fmt.Errorf("inspection loop: camera %q: mode %q is neither %s nor %s", c.ID, c.Mode, FreeRun, Triggered)
+		}
+		in := newIntake(c)
+		l.intakes[c.ID] = in
+		l.order = append(l.order, in)
+	}
+	l.SetScorers(Scorers{})
+	return l, nil
+}
+
+// AddSink registers a sink before Run.
+func (l *Loop) AddSink(s Sink, o SinkOptions) *SinkStats {
+	r := newSinkRunner(s, o, l.log)
+	l.sinks = append(l.sinks, r)
+	return r.stats
+}
+
+// SetScorers replaces the scorers; the next batch uses them.
+func (l *Loop) SetScorers(s Scorers) { l.scorers.Store(&s) }
+
+// CameraStats returns a camera's counters, or nil for an unknown camera.
+func (l *Loop) CameraStats(camera string) *CameraStats {
+	if in := l.intakes[camera]; in != nil {
+		return in.stats
+	}
+	return nil
+}
+
+// Submit hands over a frame from a camera; the loop owns it from here and
+// releases it when done. Frames of unknown cameras, or after Run has
+// stopped, are released at once.
+func (l *Loop) Submit(f *frame.Frame) {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	in := l.intakes[f.Camera]
+	if in == nil || l.closed {
+		f.Release()
+		return
+	}
+	l.reportMissed(in.submit(f))
+	l.wake()
+}
+
+// Trigger asks for one inspection of a part on a triggered camera: the first
+// frame captured at or after at.
+func (l *Loop) Trigger(camera, partID string, at time.Time) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	in := l.intakes[camera]
+	if in == nil {
+		return fmt.Errorf("trigger: no camera %q", camera)
+	}
+	if l.closed {
+		return errors.New("trigger: the inspection loop is stopping")
+	}
+	missed, err := in.trigger(partID, at)
+	if err != nil {
+		return err
+	}
+	l.reportMissed(missed)
+	l.wake()
+	return nil
+}
+
+// reportMissed queues MISSED verdicts for dispatch by the collector; the
+// queue is unbounded so a trigger is never lost and intake never blocks.
+func (l *Loop) reportMissed(vs []defects.Verdict) {
+	if len(vs) == 0 {
+		return
+	}
+	l.missedMu.Lock()
+	l.missedQ = append(l.missedQ, vs...)
+	l.missedMu.Unlock()
+}
+
+// dispatchMissed sends the queued MISSED verdicts to the sinks.
+func (l *Loop) dispatchMissed() {
+	l.missedMu.Lock()
+	vs := l.missedQ
+	l.missedQ = nil
+	l.missedMu.Unlock()
+	for _, v := range vs {
+		l.dispatch(Result{Verdict: v})
+	}
+}
+
+func (l *Loop) wake() {
+	select {
+	case l.ready <- struct{}{}:
+	default:
+	}
+}
+
+// popNext takes the next item round-robin across cameras.
+func (l *Loop) popNext() (item, bool) {
+	for range l.order {
+		in := l.order[l.next]
+		l.next = (l.next + 1) % len(l.order)
+		if it, ok := in.pop(); ok {
+			return it, true
+		}
+	}
+	return item{}, false
+}
+
+// Run runs the loop until ctx is cancelled, then stops intake, inspects the
+// frames already accepted, turns waiting triggers into MISSED verdicts,
+// drains the sinks and returns.
+func (l *Loop) Run(ctx context.Context) error {
+	var sinkWG sync.WaitGroup
+	for _, s := range l.sinks {
+		sinkWG.Add(1)
+		go s.run(&sinkWG)
+	}
+	batches := make(chan *batch, 1)
+	free := make(chan *batch, 2)
+	for i := 0; i < 2; i++ {
+		free <- newBatch(l.opts.BatchSize, l.opts.ImageSize)
+	}
+
+	var stages sync.WaitGroup
+	stages.Add(2)
+	go func() { defer stages.Done(); l.collect(ctx, batches, free) }()
+	go func() { defer stages.Done(); l.infer(batches, free) }()
+
+	<-ctx.Done()
+	stages.Wait()
+	for _, s := range l.sinks {
+		close(s.queue)
+	}
+	sinkWG.Wait()
+	return nil
+}
