@@ -1,80 +1,86 @@
-// Package config reads the appliance's YAML configuration. Decoding is strict:
-// unknown keys and wrong types are errors naming the file and line.
+// Package config reads the appliance's YAML configuration. Decoding is
+// strict and every problem is reported at once, each naming the file, the
+// line and the path of the value, and what would have been accepted.
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
+	"path/filepath"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/linesight/linesight/pipeline/clip/engine"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/yamlconf"
 )
-
-// Model selects and tunes the CLIP model.
-type Model struct {
-	// Bundle is the model bundle directory.
-	Bundle string `yaml:"bundle"`
-	// Variant is the bundle variant: fp32 (default), fp16, int8, ...
-	Variant string `yaml:"variant"`
-	// ORTLibrary is the path of libonnxruntime.so.1; empty means
-	// $LINESIGHT_ORT_LIB, then engine.DefaultLibraryPath.
-	ORTLibrary string `yaml:"ort_library"`
-	// Threads is ONNX Runtime's intra-op thread count; 0 lets it choose.
-	Threads int `yaml:"threads"`
-	// Providers are tried in order; the CPU is always the last resort.
-	Providers []engine.Provider `yaml:"providers"`
-}
 
 // Config is the appliance configuration file.
 type Config struct {
-	Model Model `yaml:"model"`
+	// Line names the production line in MQTT topics.
+	Line string `yaml:"line" json:"line"`
+	// DataDir holds the journal, caches and images.
+	DataDir string `yaml:"data_dir" json:"data_dir"`
+	// Defects is the defect-class file.
+	Defects  string   `yaml:"defects" json:"defects"`
+	Model    Model    `yaml:"model" json:"model"`
+	Cameras  []Camera `yaml:"cameras" json:"cameras"`
+	Pipeline Pipeline `yaml:"pipeline" json:"pipeline"`
+	MQTT     MQTT     `yaml:"mqtt" json:"mqtt"`
+	Web      Web      `yaml:"web" json:"web"`
+	Journal  Journal  `yaml:"journal" json:"journal"`
+
+	// File is where the configuration was read from.
+	File string `yaml:"-" json:"-"`
+	// classes is the validated defect-class file, when Defects is set.
+	classes *defects.File
 }
 
-// Load reads and validates a configuration file.
-func Load(path string) (*Config, error) {
+// Classes returns the defect-class file that Load validated, or nil when the
+// configuration names none.
+func (c *Config) Classes() *defects.File { return c.classes }
+
+// Load reads a configuration file and returns it with defaults filled in,
+// paths resolved against the file's directory, and every value validated,
+// the defect-class file included. Every key is optional, so a file holding
+// only `model` serves the model commands; LoadAppliance also requires what
+// running the appliance needs.
+func Load(path string) (*Config, error) { return load(path, false) }
+
+// LoadAppliance is Load for running the appliance: it also requires line,
+// defects, model.bundle and at least one camera, and checks that the
+// defect-class file has a class set for every camera.
+func LoadAppliance(path string) (*Config, error) { return load(path, true) }
+
+// Parse is Load for data read from name; relative paths and the defect-class
+// file are resolved against name's directory.
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
+
+// ParseAppliance is LoadAppliance for data read from name.
+func ParseAppliance(name string, data []byte) (*Config, error) { return parse(name, data, true) }
+
+func load(path string, appliance bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	return parse(path, data, appliance)
+}
+
+// parse returns the configuration, or yamlconf.Errors listing every problem:
+// this file's in line order, then the defect-class file's with their own
+// file and line.
+func parse(name string, data []byte, appliance bool) (*Config, error) {
+	c := &Config{File: name}
+	doc := yamlconf.Decode(name, data, c)
+	if doc.Malformed() {
+		return nil, doc.Err()
+	}
+	applyDefaults(doc, c)
+	resolvePaths(c, filepath.Dir(name))
+	v := validator{doc: doc, appliance: appliance}
+	v.config(c)
+	defectErrs := v.defects(c)
+	errs := append(doc.Errors(), defectErrs...)
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return c, nil
-}
-
-// Parse decodes and validates configuration YAML.
-func Parse(data []byte) (*Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// Validate reports every invalid value at once.
-func (c *Config) Validate() error {
-	var errs []string
-	if c.Model.Threads < 0 {
-		errs = append(errs, fmt.Sprintf("model.threads: %d is negative (0 lets ONNX Runtime choose)", c.Model.Threads))
-	}
-	for i, p := range c.Model.Providers {
-		if err := p.Validate(); err != nil {
-			errs = append(errs, fmt.Sprintf("model.providers[%d]: %v", i, err))
-		}
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
 }

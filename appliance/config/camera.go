@@ -1,0 +1,35 @@
+package config
+
+import "time"
+
+// Camera is one camera of the line.
+type Camera struct {
+	// ID names the camera in MQTT topics and journals; the defect-class
+	// file refers to it as "<line>/<id>".
+	ID            string `yaml:"id" json:"id"`
+	CameraOptions `yaml:",inline"`
+	// Mode is freerun (inspect frames as they come) or triggered (inspect
+	// the first frame after each trigger).
+	Mode string `yaml:"mode" json:"mode"`
+	// Rate caps freerun inspections per second; 0 inspects every frame.
+	Rate float64 `yaml:"rate" json:"rate"`
+	// TriggerTimeout: a trigger with no frame within it is a MISSED verdict.
+	TriggerTimeout time.Duration `yaml:"trigger_timeout" json:"trigger_timeout"`
+}
+
+// Camera modes.
+const (
+	ModeFreerun   = "freerun"
+	ModeTriggered = "triggered"
+)
+
+// Camera defaults and limits.
+const (
+	DefaultMode           = ModeFreerun
+	DefaultTriggerTimeout = 2 * time.Second
+	MaxRate               = 1000
+	MaxCameras            = 64
+)
+
+// Name is the camera's name across the line: "<line>/<id>".
+func (c Camera) Name(line string) string { return line + "/" + c.ID }

@@ -1,0 +1,35 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// resolvePaths makes every relative path in c relative to dir, the
+// directory of the configuration file, so the appliance finds the same files
+// whatever its working directory.
+func resolvePaths(c *Config, dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.DataDir)
+	abs(&c.Defects)
+	abs(&c.Model.Bundle)
+	// A bare library name is left to the dynamic loader's search path.
+	if strings.ContainsRune(c.Model.ORTLibrary, '/') {
+		abs(&c.Model.ORTLibrary)
+	}
+	for i := range c.Model.Providers {
+		abs(&c.Model.Providers[i].EngineCacheDir)
+	}
+	for i := range c.Cameras {
+		if k := c.Cameras[i].Source.Kind; k == "file" || k == "folder" {
+			abs(&c.Cameras[i].Source.Path)
+		}
+	}
+	for _, p := range []*string{&c.MQTT.TLS.CA, &c.MQTT.TLS.Cert, &c.MQTT.TLS.Key, &c.Web.TLS.Cert, &c.Web.TLS.Key} {
+		abs(p)
+	}
+}
