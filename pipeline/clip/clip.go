@@ -35,6 +35,9 @@ type Model struct {
 	Text       *engine.Text   // nil with NoText
 	Tokenizer  *tokenizer.Tokenizer
 	Preprocess *preprocess.Preprocessor
+
+	files   bundle.Files
+	session engine.SessionOptions
 }
 
 // Open loads a bundle variant. ONNX Runtime must be initialised (engine.Init).
@@ -59,7 +62,7 @@ func Open(dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Bundle: b, Variant: variant, Digest: digest}
+	m := &Model{Bundle: b, Variant: variant, Digest: digest, files: files, session: opts.Session}
 	var recorded bool
 	m.LogitScale, recorded = b.Config.TrainedLogitScale()
 	if !recorded {
@@ -82,12 +85,26 @@ func Open(dir string, opts Options) (*Model, error) {
 			m.Close()
 			return nil, err
 		}
-		if m.Text, err = engine.OpenText(files.Text, b.Config.TextConfig.MaxPositionEmbeddings, opts.Session); err != nil {
+		if err := m.openText(); err != nil {
 			m.Close()
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+func (m *Model) openText() (err error) {
+	m.Text, err = engine.OpenText(m.files.Text, m.Bundle.Config.TextConfig.MaxPositionEmbeddings, m.session)
+	return err
+}
+
+// ReleaseText closes the text encoder to free its memory; EmbedTexts opens it
+// again when next needed.
+func (m *Model) ReleaseText() {
+	if m.Text != nil {
+		m.Text.Close()
+		m.Text = nil
+	}
 }
 
 // Close releases the sessions.
@@ -130,7 +147,12 @@ func (m *Model) EmbedImages(imgs []image.Image) ([][]float32, error) {
 // normalised) embedding per prompt, in order.
 func (m *Model) EmbedTexts(texts []string) ([][]float32, error) {
 	if m.Text == nil {
-		return nil, fmt.Errorf("embed texts: the text model is not loaded")
+		if m.Tokenizer == nil {
+			return nil, fmt.Errorf("embed texts: the model was opened without its text encoder")
+		}
+		if err := m.openText(); err != nil {
+			return nil, fmt.Errorf("embed texts: reopen the text encoder: %w", err)
+		}
 	}
 	rows := make([][]int64, len(texts))
 	for i, t := range texts {

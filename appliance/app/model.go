@@ -1,0 +1,65 @@
+// Package app wires the appliance together: it opens the model and the
+// defect classes a configuration names, builds the cameras, the inspection
+// loop and its sinks, and runs them as one group.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/clip"
+	"github.com/linesight/linesight/pipeline/clip/engine"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// OpenModel loads ONNX Runtime and the configured model bundle variant.
+func OpenModel(m config.Model, log *slog.Logger) (*clip.Model, error) {
+	if err := engine.Init(m.ORTLibrary); err != nil {
+		return nil, err
+	}
+	model, err := clip.Open(m.Bundle, clip.Options{
+		Variant: m.Variant,
+		Session: engine.SessionOptions{IntraOpThreads: m.Threads, Providers: m.Providers, Logger: log},
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("model ready", "bundle", m.Bundle, "variant", model.Variant, "digest", model.Digest,
+		"provider", model.Vision.Provider(), "onnxruntime", engine.Version())
+	return model, nil
+}
+
+// OpenCache opens the prompt-embedding cache in the data directory.
+func OpenCache(dataDir string) (*defects.Cache, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return defects.OpenCache(filepath.Join(dataDir, "text-embeddings.db"))
+}
+
+// PrepareScorers builds each camera's scorer from the defect classes, taking
+// prompt embeddings from the cache and encoding only the new ones.
+func PrepareScorers(cfg *config.Config, classes *defects.File, model *clip.Model, cache *defects.Cache) (inspect.Scorers, error) {
+	scorers := inspect.Scorers{}
+	byCamera := map[string]*defects.Scorer{} // one scorer per set, shared
+	for _, cam := range cfg.Cameras {
+		set, err := classes.SetFor(cam.Name(cfg.Line))
+		if err != nil {
+			return nil, fmt.Errorf("camera %q: %w", cam.ID, err)
+		}
+		s, ok := byCamera[set.Name]
+		if !ok {
+			s, err = defects.Prepare(set, cache, model, model.Digest, model.LogitScale)
+			if err != nil {
+				return nil, fmt.Errorf("camera %q: %w", cam.ID, err)
+			}
+			byCamera[set.Name] = s
+		}
+		scorers[cam.ID] = s
+	}
+	return scorers, nil
+}
