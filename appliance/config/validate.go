@@ -18,6 +18,17 @@ type validator struct {
 	doc *yamlconf.Doc
 	// appliance requires what running the appliance needs.
 	appliance bool
+	// undecoded are the paths whose values did not decode: they hold zero
+	// values, and a range error about those would only be noise.
+	undecoded map[string]bool
+}
+
+func newValidator(doc *yamlconf.Doc, appliance bool) validator {
+	v := validator{doc: doc, appliance: appliance, undecoded: map[string]bool{}}
+	for _, e := range doc.Errors() {
+		v.undecoded[e.Path] = true
+	}
+	return v
 }
 
 // idPattern is what a line or camera id may hold: it becomes an MQTT topic
@@ -26,7 +37,11 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 const idAccepted = "1 to 64 letters, digits, _ or -"
 
-func (v validator) errorf(path, format string, args ...any) { v.doc.Errorf(path, format, args...) }
+func (v validator) errorf(path, format string, args ...any) {
+	if !v.undecoded[path] {
+		v.doc.Errorf(path, format, args...)
+	}
+}
 
 func (v validator) intIn(path string, x, lo, hi int) {
 	if x < lo || x > hi {
