@@ -208,6 +208,9 @@ var referenceSizes = []referenceCase{
 	{"offset-87.5-rounds-to-88", 401, 225},
 	{"offset-86.5-rounds-to-86", 396, 223},
 	{"1080p", 1920, 1080},
+	{"one-pixel", 1, 1},
+	{"sliver", 3, 500},
+	{"two-by-three", 2, 3},
 }
 
 // TestMatchesPillow compares tensors with OpenAI's transform run by Pillow on

@@ -55,12 +55,13 @@ func newYCbCrRows(m *image.YCbCr) ycbcrRows {
 	case image.YCbCrSubsampleRatio410:
 		s.hsub, s.vsub = 4, 2
 	}
-	// libjpeg has triangle filters for 2x horizontal and/or vertical
-	// subsampling and replicates samples for the rest.
-	s.fancy = s.hsub <= 2 && s.vsub <= 2 && s.hsub*s.vsub > 1
 	r := m.Rect
 	s.cw = ceilDiv(r.Max.X, s.hsub) - r.Min.X/s.hsub
 	s.ch = ceilDiv(r.Max.Y, s.vsub) - r.Min.Y/s.vsub
+	// libjpeg(-turbo) has triangle filters for 2x horizontal and/or
+	// vertical subsampling, the horizontal ones only for rows of more than
+	// two chroma samples, and replicates samples otherwise.
+	s.fancy = s.hsub <= 2 && s.vsub <= 2 && s.hsub*s.vsub > 1 && (s.hsub == 1 || s.cw > 2)
 	return s
 }
 
