@@ -36,6 +36,7 @@ func commands() []command {
 		{"model embed", "print image and text embeddings as JSON", modelEmbed},
 		{"classify", "zero-shot classify images against text prompts", classify},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
+		{"check-config", "validate the appliance configuration and its defect-class file", checkConfig},
 		{"version", "print the version", version},
 	}
 }

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/pipeline/yamlconf"
+)
+
+// checkConfig validates an appliance file and the defect-class file it
+// names, without opening the model or the cameras.
+func checkConfig(_ context.Context, args []string, stdio Stdio) error {
+	fs := newFlags("check-config", stdio)
+	fs.Usage = func() {
+		fmt.Fprintln(stdio.Err, "Usage: linesight check-config FILE\n\nValidates the appliance configuration and its defect-class file; prints every problem with its file, line and key.")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	file := fs.Arg(0)
+	c, err := config.LoadAppliance(file)
+	if err != nil {
+		var problems yamlconf.Errors
+		if !errors.As(err, &problems) {
+			return err
+		}
+		for _, p := range problems {
+			fmt.Fprintln(stdio.Err, p)
+		}
+		return fmt.Errorf("%s: %d %s", file, len(problems), plural(len(problems), "problem"))
+	}
+	fmt.Fprintf(stdio.Out, "%s: ok\n", file)
+	for _, row := range summary(c) {
+		fmt.Fprintf(stdio.Out, "  %-8s %s\n", row[0], row[1])
+	}
+	return nil
+}
+
+// summary is what the file sets up, in a few lines an integrator can check.
+func summary(c *config.Config) [][2]string {
+	cams := make([]string, len(c.Cameras))
+	for i, cam := range c.Cameras {
+		cams[i] = fmt.Sprintf("%s (%s, %s)", cam.ID, cam.Source.Kind, cam.Mode)
+	}
+	providers := make([]string, len(c.Model.Providers))
+	for i, p := range c.Model.Providers {
+		providers[i] = p.Name
+	}
+	mqtt, web := "disabled", "off"
+	if c.MQTT.Broker != "" {
+		mqtt = c.MQTT.Broker + " as " + c.MQTT.ClientID
+	}
+	if c.Web.Listen != "" {
+		web = c.Web.Listen
+	}
+	return [][2]string{
+		{"line", c.Line},
+		{"cameras", fmt.Sprintf("%d: %s", len(c.Cameras), strings.Join(cams, ", "))},
+		{"model", fmt.Sprintf("%s (%s; providers: %s)", c.Model.Bundle, c.Model.Variant, strings.Join(providers, ", "))},
+		{"defects", fmt.Sprintf("%s (sets: %s)", c.Defects, strings.Join(c.Classes().SetNames(), ", "))},
+		{"mqtt", mqtt},
+		{"web", web},
+		{"hash", c.Hash()},
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

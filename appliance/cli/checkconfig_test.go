@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("defects.yaml", `version: 1
+sets:
+  brackets:
+    good: {prompts: ["a good bracket"], threshold: 0.6}
+    defects:
+      - {name: scratch, prompts: ["a scratched bracket"], threshold: 0.5}
+`)
+	good := write("good.yaml", `line: line1
+defects: defects.yaml
+model: {bundle: models/tiny, providers: [{name: cuda}, {name: cpu}]}
+cameras:
+  - {id: cam0, source: {kind: synthetic}}
+  - {id: cam1, source: {kind: stream, url: "rtsp://cam1/s"}, mode: triggered}
+mqtt: {broker: tcp://plc}
+`)
+	bad := write("bad.yaml", `line: line1
+defects: defects.yaml
+model: {bundle: m, threads: -2}
+cameras:
+  - {id: cam0, source: {kind: synthetic}, rotate: 45}
+pipline: {}
+`)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{
+			name: "valid file", args: []string{good}, code: 0,
+			stdout: []string{
+				good + ": ok",
+				"line     line1",
+				"cameras  2: cam0 (synthetic, freerun), cam1 (stream, triggered)",
+				"model    " + filepath.Join(dir, "models/tiny") + " (fp32; providers: cuda, cpu)",
+				"defects  " + filepath.Join(dir, "defects.yaml") + " (sets: brackets)",
+				"mqtt     tcp://plc:1883 as linesight-line1",
+				"web      127.0.0.1:8080",
+				"hash     sha256:",
+			},
+		},
+		{
+			name: "every problem, one per line", args: []string{bad}, code: 1,
+			stderr: []string{
+				bad + ":3: model.threads: -2 is out of range",
+				bad + ":5: cameras[0].rotate: 45 is not accepted",
+				bad + `:6: pipline: unknown key "pipline"`,
+				"linesight check-config: " + bad + ": 3 problems",
+			},
+		},
+		{name: "missing file", args: []string{filepath.Join(dir, "nope.yaml")}, code: 1, stderr: []string{"no such file"}},
+		{name: "no file", args: nil, code: 2, stderr: []string{"Usage: linesight check-config FILE"}},
+		{name: "two files", args: []string{good, bad}, code: 2, stderr: []string{"Usage: linesight check-config FILE"}},
+		{name: "bad flag", args: []string{"--strict", good}, code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "", append([]string{"check-config"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stder)
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(r.stder, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stder)
+				}
+			}
+			if tt.code == 1 && strings.Contains(r.stder, "bad.yaml") {
+				// one line per problem plus the closing count
+				if n := strings.Count(strings.TrimSpace(r.stder), "\n") + 1; n != 4 {
+					t.Errorf("%d lines on stderr, want 4:\n%s", n, r.stder)
+				}
+			}
+		})
+	}
+}
