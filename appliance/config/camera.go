@@ -1,13 +1,19 @@
 package config
 
-import "time"
+import (
+	"time"
 
-// Camera is one camera of the line.
+	"github.com/linesight/linesight/pipeline/capture"
+)
+
+// Camera is one camera of the line: where its frames come from and how they
+// are oriented and supervised (capture's keys, inline), and how the line
+// inspects them.
 type Camera struct {
 	// ID names the camera in MQTT topics and journals; the defect-class
 	// file refers to it as "<line>/<id>".
-	ID            string `yaml:"id" json:"id"`
-	CameraOptions `yaml:",inline"`
+	ID                   string `yaml:"id" json:"id"`
+	capture.CameraConfig `yaml:",inline"`
 	// Mode is freerun (inspect frames as they come) or triggered (inspect
 	// the first frame after each trigger).
 	Mode string `yaml:"mode" json:"mode"`
@@ -33,3 +39,15 @@ const (
 
 // Name is the camera's name across the line: "<line>/<id>".
 func (c Camera) Name(line string) string { return line + "/" + c.ID }
+
+// Backoff is an exponential delay: Min, doubling up to Max, each spread by
+// ±Jitter (a fraction) so that clients failing together do not retry in
+// step. It has the keys of a camera's reconnect.
+type Backoff struct {
+	Min    time.Duration `yaml:"min" json:"min"`
+	Max    time.Duration `yaml:"max" json:"max"`
+	Jitter float64       `yaml:"jitter" json:"jitter"`
+}
+
+// DefaultJitter spreads reconnect delays.
+const DefaultJitter = capture.DefaultJitter

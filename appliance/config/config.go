@@ -75,7 +75,7 @@ func parse(name string, data []byte, appliance bool) (*Config, error) {
 	}
 	applyDefaults(doc, c)
 	resolvePaths(c, filepath.Dir(name))
-	v := newValidator(doc, appliance)
+	v := validator{doc: doc, appliance: appliance}
 	v.config(c)
 	defectErrs := v.defects(c)
 	errs := append(doc.Errors(), defectErrs...)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/yamlconf"
 )
@@ -89,11 +90,11 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 		},
 		Cameras: []Camera{{
 			ID: "cam0",
-			CameraOptions: CameraOptions{
-				Source:       SourceConfig{Kind: "synthetic"},
-				Flip:         "none",
+			CameraConfig: capture.CameraConfig{
+				Source:       capture.SourceConfig{Kind: capture.KindSynthetic},
+				Flip:         capture.FlipNone,
 				StallTimeout: 5 * time.Second,
-				Reconnect:    Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Jitter: 0.2},
+				Reconnect:    capture.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Jitter: 0.2},
 			},
 			Mode:           "freerun",
 			TriggerTimeout: 2 * time.Second,

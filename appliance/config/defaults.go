@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/yamlconf"
 )
@@ -23,10 +24,10 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
 		p := yamlconf.Index("cameras", i)
-		set(p+".flip", func() { cam.Flip = "none" })
-		set(p+".stall_timeout", func() { cam.StallTimeout = DefaultStallTimeout })
-		set(p+".reconnect.min", func() { cam.Reconnect.Min = DefaultBackoffMin })
-		set(p+".reconnect.max", func() { cam.Reconnect.Max = max(DefaultBackoffMax, cam.Reconnect.Min) })
+		set(p+".flip", func() { cam.Flip = capture.FlipNone })
+		set(p+".stall_timeout", func() { cam.StallTimeout = capture.DefaultStallTimeout })
+		set(p+".reconnect.min", func() { cam.Reconnect.Min = capture.DefaultBackoffMin })
+		set(p+".reconnect.max", func() { cam.Reconnect.Max = max(capture.DefaultBackoffMax, cam.Reconnect.Min) })
 		set(p+".reconnect.jitter", func() { cam.Reconnect.Jitter = DefaultJitter })
 		set(p+".mode", func() { cam.Mode = DefaultMode })
 		set(p+".trigger_timeout", func() { cam.TriggerTimeout = DefaultTriggerTimeout })

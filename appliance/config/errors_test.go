@@ -160,7 +160,7 @@ journal:
 			extra: map[string]string{"defects.yaml": strings.Replace(classesYAML, "version: 1", "version: 2", 1)},
 			want: []problem{
 				{"linesight.yaml", 5, "model.threads", "-1 is out of range (accepted: 0 to 1024)"},
-				{"linesight.yaml", 9, "cameras[0].flip", `unknown value "sideways" (accepted: none, horizontal, vertical, both)`},
+				{"linesight.yaml", 9, "cameras[0].flip", `"sideways" is not accepted (accepted: none, horizontal, vertical, both)`},
 				{"linesight.yaml", 11, "journal.jpeg_quality", "0 is out of range (accepted: 1 to 100)"},
 				{"linesight.yaml", 12, "journal.max_age", "0s is out of range (accepted: 1h to 87600h)"},
 				{"defects.yaml", 1, "version", "unsupported version 2"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/linesight/linesight/pipeline/capture"
 	"path/filepath"
 	"strings"
 )
@@ -25,7 +26,7 @@ func resolvePaths(c *Config, dir string) {
 		abs(&c.Model.Providers[i].EngineCacheDir)
 	}
 	for i := range c.Cameras {
-		if k := c.Cameras[i].Source.Kind; k == "file" || k == "folder" {
+		if k := c.Cameras[i].Source.Kind; k == capture.KindFile || k == capture.KindFolder {
 			abs(&c.Cameras[i].Source.Path)
 		}
 	}

@@ -152,7 +152,10 @@ func checkDefault(t *testing.T, path string, v reflect.Value, def any) {
 			return
 		}
 		want = d
-	case v.Kind() == reflect.String || v.Kind() == reflect.Bool:
+	case v.Kind() == reflect.String:
+		want = def
+		v = reflect.ValueOf(v.String())
+	case v.Kind() == reflect.Bool:
 		want = def
 	case v.CanInt():
 		f, _ := def.(float64)

@@ -18,17 +18,6 @@ type validator struct {
 	doc *yamlconf.Doc
 	// appliance requires what running the appliance needs.
 	appliance bool
-	// undecoded are the paths whose values did not decode: they hold zero
-	// values, and a range error about those would only be noise.
-	undecoded map[string]bool
-}
-
-func newValidator(doc *yamlconf.Doc, appliance bool) validator {
-	v := validator{doc: doc, appliance: appliance, undecoded: map[string]bool{}}
-	for _, e := range doc.Errors() {
-		v.undecoded[e.Path] = true
-	}
-	return v
 }
 
 // idPattern is what a line or camera id may hold: it becomes an MQTT topic
@@ -37,10 +26,16 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 const idAccepted = "1 to 64 letters, digits, _ or -"
 
+// errorf records a problem, one per value: the first found is the one to
+// fix, and a value that did not decode holds a zero that any further check
+// would only complain about.
 func (v validator) errorf(path, format string, args ...any) {
-	if !v.undecoded[path] {
-		v.doc.Errorf(path, format, args...)
+	for _, e := range v.doc.Errors() {
+		if e.Path == path {
+			return
+		}
 	}
+	v.doc.Errorf(path, format, args...)
 }
 
 func (v validator) intIn(path string, x, lo, hi int) {
@@ -155,25 +150,13 @@ func (v validator) cameras(c *Config) {
 }
 
 func (v validator) camera(p string, cam *Camera) {
-	if !v.doc.Has(p + ".source") {
-		v.errorf(p+".source", "missing (accepted kinds: %s)", strings.Join(SourceKinds, ", "))
-	} else if err := cam.Source.Validate(); err != nil {
-		v.nested(p+".source", err)
+	if err := cam.CameraConfig.Validate(); err != nil {
+		v.nested(p, err)
 	}
-	if r := cam.ROI; r != nil {
-		if r.X < 0 || r.Y < 0 {
-			v.errorf(p+".roi", "x, y (%d, %d) must not be negative", r.X, r.Y)
-		}
-		if r.Width <= 0 || r.Height <= 0 {
-			v.errorf(p+".roi", "width, height (%dx%d) must be positive; leave roi out for the whole frame", r.Width, r.Height)
-		}
-	}
-	if !slices.Contains([]int{0, 90, 180, 270}, cam.Rotate) {
-		v.errorf(p+".rotate", "%d is not accepted (accepted: 0, 90, 180, 270, clockwise)", cam.Rotate)
-	}
-	v.oneOf(p+".flip", cam.Flip, Flips)
+	// capture reads zero as "default"; here defaults are already in, so a
+	// zero was written and means nothing useful.
 	v.durationIn(p+".stall_timeout", cam.StallTimeout, 100*time.Millisecond, time.Hour)
-	v.backoff(p+".reconnect", cam.Reconnect)
+	v.backoff(p+".reconnect", Backoff(cam.Reconnect))
 	v.oneOf(p+".mode", cam.Mode, []string{ModeFreerun, ModeTriggered})
 	switch cam.Mode {
 	case ModeFreerun:
