@@ -28,7 +28,14 @@ func startCamera(t *testing.T, cfg CameraConfig, src Source, clock Clock) *runni
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rc := &runningCamera{cam: cam, frames: make(chan *frame.Frame, 1000), cancel: cancel, done: make(chan error, 1)}
-	go func() { rc.done <- cam.Run(ctx, func(f *frame.Frame) { rc.frames <- f }) }()
+	deliver := func(f *frame.Frame) {
+		select { // a full channel must not keep Run from seeing the cancel
+		case rc.frames <- f:
+		case <-ctx.Done():
+			f.Release()
+		}
+	}
+	go func() { rc.done <- cam.Run(ctx, deliver) }()
 	t.Cleanup(func() { rc.stop(t) })
 	return rc
 }

@@ -25,8 +25,8 @@ type mjpegServer struct {
 	// goQuietAfter, if set, makes each response stop sending after that
 	// many frames while keeping the connection open.
 	goQuietAfter int
-	mu   sync.Mutex
-	srv  *http.Server
+	mu           sync.Mutex
+	srv          *http.Server
 }
 
 func newMJPEGServer(t *testing.T, quietAfter int) *mjpegServer {
@@ -179,7 +179,15 @@ func TestCameraRecoversWhenTheStreamComesBack(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	frames := make(chan *frame.Frame, 10000)
 	done := make(chan error, 1)
-	go func() { done <- cam.Run(ctx, func(f *frame.Frame) { frames <- f }) }()
+	go func() {
+		done <- cam.Run(ctx, func(f *frame.Frame) {
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				f.Release()
+			}
+		})
+	}()
 	defer func() {
 		cancel()
 		select {
