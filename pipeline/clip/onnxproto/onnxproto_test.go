@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func sampleModel() *Model {
@@ -278,5 +280,62 @@ func TestFloat16RoundsToNearest(t *testing.T) {
 				t.Errorf("%g -> %g, but %g is nearer", x, got, other)
 			}
 		}
+	}
+}
+
+// Exporters built on proto2 C++ (PyTorch, onnx) write repeated numbers
+// unpacked, one tag per value; the decoder must read that form as well.
+func TestDecodeUnpackedRepeatedFields(t *testing.T) {
+	var tensor []byte
+	for _, d := range []uint64{2, 3} {
+		tensor = protowire.AppendTag(tensor, tensorDims, protowire.VarintType)
+		tensor = protowire.AppendVarint(tensor, d)
+	}
+	tensor = protowire.AppendTag(tensor, tensorDataType, protowire.VarintType)
+	tensor = protowire.AppendVarint(tensor, uint64(Float))
+	tensor = protowire.AppendTag(tensor, tensorName, protowire.BytesType)
+	tensor = protowire.AppendString(tensor, "w")
+
+	var attr []byte
+	attr = protowire.AppendTag(attr, attrName, protowire.BytesType)
+	attr = protowire.AppendString(attr, "perm")
+	for _, v := range []int64{0, 2, 1} {
+		attr = protowire.AppendTag(attr, attrInts, protowire.VarintType)
+		attr = protowire.AppendVarint(attr, uint64(v))
+	}
+	for _, f := range []float32{0.5, -1} {
+		attr = protowire.AppendTag(attr, attrFloats, protowire.Fixed32Type)
+		attr = protowire.AppendFixed32(attr, math.Float32bits(f))
+	}
+
+	var node []byte
+	node = protowire.AppendTag(node, nodeOpType, protowire.BytesType)
+	node = protowire.AppendString(node, "Transpose")
+	node = protowire.AppendTag(node, nodeAttribute, protowire.BytesType)
+	node = protowire.AppendBytes(node, attr)
+
+	var graph []byte
+	graph = protowire.AppendTag(graph, graphNode, protowire.BytesType)
+	graph = protowire.AppendBytes(graph, node)
+	graph = protowire.AppendTag(graph, graphInitializer, protowire.BytesType)
+	graph = protowire.AppendBytes(graph, tensor)
+	// An unknown field must be skipped, not fail the decode.
+	graph = protowire.AppendTag(graph, 99, protowire.VarintType)
+	graph = protowire.AppendVarint(graph, 1)
+
+	var model []byte
+	model = protowire.AppendTag(model, modelGraph, protowire.BytesType)
+	model = protowire.AppendBytes(model, graph)
+
+	m, err := Decode(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Graph.Initializers[0].Dims; !reflect.DeepEqual(got, []int64{2, 3}) {
+		t.Errorf("dims %v", got)
+	}
+	a := m.Graph.Nodes[0].Attributes[0]
+	if !reflect.DeepEqual(a.Ints, []int64{0, 2, 1}) || !reflect.DeepEqual(a.Floats, []float32{0.5, -1}) {
+		t.Errorf("attribute ints %v floats %v", a.Ints, a.Floats)
 	}
 }
