@@ -58,10 +58,11 @@ func NewCamera(name string, cfg CameraConfig, pool *frame.Pool, opts ...Option) 
 	for _, o := range opts {
 		o(c)
 	}
-	if c.src != nil && cfg.Source.Kind == "" {
-		cfg.Source.Kind = KindSynthetic // an injected source needs no source block
+	validate := cfg.Validate
+	if c.src != nil { // an injected source makes the source block moot
+		validate = cfg.validateSupervision
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := validate(); err != nil {
 		return nil, fmt.Errorf("camera %q: %w", name, err)
 	}
 	c.cfg = cfg.withDefaults()

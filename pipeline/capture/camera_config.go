@@ -66,6 +66,15 @@ func (c *CameraConfig) Validate() error {
 	if err := c.Source.Validate(); err != nil {
 		errs = append(errs, prefixErrors("source.", err)...)
 	}
+	if err := c.validateSupervision(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validateSupervision checks everything but the source.
+func (c *CameraConfig) validateSupervision() error {
+	var errs []error
 	if r := c.ROI; r != nil {
 		if r.X < 0 || r.Y < 0 {
 			errs = append(errs, fmt.Errorf("roi: x, y (%d, %d) must not be negative", r.X, r.Y))

@@ -29,6 +29,9 @@ type Source interface {
 	String() string
 }
 
+// The synthetic line is a Source without depending on this package.
+var _ Source = (*synthetic.Line)(nil)
+
 // New makes the source described by cfg for the named camera. Frames come
 // from pool.
 func New(cfg SourceConfig, camera string, pool *frame.Pool) (Source, error) {

@@ -13,9 +13,8 @@ var bracketHoles = [2]float64{-0.68, 0.68}
 // shadeBracket draws a zinc-plated mounting plate with a central slot and two
 // brass clinch nuts pressed in around its holes. The missing component is a
 // nut.
-func shadeBracket(sc *scene, px, u, v, indent float64) (float64, col, bool) {
+func shadeBracket(sc *scene, px, u, v, d, indent float64) (float64, col, bool) {
 	const holeR, nutRi, slotR = 0.11, 0.24, 0.065
-	d, nu, nv := roundRect(u, v, 1, 0.58, 0.16)
 	d += indent
 	a := cover(d, px)
 	if a == 0 {
@@ -52,6 +51,7 @@ func shadeBracket(sc *scene, px, u, v, indent float64) (float64, col, bool) {
 	c := bracketZinc[sc.variant].scale(1 + 0.03*fastSin(v*430+3*fastSin(u*7)) + 0.04*sc.tint)
 	c = c.add(22*(u*sc.lu+v*sc.lv) - 6)
 	if e := -d; e < 0.035 {
+		_, nu, nv := roundRect(u, v, 1, 0.58, 0.16)
 		c = c.add(55 * (nu*sc.lu + nv*sc.lv) * (1 - e/0.035))
 	}
 	if e := slot - slotR; e < 0.03 { // punched edge of the slot
@@ -69,6 +69,9 @@ const connectorPins = 8
 
 func connectorOutline(u, v float64) float64 {
 	d, _, _ := roundRect(u, v, 0.95, 0.40, 0.06)
+	if d < -0.15 { // deeper inside the housing than the latch and ears reach
+		return d
+	}
 	latch, _, _ := roundRect(u, v+0.46, 0.24, 0.08, 0.02)
 	ear, _, _ := roundRect(math.Abs(u)-1.07, v, 0.14, 0.17, 0.05)
 	return math.Min(d, math.Min(latch, ear))
@@ -77,20 +80,22 @@ func connectorOutline(u, v float64) float64 {
 // shadeConnector draws a wire-to-board connector from above: a moulded
 // housing with a latch and mounting ears, and a row of gold pins in its
 // recess. The missing component is one or two pins.
-func shadeConnector(sc *scene, px, u, v, indent float64) (float64, col, bool) {
+func shadeConnector(sc *scene, px, u, v, d, indent float64) (float64, col, bool) {
 	const pinHalf, pitch = 0.055, 0.21
-	d := connectorOutline(u, v) + indent
-	ear := math.Abs(u) - 1.1
-	a := cover(d, px) * cover(0.055-math.Sqrt(ear*ear+v*v), px)
+	d += indent
+	a := cover(d, px)
+	if ear := math.Abs(u) - 1.1; ear > -0.1 {
+		a *= cover(0.055-math.Sqrt(ear*ear+v*v), px)
+	}
 	if a == 0 {
 		return 0, col{}, false
 	}
 	base := connectorPlastic[sc.variant].scale(1 + 0.05*sc.tint)
-	dh, nu, nv := roundRect(u, v, 0.95, 0.40, 0.06)
 	rec, ru, rv := roundRect(u, v, 0.84, 0.24, 0.04)
-	if rec >= 0 || dh > 0 { // top of the housing, latch or ears
+	if rec >= 0 { // top of the housing, latch or ears
 		c := base.add(10*(u*sc.lu+v*sc.lv) + 10)
 		if e := -d; e < 0.04 {
+			dh, nu, nv := roundRect(u, v, 0.95, 0.40, 0.06)
 			if dh > 0 { // latch and ears: use their outline's direction
 				nu, nv = 0, sign(v)
 			}

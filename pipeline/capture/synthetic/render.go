@@ -112,6 +112,9 @@ func (r *renderer) drawPart(dst []byte, stride int, sc *scene) {
 				continue
 			}
 			d := outline(sc.part, u, v)
+			if d > shift+blur+px { // beyond the part and its shadow
+				continue
+			}
 			shadow := 0.55 // deep inside, the shadow shows through holes
 			if d > -shift-blur-px {
 				shadow = 0
@@ -129,7 +132,7 @@ func (r *renderer) drawPart(dst []byte, stride int, sc *scene) {
 					indent = sc.def.indent(u, v)
 				}
 				var surface bool
-				a, c, surface = shadePart(sc, px, u, v, indent)
+				a, c, surface = shadePart(sc, px, u, v, d, indent)
 				if a > 0 && surface && sc.defect >= 0 {
 					c = applyDefect(sc, px, u, v, c)
 				}
@@ -157,8 +160,8 @@ func (r *renderer) finish(dst []byte, stride int, sc *scene) {
 		levels := r.vignette[y*r.w : (y+1)*r.w]
 		for x, l := range levels {
 			lut := &r.luts[l]
-			i := x * 3
-			row[i], row[i+1], row[i+2] = lut[row[i]], lut[row[i+1]], lut[row[i+2]]
+			p := row[x*3 : x*3+3 : x*3+3]
+			p[0], p[1], p[2] = lut[p[0]], lut[p[1]], lut[p[2]]
 		}
 	}
 }
@@ -187,15 +190,18 @@ func outline(part int, u, v float64) float64 {
 	}
 }
 
-func shadePart(sc *scene, px, u, v, indent float64) (float64, col, bool) {
+// shadePart gives a part's coverage and colour at (u, v), and whether the
+// point is on a surface a defect can mark. d is outline(part, u, v), which
+// the shaders reuse rather than recompute.
+func shadePart(sc *scene, px, u, v, d, indent float64) (float64, col, bool) {
 	switch sc.part {
 	case partWasher:
-		return shadeWasher(sc, px, u, v, indent)
+		return shadeWasher(sc, px, u, v, d+1, indent)
 	case partBracket:
-		return shadeBracket(sc, px, u, v, indent)
+		return shadeBracket(sc, px, u, v, d, indent)
 	case partConnector:
-		return shadeConnector(sc, px, u, v, indent)
+		return shadeConnector(sc, px, u, v, d, indent)
 	default:
-		return shadeCap(sc, px, u, v, indent)
+		return shadeCap(sc, px, u, v, d+1, indent)
 	}
 }

@@ -5,11 +5,10 @@ import "math"
 // Finishes of the sealing washer's steel ring: bright steel, yellow zinc.
 var washerSteel = []col{{166, 170, 174}, {92, 160, 188}}
 
-// shadeWasher draws a bonded sealing washer: a turned steel ring with a
+// shadeWasher draws a bonded sealing washer (r is the distance from its centre): a turned steel ring with a
 // rubber seal vulcanised inside it. The missing component is the seal.
-func shadeWasher(sc *scene, px, u, v, indent float64) (float64, col, bool) {
+func shadeWasher(sc *scene, px, u, v, r, indent float64) (float64, col, bool) {
 	const sealIn, steelIn = 0.40, 0.62
-	r := math.Sqrt(u*u + v*v)
 	dOuter := r - 1 + indent
 	hole := sealIn
 	if sc.defect == defectMissing {
@@ -47,12 +46,11 @@ func shadeWasher(sc *scene, px, u, v, indent float64) (float64, col, bool) {
 // Colours of the bottle caps: red, blue, green, white.
 var capPlastic = []col{{38, 44, 186}, {168, 92, 34}, {58, 138, 48}, {218, 222, 226}}
 
-// shadeCap draws a bottle cap seen from above: a glossy domed top with an
+// shadeCap draws a bottle cap seen from above (r is the distance from its centre): a glossy domed top with an
 // embossed ring, a knurled skirt, and the tamper-evident band outside it,
 // joined by thin bridges. The missing component is the band.
-func shadeCap(sc *scene, px, u, v, indent float64) (float64, col, bool) {
+func shadeCap(sc *scene, px, u, v, r, indent float64) (float64, col, bool) {
 	const top, body, bandIn = 0.76, 0.9, 0.925
-	r := math.Sqrt(u*u + v*v)
 	aBody := cover(r-body+indent, px)
 	aBand := 0.0
 	if sc.defect != defectMissing && r > body-px {
