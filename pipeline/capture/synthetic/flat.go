@@ -48,7 +48,7 @@ func shadeBracket(sc *scene, px, u, v, d, indent float64) (float64, col, bool) {
 		}
 	}
 	// Brushed plate: fine streaks along its length and a broad reflection.
-	c := bracketZinc[sc.variant].scale(1 + 0.03*fastSin(v*430+3*fastSin(u*7)) + 0.04*sc.tint)
+	c := bracketZinc[sc.variant].scale(0.97 + 0.07*valueNoise(u*3, v*220, 0, 9) + 0.04*sc.tint)
 	c = c.add(22*(u*sc.lu+v*sc.lv) - 6)
 	if e := -d; e < 0.035 {
 		_, nu, nv := roundRect(u, v, 1, 0.58, 0.16)
