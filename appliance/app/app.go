@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/capture"
+	"github.com/linesight/linesight/pipeline/clip"
+	"github.com/linesight/linesight/pipeline/frame"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// States of the appliance, as status reports them.
+const (
+	StateStarting = "starting" // loading the model and preparing prompts
+	StateReady    = "ready"    // inspecting
+	StateStopping = "stopping" // finishing in-flight frames
+	StateStopped  = "stopped"
+	StateFailed   = "failed" // could not start; see the error
+)
+
+// App is one running appliance.
+type App struct {
+	Config *config.Config
+	Log    *slog.Logger
+
+	state   atomic.Value // string
+	startAt time.Time
+	lastErr atomic.Value // string
+
+	mu      sync.Mutex // guards the fields below once Run has set them
+	model   *clip.Model
+	cache   *defects.Cache
+	loop    *inspect.Loop
+	cameras []*capture.Camera
+	sinks   []sinkSpec
+	reload  reloadStatus
+}
+
+type sinkSpec struct {
+	sink inspect.Sink
+	opts inspect.SinkOptions
+}
+
+// New prepares an appliance for a validated configuration.
+func New(cfg *config.Config, log *slog.Logger) *App {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &App{Config: cfg, Log: log, startAt: time.Now()}
+	a.state.Store(StateStarting)
+	a.lastErr.Store("")
+	return a
+}
+
+// AddSink adds a verdict sink; call before Run.
+func (a *App) AddSink(s inspect.Sink, o inspect.SinkOptions) {
+	a.sinks = append(a.sinks, sinkSpec{s, o})
+}
+
+// State is the appliance's lifecycle state.
+func (a *App) State() string { return a.state.Load().(string) }
+
+// Run loads the model, prepares the prompts, starts the cameras and the
+// inspection loop, and runs until ctx ends. Then it stops the cameras first,
+// lets the loop finish the frames it accepted and the sinks drain, and
+// releases the model. A finite source running out does not stop the others.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.start(); err != nil {
+		a.lastErr.Store(err.Error())
+		a.state.Store(StateFailed)
+		return err
+	}
+	defer a.release()
+	a.state.Store(StateReady)
+	a.Log.Info("appliance ready", "line", a.Config.Line, "cameras", len(a.cameras), "warmup", time.Since(a.startAt).Round(time.Millisecond))
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- a.loop.Run(loopCtx) }()
+
+	camCtx, stopCameras := context.WithCancel(ctx)
+	var cams sync.WaitGroup
+	for _, c := range a.cameras {
+		cams.Add(1)
+		go func(c *capture.Camera) {
+			defer cams.Done()
+			if err := c.Run(camCtx, a.loop.Submit); err != nil && !errors.Is(err, io.EOF) {
+				a.Log.Error("camera stopped", "camera", c.Name(), "err", err)
+			}
+		}(c)
+	}
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() { defer watch.Done(); a.watchDefects(camCtx) }()
+
+	<-ctx.Done()
+	a.state.Store(StateStopping)
+	a.Log.Info("stopping: capture first, then in-flight frames, then sinks")
+	stopCameras()
+	cams.Wait()
+	watch.Wait()
+	stopLoop()
+	err := <-loopDone
+	a.state.Store(StateStopped)
+	a.Log.Info("stopped")
+	return err
+}
+
+// start opens everything Run needs, in order, undoing it all on failure.
+func (a *App) start() (err error) {
+	cfg := a.Config
+	defer func() {
+		if err != nil {
+			a.release()
+		}
+	}()
+	if a.model, err = OpenModel(cfg.Model, a.Log); err != nil {
+		return err
+	}
+	if a.cache, err = OpenCache(cfg.DataDir); err != nil {
+		return err
+	}
+	scorers, err := PrepareScorers(cfg, cfg.Classes(), a.model, a.cache)
+	if err != nil {
+		return err
+	}
+	if cfg.Model.CloseTextAfterWarmup {
+		a.model.ReleaseText()
+		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
+	}
+	a.reload.set(cfg.Classes().Hash(), nil)
+
+	size := a.model.Bundle.Preprocess.CropHeight
+	opts := inspect.Options{BatchSize: cfg.Pipeline.BatchSize, BatchWait: cfg.Pipeline.BatchWait, ImageSize: size}
+	pool := frame.NewPool(4 * (len(cfg.Cameras)*cfg.Pipeline.QueueSize + 2*cfg.Pipeline.BatchSize))
+	for _, c := range cfg.Cameras {
+		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
+			ID: c.ID, Mode: inspect.Mode(c.Mode), Rate: c.Rate, Queue: cfg.Pipeline.QueueSize,
+			TriggerTimeout: c.TriggerTimeout, MissedAction: defects.ActionReject,
+		})
+		cam, err := capture.NewCamera(c.ID, c.CameraConfig, pool, capture.WithLogger(a.Log))
+		if err != nil {
+			return fmt.Errorf("camera %q: %w", c.ID, err)
+		}
+		a.cameras = append(a.cameras, cam)
+	}
+	if a.loop, err = inspect.New(opts, a.model.Vision, a.model.Preprocess, a.Log); err != nil {
+		return err
+	}
+	a.loop.SetScorers(scorers)
+	a.loop.AddSink(inspect.LogSink{Log: a.Log}, inspect.SinkOptions{Queue: cfg.Pipeline.SinkQueue})
+	for _, s := range a.sinks {
+		if s.opts.Queue == 0 {
+			s.opts.Queue = cfg.Pipeline.SinkQueue
+		}
+		a.loop.AddSink(s.sink, s.opts)
+	}
+	return nil
+}
+
+func (a *App) release() {
+	if a.model != nil {
+		a.model.Close()
+		a.model = nil
+	}
+	if a.cache != nil {
+		a.cache.Close()
+		a.cache = nil
+	}
+}
+
+// Trigger asks for an inspection of a part on a triggered camera, as the PLC
+// link and the HTTP API do.
+func (a *App) Trigger(camera, partID string, at time.Time) error {
+	if a.State() != StateReady {
+		return fmt.Errorf("trigger: the appliance is %s", a.State())
+	}
+	return a.loop.Trigger(camera, partID, at)
+}

@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// ReloadStatus is what status shows of the defect-class file.
+type ReloadStatus struct {
+	ConfigHash string    `json:"config_hash"`
+	LoadedAt   time.Time `json:"loaded_at"`
+	// Error is the last failed reload; the appliance keeps running on the
+	// classes of ConfigHash until a valid file replaces it.
+	Error    string    `json:"error,omitempty"`
+	FailedAt time.Time `json:"failed_at,omitempty"`
+}
+
+type reloadStatus struct {
+	mu sync.Mutex
+	s  ReloadStatus
+}
+
+func (r *reloadStatus) set(hash string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.s.Error, r.s.FailedAt = err.Error(), time.Now()
+		return
+	}
+	r.s = ReloadStatus{ConfigHash: hash, LoadedAt: time.Now()}
+}
+
+func (r *reloadStatus) get() ReloadStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s
+}
+
+// reloadPoll is how often the defect file is checked for changes.
+const reloadPoll = time.Second
+
+// watchDefects reloads the defect-class file when it changes: it validates
+// the new file and prepares its scorers first, and only then swaps them in,
+// between frames. A file that does not validate is reported and ignored.
+func (a *App) watchDefects(ctx context.Context) {
+	path := a.Config.Defects
+	last := fileStamp(path)
+	tick := time.NewTicker(reloadPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		stamp := fileStamp(path)
+		if stamp == last {
+			continue
+		}
+		last = stamp
+		a.ReloadDefects()
+	}
+}
+
+// ReloadDefects reads the defect file again and swaps in its scorers when it
+// is valid. It returns the error that kept the old classes in place.
+func (a *App) ReloadDefects() error {
+	path := a.Config.Defects
+	classes, err := defects.Load(path)
+	if err == nil {
+		var scorers inspect.Scorers
+		scorers, err = PrepareScorers(a.Config, classes, a.model, a.cache)
+		if err == nil {
+			if a.Config.Model.CloseTextAfterWarmup {
+				a.model.ReleaseText()
+			}
+			a.loop.SetScorers(scorers)
+			a.reload.set(classes.Hash(), nil)
+			a.Log.Info("defect classes reloaded", "file", path, "config_hash", classes.Hash())
+			return nil
+		}
+	}
+	a.reload.set("", err)
+	a.Log.Error("defect classes not reloaded; still running on the previous ones", "file", path, "err", err)
+	return err
+}
+
+// fileStamp changes when a file is written or replaced.
+func fileStamp(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "missing"
+	}
+	return st.ModTime().String() + "/" + strconv.FormatInt(st.Size(), 10)
+}

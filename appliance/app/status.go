@@ -1,0 +1,67 @@
+package app
+
+import (
+	"time"
+
+	"github.com/linesight/linesight/pipeline/capture"
+	"github.com/linesight/linesight/pipeline/metrics"
+)
+
+// Status is the appliance at a glance: for the status API, MQTT birth
+// messages and the dashboard.
+type Status struct {
+	Line    string         `json:"line"`
+	State   string         `json:"state"`
+	Error   string         `json:"error,omitempty"`
+	Uptime  time.Duration  `json:"uptime_ns"`
+	Model   ModelStatus    `json:"model"`
+	Defects ReloadStatus   `json:"defects"`
+	Cameras []CameraStatus `json:"cameras"`
+	// Inference is the vision encoder's time per batch.
+	Inference metrics.HistogramSnapshot `json:"inference"`
+}
+
+// ModelStatus says which model runs, and where.
+type ModelStatus struct {
+	Bundle   string `json:"bundle"`
+	Variant  string `json:"variant"`
+	Digest   string `json:"digest"`
+	Provider string `json:"provider"`
+}
+
+// CameraStatus joins a camera's capture state and its inspection counters.
+type CameraStatus struct {
+	ID         string                    `json:"id"`
+	Mode       string                    `json:"mode"`
+	Capture    capture.CameraStatus      `json:"capture"`
+	Frames     uint64                    `json:"frames"`
+	Inspected  uint64                    `json:"inspected"`
+	Skipped    uint64                    `json:"skipped"`
+	Dropped    uint64                    `json:"dropped"`
+	Triggers   uint64                    `json:"triggers"`
+	Missed     uint64                    `json:"missed"`
+	QueueDepth int64                     `json:"queue_depth"`
+	Latency    metrics.HistogramSnapshot `json:"latency"`
+}
+
+// Status reports the appliance's state; it is safe to call at any time.
+func (a *App) Status() Status {
+	s := Status{Line: a.Config.Line, State: a.State(), Error: a.lastErr.Load().(string), Uptime: time.Since(a.startAt)}
+	s.Model.Bundle, s.Model.Variant = a.Config.Model.Bundle, a.Config.Model.Variant
+	if a.State() != StateReady && a.State() != StateStopping {
+		return s
+	}
+	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
+	s.Defects = a.reload.get()
+	s.Inference = a.loop.Inference.Snapshot()
+	for i, c := range a.Config.Cameras {
+		st := a.loop.CameraStats(c.ID)
+		s.Cameras = append(s.Cameras, CameraStatus{
+			ID: c.ID, Mode: c.Mode, Capture: a.cameras[i].Status(),
+			Frames: st.Frames.Value(), Inspected: st.Inspected.Value(), Skipped: st.Skipped.Value(),
+			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(),
+			QueueDepth: st.QueueDepth.Value(), Latency: st.Latency.Snapshot(),
+		})
+	}
+	return s
+}
