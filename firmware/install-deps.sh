@@ -20,6 +20,9 @@ APT_PACKAGES=(
   nodejs npm             # to fetch the ONNX Runtime library from the npm registry
   python3-pil            # Pillow: the reference the preprocessing tests compare against
   python3-torch python3-numpy  # PyTorch: the independent CLIP the fidelity tests compare against
+  mosquitto              # MQTT broker the PLC-link tests start on a loopback port
+  chromium               # headless browser for the dashboard tests
+  openssl                # test certificates for MQTT and HTTPS over TLS
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
