@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -19,7 +20,8 @@ import (
 type inspectLine struct {
 	Image string `json:"image"`
 	defects.Verdict
-	DefectScore float64 `json:"defect_score"`
+	// DefectScore is left out when the image has no scores (see Reason).
+	DefectScore *float64 `json:"defect_score,omitempty"`
 }
 
 // inspectError is the line for an image that could not be inspected; Seq
@@ -70,7 +72,11 @@ func inspectImages(ctx context.Context, args []string, stdio Stdio) error {
 				log.Error("image not inspected", "image", it.Path, "err", it.Err)
 				return enc.Encode(inspectError{Image: it.Path, Camera: in.Camera, Seq: it.Seq, Error: it.Err.Error()})
 			}
-			return enc.Encode(inspectLine{Image: it.Path, Verdict: it.Verdict, DefectScore: it.DefectScore})
+			line := inspectLine{Image: it.Path, Verdict: it.Verdict}
+			if !math.IsNaN(it.DefectScore) {
+				line.DefectScore = &it.DefectScore
+			}
+			return enc.Encode(line)
 		})
 		if err != nil {
 			return err

@@ -42,7 +42,8 @@ type Item struct {
 	// Verdict is set when Err is nil.
 	Verdict defects.Verdict
 	// DefectScore is the probability that the part is defective: the score
-	// to rank images by (NaN when Err is set).
+	// to rank images by. NaN when there is none: Err is set, or the
+	// embedding could not be scored (an UNCERTAIN verdict with a reason).
 	DefectScore float64
 	// Err says why the image could not be inspected (unreadable, not an
 	// image, rejected by preprocessing).
@@ -113,7 +114,11 @@ func (in *Inspector) batch(paths []string, offset int, load func(string) (image.
 		}
 		f := frame.Frame{Camera: in.Camera, Seq: uint64(items[i].Seq), CapturedAt: loadedAt}
 		items[i].Verdict = in.Scorer.Verdict(&f, embeds[k], inferredAt)
-		items[i].DefectScore = in.Scorer.Score(embeds[k]).DefectScore
+		// An embedding the scorer cannot use has no scores and a zero defect
+		// score, which would rank it as the best of parts: leave it unranked.
+		if r := in.Scorer.Score(embeds[k]); len(r.Scores) > 0 {
+			items[i].DefectScore = r.DefectScore
+		}
 	}
 	return items, nil
 }

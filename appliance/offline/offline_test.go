@@ -6,6 +6,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,6 +106,10 @@ func (f *fakeEmbedder) EmbedImages(imgs []image.Image) ([][]float32, error) {
 		if f.broken || img.Bounds().Dx() == 1 {
 			return nil, errors.New("refused")
 		}
+		if img.Bounds().Dx() == 50 {
+			out = append(out, []float32{0, 0}) // unusable: zero length
+			continue
+		}
 		out = append(out, []float32{float32(img.Bounds().Dx()), 1})
 	}
 	return out, nil
@@ -129,31 +134,40 @@ func TestInspectorIsolatesFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Widths: "w1" is refused by the embedder, "missing" cannot be read.
+	// "w1" is refused by the embedder, "missing" cannot be read, "zero" gets
+	// an embedding the scorer cannot use.
 	load := func(p string) (image.Image, error) {
 		switch p {
 		case "missing":
 			return nil, errors.New("load image: no such file")
 		case "w1":
 			return image.NewGray(image.Rect(0, 0, 1, 1)), nil
+		case "zero":
+			return image.NewGray(image.Rect(0, 0, 50, 1)), nil
 		}
 		return image.NewGray(image.Rect(0, 0, 2+len(p), 1)), nil
 	}
 	emb := &fakeEmbedder{}
 	var done []int
 	in := &Inspector{Embedder: emb, Scorer: scorer, Camera: "c", BatchSize: 3, Load: load, Progress: func(n int) { done = append(done, n) }}
-	paths := []string{"a", "missing", "w1", "bb", "ccc"}
+	paths := []string{"a", "missing", "w1", "bb", "ccc", "zero"}
 	var items []Item
 	if err := in.Run(context.Background(), paths, func(it Item) error { items = append(items, it); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 5 || !slices.Equal(done, []int{3, 5}) {
+	if len(items) != 6 || !slices.Equal(done, []int{3, 6}) {
 		t.Fatalf("%d items, progress %v", len(items), done)
 	}
 	for i, it := range items {
 		failed := it.Path == "missing" || it.Path == "w1"
 		if it.Path != paths[i] || it.Seq != i+1 || (it.Err != nil) != failed {
 			t.Errorf("item %d: %s seq %d err %v", i, it.Path, it.Seq, it.Err)
+		}
+		if it.Path == "zero" {
+			if it.Err != nil || it.Verdict.Outcome != defects.Uncertain || it.Verdict.Reason == "" || !math.IsNaN(it.DefectScore) {
+				t.Errorf("unusable embedding: %+v, defect score %v; want UNCERTAIN with a reason and no score", it.Verdict, it.DefectScore)
+			}
+			continue
 		}
 		if !failed && (it.Verdict.Seq != uint64(i+1) || it.Verdict.Camera != "c" || it.Verdict.Outcome == "" || it.DefectScore != scorer.Score([]float32{float32(2 + len(it.Path)), 1}).DefectScore) {
 			t.Errorf("item %d: verdict %+v score %v", i, it.Verdict, it.DefectScore)
