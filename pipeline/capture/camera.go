@@ -174,7 +174,10 @@ func (c *Camera) stream(ctx context.Context, deliver func(*frame.Frame)) (delive
 		case <-ctx.Done():
 			return delivered, ctx.Err()
 		case <-stall.C():
-			return delivered, fmt.Errorf("read camera %q (%s): no frame for %s: %w", c.name, c.src, c.cfg.StallTimeout, ErrStalled)
+			err := fmt.Errorf("read camera %q (%s): no frame for %s: %w", c.name, c.src, c.cfg.StallTimeout, ErrStalled)
+			// Say so now: a read stuck in C may take a while to come back.
+			c.update(func(s *CameraStatus) { s.State = StateReconnecting; s.LastError = err.Error(); s.FPS = 0 })
+			return delivered, err
 		case r := <-results:
 			if r.err != nil {
 				if errors.Is(r.err, io.EOF) {
