@@ -13,6 +13,7 @@ import (
 
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
 )
 
@@ -83,7 +84,7 @@ func modelPreprocess(_ context.Context, args []string, stdio Stdio) error {
 	}
 	w := bufio.NewWriter(f)
 	for _, path := range fs.Args() {
-		img, err := preprocess.LoadImageFile(path)
+		img, err := cvmat.LoadImageFile(path)
 		if err != nil {
 			f.Close()
 			os.Remove(*outPath)
@@ -149,7 +150,7 @@ func modelEmbed(_ context.Context, args []string, stdio Stdio) error {
 func loadImages(paths []string) ([]image.Image, error) {
 	imgs := make([]image.Image, len(paths))
 	for i, p := range paths {
-		img, err := preprocess.LoadImageFile(p)
+		img, err := cvmat.LoadImageFile(p)
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/clip/safetensors"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
 )
@@ -229,7 +230,7 @@ func checkPixels(t *testing.T, images, tensors []string, p preprocess.Params) {
 	defer pre.Close()
 	got := make([]float32, p.TensorLen())
 	for i, path := range images {
-		img, err := preprocess.LoadImageFile(path)
+		img, err := cvmat.LoadImageFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +261,7 @@ func compareModel(t *testing.T, dir, variant string, images, prompts []string, r
 	defer m.Close()
 	imgs := make([]image.Image, len(images))
 	for i, p := range images {
-		if imgs[i], err = preprocess.LoadImageFile(p); err != nil {
+		if imgs[i], err = cvmat.LoadImageFile(p); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,5 +1,18 @@
 // Package cvmat feeds OpenCV frames (GoCV Mats) to the CLIP preprocessing
-// without copying their pixels.
+// without copying their pixels, and loads image files with OpenCV's JPEG
+// decoder.
+//
+// JPEG files are decoded with OpenCV (LoadImageFile) rather than image/jpeg
+// because OpenCV decodes them with libjpeg-turbo, the decoder Pillow uses
+// under OpenAI's reference transform, and both leave libjpeg at its
+// defaults: the accurate integer IDCT and fancy (triangle-filter) chroma
+// upsampling. Go's decoder runs a different IDCT, which moves decoded values
+// by up to 3 levels and the CLIP tensor by up to about 0.06. Decoded by
+// OpenCV, JPEG files written by Go's encoder and by libjpeg (4:4:4, 4:2:2,
+// 4:2:0 and grey, from 1x1 to 1920x1080) give exactly Pillow's pixels and
+// exactly Pillow's tensor (TestJPEGMatchesPillow). Neither applies the EXIF
+// orientation. PNG, GIF and four-component (CMYK) JPEG files keep the
+// decoders of preprocess.LoadImageFile.
 package cvmat
 
 /*
