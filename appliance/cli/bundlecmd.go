@@ -78,6 +78,7 @@ func modelSynth(_ context.Context, args []string, stdio Stdio) error {
 	pre.ShortestEdge = cfg.VisionConfig.ImageSize
 	pre.CropHeight, pre.CropWidth = cfg.VisionConfig.ImageSize, cfg.VisionConfig.ImageSize
 	return writeBundle(stdio, bf, variants, cfg, w, tok, pre,
+		bundle.Provenance{Synthetic: true, Preset: *preset, Seed: *seed},
 		"random weights: its verdicts mean nothing; see docs/models.md to import a real CLIP checkpoint")
 }
 
@@ -112,7 +113,7 @@ func modelImport(_ context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	return writeBundle(stdio, bf, variants, cfg, w, tok, pre, "")
+	return writeBundle(stdio, bf, variants, cfg, w, tok, pre, bundle.Provenance{ImportedFrom: *from}, "")
 }
 
 // sourcePreprocess takes the checkpoint's preprocessor_config.json when it
@@ -136,11 +137,11 @@ func sourcePreprocess(dir string, cfg arch.Config) (preprocess.Params, error) {
 }
 
 func writeBundle(stdio Stdio, bf bundleFlags, variants []graph.Variant, cfg arch.Config, w arch.Weights,
-	tok *tokenizer.Tokenizer, pre preprocess.Params, note string) error {
+	tok *tokenizer.Tokenizer, pre preprocess.Params, prov bundle.Provenance, note string) error {
 	p := newProgress(stdio.Err)
 	start := time.Now()
 	err := bundle.Write(bf.out, cfg, w, tok, pre, bundle.WriteOptions{
-		Variants: variants, Replace: bf.replace, Progress: p.report,
+		Variants: variants, Replace: bf.replace, Progress: p.report, Provenance: prov,
 	})
 	if err != nil {
 		return err

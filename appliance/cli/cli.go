@@ -35,6 +35,8 @@ func commands() []command {
 		{"model preprocess", "write images as CLIP input tensors (float32 CHW, little-endian)", modelPreprocess},
 		{"model embed", "print image and text embeddings as JSON", modelEmbed},
 		{"classify", "zero-shot classify images against text prompts", classify},
+		{"run", "run the appliance: cameras, inspection, verdicts", runAppliance},
+		{"trigger", "ask a running appliance to inspect a part on a triggered camera", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
 		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout)", evalDataset},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},

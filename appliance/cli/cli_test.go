@@ -71,6 +71,9 @@ func TestSynthWritesCompleteDeterministicBundles(t *testing.T) {
 	if _, err := b.Tokenizer(); err != nil {
 		t.Errorf("tokenizer files: %v", err)
 	}
+	if !b.Provenance.Synthetic {
+		t.Error("synth bundle not marked synthetic")
+	}
 	if b.Preprocess.CropHeight != 32 {
 		t.Errorf("preprocessor crop %d, want the tiny preset's 32", b.Preprocess.CropHeight)
 	}
@@ -113,6 +116,9 @@ func TestImportOfSynthWeightsMatchesSynth(t *testing.T) {
 	r := mustRun(t, "", "model", "import", "--from", src, "--out", out)
 	if !strings.Contains(r.stder, "read weights") {
 		t.Errorf("no progress shown:\n%s", r.stder)
+	}
+	if b, _ := bundle.Open(out); b.Provenance.Synthetic || b.Provenance.ImportedFrom != src {
+		t.Errorf("imported bundle provenance %+v", b.Provenance)
 	}
 	if digest(t, out, "fp32") != digest(t, synth(t, 5, "fp32"), "fp32") {
 		t.Error("import of synth's weights differs from synth")

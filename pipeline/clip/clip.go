@@ -63,6 +63,10 @@ func Open(dir string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Bundle: b, Variant: variant, Digest: digest, files: files, session: opts.Session}
+	if b.Provenance.Synthetic {
+		log.Warn("this model has seeded random weights: its verdicts mean nothing. Import a real CLIP checkpoint with `linesight model import` (docs/models.md)",
+			"bundle", dir, "preset", b.Provenance.Preset)
+	}
 	var recorded bool
 	m.LogitScale, recorded = b.Config.TrainedLogitScale()
 	if !recorded {

@@ -10,6 +10,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +27,7 @@ import (
 // File and directory names of the layout.
 const (
 	ConfigFile       = "config.json"
+	ProvenanceFile   = "linesight.json"
 	PreprocessorFile = "preprocessor_config.json"
 	ModelDir         = "onnx"
 	visionStem       = "vision_model"
@@ -46,7 +48,20 @@ type Bundle struct {
 	Dir        string
 	Config     arch.Config
 	Preprocess preprocess.Params
+	// Provenance says where the weights came from, for bundles LineSight
+	// wrote; zero for others.
+	Provenance Provenance
 	variants   map[string]Files
+}
+
+// Provenance records how a bundle was made.
+type Provenance struct {
+	// Synthetic bundles have seeded random weights: their verdicts mean nothing.
+	Synthetic bool   `json:"synthetic,omitempty"`
+	Preset    string `json:"preset,omitempty"`
+	Seed      uint64 `json:"seed,omitempty"`
+	// ImportedFrom is the checkpoint directory an imported bundle came from.
+	ImportedFrom string `json:"imported_from,omitempty"`
 }
 
 // Open reads a bundle's configs and finds its variants. It does not load models.
@@ -66,6 +81,11 @@ func Open(dir string) (*Bundle, error) {
 	b.Preprocess, err = loadPreprocess(dir, b.Config)
 	if err != nil {
 		return nil, fmt.Errorf("open model bundle %s: %w", dir, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, ProvenanceFile)); err == nil {
+		if err := json.Unmarshal(data, &b.Provenance); err != nil {
+			return nil, fmt.Errorf("open model bundle %s: %s: %w", dir, ProvenanceFile, err)
+		}
 	}
 	b.variants, err = findVariants(filepath.Join(dir, ModelDir))
 	if err != nil {

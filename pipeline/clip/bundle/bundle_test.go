@@ -22,7 +22,8 @@ func writeTiny(t *testing.T, variants ...graph.Variant) string {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
 	dir := filepath.Join(t.TempDir(), "bundle")
-	if err := Write(dir, cfg, arch.RandomWeights(cfg, 1), tok, pre, WriteOptions{Variants: variants}); err != nil {
+	opts := WriteOptions{Variants: variants, Provenance: Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}
+	if err := Write(dir, cfg, arch.RandomWeights(cfg, 1), tok, pre, opts); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -51,6 +52,9 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	}
 	if _, err := b.Files("fp16"); err == nil || !strings.Contains(err.Error(), "fp32, int8, quantized") {
 		t.Errorf("unknown variant: got %v, want the available ones listed", err)
+	}
+	if p := b.Provenance; !p.Synthetic || p.Preset != "tiny" || p.Seed != 1 {
+		t.Errorf("provenance %+v, want synthetic tiny seed 1", p)
 	}
 	if b.Preprocess.CropWidth != 32 || b.Config.VisionConfig.ImageSize != 32 {
 		t.Errorf("configs not read: %+v", b.Preprocess)

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ type WriteOptions struct {
 	Variants []graph.Variant
 	// Replace allows overwriting an existing bundle directory.
 	Replace bool
+	// Provenance is recorded in the bundle's linesight.json.
+	Provenance Provenance
 	// Progress, when set, hears about each stage: building a graph (done and
 	// total in graph stages) and writing a file (done and total in bytes).
 	Progress func(stage string, done, total int64)
@@ -66,6 +69,10 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, PreprocessorFile), pre.JSON(), 0o644); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	prov, _ := json.MarshalIndent(opts.Provenance, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, ProvenanceFile), append(prov, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	if err := tok.WriteFiles(tmp); err != nil {
