@@ -12,7 +12,7 @@ import (
 )
 
 // imageExts are the file name endings taken from a directory; the decoder
-// itself decides by content (preprocess.LoadImageFile).
+// itself decides by content (cvmat.LoadImageFile).
 var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
 
 func isImageName(name string) bool {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -28,7 +28,8 @@ type Inspector struct {
 	Camera string
 	// BatchSize is how many images one model call takes (at least 1).
 	BatchSize int
-	// Load decodes an image file; nil means preprocess.LoadImageFile.
+	// Load decodes an image file; nil means cvmat.LoadImageFile (JPEG
+	// decoded as Pillow does).
 	Load func(path string) (image.Image, error)
 	// Progress, when set, is called after each batch with the images done.
 	Progress func(done int)
@@ -58,7 +59,7 @@ func (in *Inspector) Run(ctx context.Context, paths []string, emit func(Item) er
 	size := max(in.BatchSize, 1)
 	load := in.Load
 	if load == nil {
-		load = preprocess.LoadImageFile
+		load = cvmat.LoadImageFile
 	}
 	for start := 0; start < len(paths); start += size {
 		if err := ctx.Err(); err != nil {

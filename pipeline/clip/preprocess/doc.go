@@ -20,7 +20,9 @@
 // files decoded by image/jpeg do not quite: its IDCT is not libjpeg's and
 // moves a few percent of decoded values by up to 3 levels, which ends up as
 // at most about 0.06 in the normalised tensor; the pixels Pillow decodes give
-// its tensor exactly.
+// its tensor exactly. That is why files are loaded with cvmat.LoadImageFile,
+// which decodes JPEG with libjpeg-turbo through OpenCV, Pillow's own decoder:
+// bit-identical tensors for JPEG too.
 //
 // Only the part of the resized image that the crop keeps is computed, and
 // large frames are resampled on a pool of goroutines. Package cvmat reads
