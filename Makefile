@@ -11,13 +11,20 @@ setup: ## install system packages, the ONNX Runtime library and Go modules
 build:
 	$(GO) build -o $(BIN) ./appliance/cmd/linesight
 
-# A tiny model with random weights and a generated image: shows the whole
-# engine working. Its scores mean nothing; see docs/models.md for real models.
+# The appliance on its synthetic line, with a generated model (random
+# weights: its verdicts mean nothing; see docs/models.md for real models).
+# DEMO_PRESET=vit-b-32 gives a model of the real size.
+DEMO_PRESET ?= tiny
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	$(BIN) model synth --preset tiny --seed 1 --out $(DEMO_DIR)/model --variants fp32,int8
-	$(BIN) demo-image --out $(DEMO_DIR)/part.png
-	$(BIN) classify --bundle $(DEMO_DIR)/model --prompt "a photo of a good part" --prompt "a photo of a scratched part" $(DEMO_DIR)/part.png
+	@test -d $(DEMO_DIR)/model || $(BIN) model synth --preset $(DEMO_PRESET) --seed 1 --out $(DEMO_DIR)/model --variants fp32,int8
+	@echo
+	@echo "  LineSight demo: a synthetic line inspected by a model with RANDOM weights (verdicts mean nothing)."
+	@echo "  Status:  http://127.0.0.1:8080/api/v1/status"
+	@echo "  Trigger: $(BIN) trigger --camera station2 --part-id P-1"
+	@echo "  Stop:    Ctrl-C"
+	@echo
+	$(BIN) run --config appliance/demo/linesight.yaml
 
 # The test command CI runs. References (Pillow) are required, not skipped.
 test:
