@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/linesight/linesight/appliance/app"
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// benchReport is `linesight bench`'s result.
+type benchReport struct {
+	Duration       time.Duration `json:"duration_ns"`
+	BatchSize      int           `json:"batch_size"`
+	Threads        int           `json:"threads"`
+	Provider       string        `json:"provider"`
+	Variant        string        `json:"variant"`
+	LoopImagesPerS float64       `json:"loop_images_per_s"`
+	BareImagesPerS float64       `json:"bare_images_per_s"`
+	Ratio          float64       `json:"ratio"`
+	Verdicts       int           `json:"verdicts"`
+	Dropped        uint64        `json:"dropped"`
+	LatencyP50     time.Duration `json:"latency_p50_ns"`
+	LatencyP95     time.Duration `json:"latency_p95_ns"`
+	LatencyP99     time.Duration `json:"latency_p99_ns"`
+}
+
+// latencySink keeps each verdict's capture-to-verdict latency.
+type latencySink struct {
+	mu        sync.Mutex
+	from      time.Time
+	latencies []time.Duration
+}
+
+func (s *latencySink) Name() string { return "bench" }
+
+func (s *latencySink) Write(_ context.Context, r *inspect.Result) error {
+	s.mu.Lock()
+	if !s.from.IsZero() && r.Verdict.InferredAt.After(s.from) {
+		s.latencies = append(s.latencies, r.Verdict.Latency)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *latencySink) start(t time.Time) {
+	s.mu.Lock()
+	s.from, s.latencies = t, nil
+	s.mu.Unlock()
+}
+
+func (s *latencySink) take() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.latencies
+	s.latencies = nil
+	return out
+}
+
+func bench(ctx context.Context, args []string, stdio Stdio) error {
+	fs := newFlags("bench", stdio)
+	cfgPath := fs.String("config", "", "appliance configuration: its cameras feed the loop (use fast synthetic or folder sources)")
+	duration := fs.Duration("duration", 20*time.Second, "how long to measure each of the loop and the bare session")
+	warmup := fs.Duration("warmup", 3*time.Second, "run time before measuring")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return fmt.Errorf("need --config FILE")
+	}
+	cfg, err := config.LoadAppliance(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := logger(stdio)
+	r := benchReport{BatchSize: cfg.Pipeline.BatchSize, Threads: cfg.Model.Threads, Duration: *duration}
+
+	// 1. The whole loop: cameras -> preprocess -> batches -> encoder -> verdicts.
+	a := app.New(cfg, log)
+	sink := &latencySink{}
+	a.AddSink(sink, inspect.SinkOptions{Lossless: true, Queue: 4096})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	for a.State() == app.StateStarting {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.State() != app.StateReady {
+		stop()
+		return <-done
+	}
+	fmt.Fprintf(stdio.Err, "loop: warming up %s, measuring %s\n", *warmup, *duration)
+	sleepCtx(ctx, *warmup)
+	before := a.Status()
+	start := time.Now()
+	sink.start(start)
+	sleepCtx(ctx, *duration)
+	elapsed := time.Since(start)
+	lat := sink.take()
+	after := a.Status()
+	r.Provider, r.Variant = after.Model.Provider, after.Model.Variant
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	r.Verdicts = len(lat)
+	r.LoopImagesPerS = float64(len(lat)) / elapsed.Seconds()
+	for i := range after.Cameras {
+		r.Dropped += after.Cameras[i].Dropped - before.Cameras[i].Dropped
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r.LatencyP50, r.LatencyP95, r.LatencyP99 = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99)
+
+	// 2. The bare vision session on the same model, batch and threads.
+	model, err := app.OpenModel(cfg.Model, log)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	size := model.Bundle.Preprocess.CropHeight
+	pixels := make([]float32, r.BatchSize*3*size*size)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range pixels {
+		pixels[i] = float32(rng.NormFloat64())
+	}
+	fmt.Fprintf(stdio.Err, "bare session: batch %d, measuring %s\n", r.BatchSize, *duration)
+	if _, err := model.Vision.Embed(pixels, r.BatchSize); err != nil {
+		return err
+	}
+	images := 0
+	start = time.Now()
+	for time.Since(start) < *duration && ctx.Err() == nil {
+		if _, err := model.Vision.Embed(pixels, r.BatchSize); err != nil {
+			return err
+		}
+		images += r.BatchSize
+	}
+	r.BareImagesPerS = float64(images) / time.Since(start).Seconds()
+	if r.BareImagesPerS > 0 {
+		r.Ratio = r.LoopImagesPerS / r.BareImagesPerS
+	}
+
+	if *asJSON {
+		return json.NewEncoder(stdio.Out).Encode(r)
+	}
+	fmt.Fprintf(stdio.Out, "model      %s on %s, batch %d, threads %d\n", r.Variant, r.Provider, r.BatchSize, r.Threads)
+	fmt.Fprintf(stdio.Out, "loop       %8.2f images/s  (%d verdicts in %s, %d frames dropped)\n", r.LoopImagesPerS, r.Verdicts, elapsed.Round(time.Millisecond), r.Dropped)
+	fmt.Fprintf(stdio.Out, "bare       %8.2f images/s\n", r.BareImagesPerS)
+	fmt.Fprintf(stdio.Out, "ratio      %8.1f %%  (target: at least 95 %%)\n", 100*r.Ratio)
+	fmt.Fprintf(stdio.Out, "latency    p50 %s  p95 %s  p99 %s  (capture to verdict)\n",
+		r.LatencyP50.Round(time.Microsecond), r.LatencyP95.Round(time.Microsecond), r.LatencyP99.Round(time.Microsecond))
+	return nil
+}
+
+// percentile of sorted durations, by the nearest-rank method.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

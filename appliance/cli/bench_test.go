@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestBenchReportsLoopAgainstBareSession(t *testing.T) {
+	model := synth(t, 1, "fp32")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
+	cfg := filepath.Join(dir, "bench.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
+data_dir: data
+defects: classes.yaml
+model: {bundle: %s, threads: 1}
+cameras:
+  - id: cam0
+    source: {kind: synthetic, width: 64, height: 48, fps: 200, seed: 1}
+pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
+`, model)), 0o644)
+	r := mustRun(t, "", "bench", "--config", cfg, "--duration", "700ms", "--warmup", "200ms", "--json")
+	var rep benchReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if rep.Verdicts == 0 || rep.LoopImagesPerS <= 0 || rep.BareImagesPerS <= 0 {
+		t.Fatalf("nothing measured: %+v", rep)
+	}
+	if math.Abs(rep.Ratio-rep.LoopImagesPerS/rep.BareImagesPerS) > 1e-9 {
+		t.Errorf("ratio %v is not loop/bare", rep.Ratio)
+	}
+	if !(rep.LatencyP50 > 0 && rep.LatencyP50 <= rep.LatencyP95 && rep.LatencyP95 <= rep.LatencyP99) {
+		t.Errorf("latency percentiles out of order: %v %v %v", rep.LatencyP50, rep.LatencyP95, rep.LatencyP99)
+	}
+	if rep.BatchSize != 2 || rep.Provider != "cpu" {
+		t.Errorf("report does not describe the run: %+v", rep)
+	}
+}
