@@ -47,9 +47,10 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 				l.expireTriggers(now)
 			}
 		}
-		timer.Reset(l.opts.BatchWait)
+		size, wait := l.Batching()
+		timer.Reset(wait)
 	gather:
-		for len(b.items) < cap(b.items) {
+		for len(b.items) < size {
 			if l.fill(b) {
 				continue
 			}
@@ -71,14 +72,18 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 // It reports whether it added any.
 func (l *Loop) fill(b *batch) bool {
 	added := false
-	for len(b.items) < cap(b.items) {
+	size, _ := l.Batching()
+	for len(b.items) < size {
 		it, ok := l.popNext()
 		if !ok {
 			break
 		}
 		f := it.frame
 		slot := b.pixels[len(b.items)*b.per : (len(b.items)+1)*b.per]
-		if err := l.pre.BGR(f.Pix, f.Width, f.Height, f.Stride, slot); err != nil {
+		start := time.Now()
+		err := l.pre.BGR(f.Pix, f.Width, f.Height, f.Stride, slot)
+		l.Preprocess.Observe(time.Since(start))
+		if err != nil {
 			in := l.intakes[f.Camera]
 			l.log.Error("preprocess failed", "camera", f.Camera, "seq", f.Seq, "err", err)
 			if !it.triggeredAt.IsZero() {
@@ -126,7 +131,7 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	for b := range in {
 		n := len(b.items)
 		start := time.Now()
-		emb, err := l.embed.Embed(b.pixels[:n*b.per], n)
+		emb, err := l.embed.Load().Embed(b.pixels[:n*b.per], n)
 		done := time.Now()
 		l.Inference.Observe(done.Sub(start))
 		l.Batches.Inc()

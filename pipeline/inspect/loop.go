@@ -18,7 +18,7 @@ import (
 // Trigger, run it with Run.
 type Loop struct {
 	opts    Options
-	embed   Embedder
+	embed   atomic.Pointer[embedderBox]
 	pre     Preprocessor
 	log     *slog.Logger
 	scorers atomic.Pointer[Scorers]
@@ -38,7 +38,12 @@ type Loop struct {
 
 	sinks []*sinkRunner
 
+	// batchSize and batchWait may be changed while running (SetBatching).
+	batchSize atomic.Int64
+	batchWait atomic.Int64
+
 	// Stage metrics.
+	Preprocess    metrics.Histogram // per frame
 	Inference     metrics.Histogram // vision encoder time per batch
 	Batches       metrics.Counter
 	InferenceErrs metrics.Counter
@@ -56,7 +61,7 @@ func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loo
 		log = slog.Default()
 	}
 	l := &Loop{
-		opts: opts, embed: embed, pre: pre, log: log,
+		opts: opts, pre: pre, log: log,
 		intakes: map[string]*intake{},
 		ready:   make(chan struct{}, 1),
 	}
@@ -72,7 +77,27 @@ func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loo
 		l.order = append(l.order, in)
 	}
 	l.SetScorers(Scorers{})
+	l.SetEmbedder(embed)
+	l.SetBatching(opts.BatchSize, opts.BatchWait)
 	return l, nil
+}
+
+type embedderBox struct{ Embedder }
+
+// SetEmbedder swaps the vision encoder (a lighter variant, say); the next
+// batch uses it. Frames already batched are not lost.
+func (l *Loop) SetEmbedder(e Embedder) { l.embed.Store(&embedderBox{e}) }
+
+// SetBatching changes the batch size (1..Options.BatchSize, the buffers'
+// capacity) and the longest wait to fill a batch; the next batch uses them.
+func (l *Loop) SetBatching(size int, wait time.Duration) {
+	l.batchSize.Store(int64(max(1, min(size, l.opts.BatchSize))))
+	l.batchWait.Store(int64(max(0, wait)))
+}
+
+// Batching reports the batch size and wait in use.
+func (l *Loop) Batching() (int, time.Duration) {
+	return int(l.batchSize.Load()), time.Duration(l.batchWait.Load())
 }
 
 // AddSink registers a sink before Run.

@@ -462,3 +462,29 @@ func TestSlowLossySinkDoesNotHoldUpOthers(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestBatchingAndEncoderCanChangeWhileRunning(t *testing.T) {
+	first := &fakeEmbedder{}
+	h := start(t, Options{BatchSize: 4, BatchWait: time.Hour, Cameras: []CameraOptions{freeRun("cam0", 64)}}, first)
+	for i := 0; i < 4; i++ {
+		h.frame("cam0", byte(i), 0)
+	}
+	h.wait(4)
+	second := &fakeEmbedder{}
+	h.loop.SetEmbedder(second)
+	h.loop.SetBatching(2, time.Hour)
+	if size, _ := h.loop.Batching(); size != 2 {
+		t.Fatalf("batch size %d after SetBatching(2)", size)
+	}
+	for i := 0; i < 4; i++ {
+		h.frame("cam0", byte(i), 0)
+	}
+	h.wait(8)
+	if fmt.Sprint(first.batchSizes()) != "[4]" || fmt.Sprint(second.batchSizes()) != "[2 2]" {
+		t.Errorf("batches: first encoder %v, second %v; want [4] then [2 2]", first.batchSizes(), second.batchSizes())
+	}
+	h.loop.SetBatching(100, 0)
+	if size, _ := h.loop.Batching(); size != 4 {
+		t.Errorf("batch size %d, want it capped at the buffers' 4", size)
+	}
+}
