@@ -1,0 +1,169 @@
+package mqttlink
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+)
+
+// VerdictMessage is the payload on <line>/<camera>/verdict.
+type VerdictMessage struct {
+	V           int                  `json:"v"`
+	ID          uint64               `json:"id"`
+	Line        string               `json:"line"`
+	Camera      string               `json:"camera"`
+	Seq         uint64               `json:"seq"`
+	PartID      string               `json:"part_id"`
+	CapturedAt  time.Time            `json:"captured_at"`
+	InferredAt  time.Time            `json:"inferred_at"`
+	QueuedAt    time.Time            `json:"queued_at"`
+	PublishedAt time.Time            `json:"published_at"`
+	Outcome     defects.Outcome      `json:"outcome"`
+	Action      defects.Action       `json:"action"`
+	Class       string               `json:"class"`
+	Confidence  float64              `json:"confidence"`
+	Scores      []defects.ClassScore `json:"scores"`
+	Reason      string               `json:"reason,omitempty"`
+	LatencyMS   float64              `json:"latency_ms"`
+	ModelDigest string               `json:"model_digest"`
+	ConfigHash  string               `json:"config_hash"`
+	ImageRef    string               `json:"image_ref"`
+	// Late is set when the verdict waited in the outbox: published more
+	// than the late threshold after inference, or held across a reconnect
+	// or restart. The PLC must not use a late verdict to gate its part.
+	Late bool `json:"late"`
+}
+
+// ImageRef is how a verdict names its journal record, for the dashboard and
+// the API.
+func ImageRef(id uint64) string { return fmt.Sprintf("journal:%d", id) }
+
+func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) VerdictMessage {
+	v := e.Verdict
+	scores := v.Scores
+	if scores == nil {
+		scores = []defects.ClassScore{}
+	}
+	return VerdictMessage{
+		V: ContractVersion, ID: e.ID, Line: line, Camera: v.Camera, Seq: v.Seq, PartID: v.PartID,
+		CapturedAt: v.CapturedAt.UTC(), InferredAt: v.InferredAt.UTC(), QueuedAt: e.QueuedAt.UTC(),
+		PublishedAt: publishedAt.UTC(), Outcome: v.Outcome, Action: v.Action, Class: v.Class,
+		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
+		ModelDigest: v.ModelDigest, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
+	}
+}
+
+// StatusMessage is the retained payload on <line>/status.
+type StatusMessage struct {
+	V     int       `json:"v"`
+	State string    `json:"state"` // online or offline
+	Line  string    `json:"line"`
+	At    time.Time `json:"at"`
+	// The rest is only in online messages.
+	Version     string       `json:"version,omitempty"`
+	Model       *ModelInfo   `json:"model,omitempty"`
+	ConfigHash  string       `json:"config_hash,omitempty"`
+	DefectsHash string       `json:"defects_hash,omitempty"`
+	Warmup      string       `json:"warmup,omitempty"` // starting, ready or failed
+	Error       string       `json:"error,omitempty"`
+	StartedAt   *time.Time   `json:"started_at,omitempty"`
+	Cameras     []CameraInfo `json:"cameras,omitempty"`
+}
+
+// ModelInfo names the model that produces the verdicts.
+type ModelInfo struct {
+	Digest   string `json:"digest"`
+	Variant  string `json:"variant"`
+	Provider string `json:"provider"`
+}
+
+// CameraInfo is a camera as the status message lists it.
+type CameraInfo struct {
+	ID   string `json:"id"`
+	Mode string `json:"mode"` // triggered or free_run; only triggered cameras take triggers
+}
+
+// Warm-up states in the status message.
+const (
+	WarmupStarting = "starting"
+	WarmupReady    = "ready"
+	WarmupFailed   = "failed"
+)
+
+func offlineMessage(line string, at time.Time) []byte {
+	return mustJSON(StatusMessage{V: ContractVersion, State: "offline", Line: line, At: at.UTC()})
+}
+
+// StatsMessage is the payload on <line>/stats.
+type StatsMessage struct {
+	V         int       `json:"v"`
+	Line      string    `json:"line"`
+	At        time.Time `json:"at"`
+	StartedAt time.Time `json:"started_at"`
+	IntervalS float64   `json:"interval_s"`
+	State     string    `json:"state"`
+	// OutboxPending is how many verdicts wait for the broker.
+	OutboxPending int           `json:"outbox_pending"`
+	Cameras       []CameraStats `json:"cameras"`
+}
+
+// CameraStats are one camera's counters. Triggers, Inspected,
+// MissedTriggers and Dropped count since the appliance started; the
+// verdict counters since the link started; Processing covers the verdicts
+// published in the last interval.
+type CameraStats struct {
+	Camera         string     `json:"camera"`
+	Triggers       uint64     `json:"triggers"`
+	Inspected      uint64     `json:"inspected"`
+	MissedTriggers uint64     `json:"missed_triggers"`
+	Dropped        uint64     `json:"dropped"`
+	OK             uint64     `json:"ok"`
+	NG             uint64     `json:"ng"`
+	Uncertain      uint64     `json:"uncertain"`
+	Missed         uint64     `json:"missed"`
+	Processing     Processing `json:"processing"`
+}
+
+// Processing is capture-to-verdict time over an interval, in milliseconds;
+// all zero when Count is.
+type Processing struct {
+	Count int     `json:"count"`
+	MinMS float64 `json:"min_ms"`
+	AvgMS float64 `json:"avg_ms"`
+	MaxMS float64 `json:"max_ms"`
+}
+
+// ErrorMessage is the payload on <line>/<camera>/error.
+type ErrorMessage struct {
+	V      int       `json:"v"`
+	Line   string    `json:"line"`
+	Camera string    `json:"camera"`
+	At     time.Time `json:"at"`
+	Code   string    `json:"code"`
+	Reason string    `json:"reason"`
+	// PartID is the trigger's part when it could be read.
+	PartID string `json:"part_id,omitempty"`
+	// Size is the payload size in bytes.
+	Size int `json:"size"`
+}
+
+// Error codes.
+const (
+	CodeTooLarge      = "too_large"      // payload over MaxTriggerSize
+	CodeMalformed     = "malformed"      // not a JSON object of the documented shape
+	CodeInvalid       = "invalid"        // well-formed but a value is not acceptable
+	CodeUnknownCamera = "unknown_camera" // the topic names no configured camera
+	CodeRefused       = "refused"        // the appliance could not take the trigger
+)
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic("mqttlink: encoding a message cannot fail: " + err.Error())
+	}
+	return data
+}

@@ -1,0 +1,56 @@
+package mqttlink
+
+import (
+	"time"
+
+	"github.com/linesight/linesight/defects"
+)
+
+// Entry is one verdict waiting in the journal's outbox.
+type Entry struct {
+	ID       uint64 // increasing in journal order; never reused
+	Verdict  defects.Verdict
+	QueuedAt time.Time
+}
+
+// Outbox is the journal's queue of verdicts not yet acknowledged by the
+// broker. It lives on disk, so what is in it survives a restart.
+type Outbox interface {
+	// Pending returns up to limit entries with IDs above after, in ID order.
+	Pending(after uint64, limit int) ([]Entry, error)
+	// Ack removes an entry once the broker has acknowledged it.
+	Ack(id uint64, at time.Time) error
+	// OutboxNotify signals, coalesced, that entries were added.
+	OutboxNotify() <-chan struct{}
+	// OutboxLen is how many entries wait.
+	OutboxLen() int
+}
+
+// Appliance is what the link needs from the running appliance.
+type Appliance interface {
+	// Trigger asks for an inspection of a part on a triggered camera.
+	Trigger(camera, partID string, at time.Time) error
+	// Snapshot is the appliance's state for status and stats; it is called
+	// often, so it must be cheap and safe at any time.
+	Snapshot() Snapshot
+}
+
+// Snapshot is the appliance as the link reports it.
+type Snapshot struct {
+	State       string // the appliance's lifecycle state
+	Warmup      string // WarmupStarting, WarmupReady or WarmupFailed
+	Error       string
+	StartedAt   time.Time
+	Model       ModelInfo
+	DefectsHash string
+	Cameras     []CameraCounters
+}
+
+// CameraCounters are a camera's counters since the appliance started.
+type CameraCounters struct {
+	Camera         string
+	Triggers       uint64
+	Inspected      uint64
+	MissedTriggers uint64
+	Dropped        uint64
+}

@@ -1,0 +1,43 @@
+package mqttlink
+
+import "strings"
+
+// ContractVersion is the version of docs/mqtt.md the payloads implement;
+// every message carries it as "v".
+const ContractVersion = 1
+
+// Topics names the topics of one line.
+type Topics struct{ Line string }
+
+func (t Topics) root() string { return "linesight/" + t.Line }
+
+// Status is the retained online/offline topic.
+func (t Topics) Status() string { return t.root() + "/status" }
+
+// Stats is the periodic counters topic.
+func (t Topics) Stats() string { return t.root() + "/stats" }
+
+// Verdict is where a camera's verdicts go.
+func (t Topics) Verdict(camera string) string { return t.root() + "/" + camera + "/verdict" }
+
+// Error is where a camera's trigger errors go.
+func (t Topics) Error(camera string) string { return t.root() + "/" + camera + "/error" }
+
+// Trigger is a camera's trigger topic.
+func (t Topics) Trigger(camera string) string { return t.root() + "/" + camera + "/trigger" }
+
+// TriggerFilter subscribes to the triggers of every camera.
+func (t Topics) TriggerFilter() string { return t.root() + "/+/trigger" }
+
+// TriggerCamera returns the camera a trigger topic names.
+func (t Topics) TriggerCamera(topic string) (string, bool) {
+	rest, ok := strings.CutPrefix(topic, t.root()+"/")
+	if !ok {
+		return "", false
+	}
+	camera, ok := strings.CutSuffix(rest, "/trigger")
+	if !ok || camera == "" || strings.Contains(camera, "/") {
+		return "", false
+	}
+	return camera, true
+}

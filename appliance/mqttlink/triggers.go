@@ -1,0 +1,76 @@
+package mqttlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// triggerQueue is how many triggers may wait for the appliance; beyond it
+// they are refused with an error message rather than stall paho's router.
+const triggerQueue = 256
+
+type inbound struct {
+	topic   string
+	payload []byte
+	at      time.Time
+}
+
+// onTrigger hands a trigger message to serveTriggers. paho calls it from
+// its router (order matters), where blocking or publishing is not allowed.
+func (l *Link) onTrigger(s *session) paho.MessageHandler {
+	return func(_ paho.Client, m paho.Message) {
+		in := inbound{topic: m.Topic(), payload: m.Payload(), at: time.Now()}
+		select {
+		case s.triggers <- in:
+		default:
+			l.log.Error("mqtt: trigger queue full; trigger dropped", "topic", in.topic)
+		}
+	}
+}
+
+// serveTriggers feeds triggers to the appliance in arrival order and
+// answers bad ones on the camera's error topic.
+func (l *Link) serveTriggers(ctx context.Context, s *session) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-s.triggers:
+			if e := l.handleTrigger(in); e != nil {
+				l.log.Warn("mqtt: trigger rejected", "topic", in.topic, "code", e.Code, "reason", e.Reason, "size", e.Size)
+				tok := s.client.Publish(l.topics.Error(e.Camera), 1, false, mustJSON(e))
+				if err := wait(ctx, tok, s.lost); err != nil && ctx.Err() == nil {
+					l.log.Warn("mqtt: publish trigger error", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// handleTrigger starts an inspection, or says why it could not.
+func (l *Link) handleTrigger(in inbound) *ErrorMessage {
+	camera, _ := l.topics.TriggerCamera(in.topic)
+	e := &ErrorMessage{V: ContractVersion, Line: l.o.Line, Camera: camera, At: in.at.UTC(), Size: len(in.payload)}
+	if !l.cameras[camera] {
+		e.Code, e.Reason = CodeUnknownCamera, fmt.Sprintf("no camera %q on this line", camera)
+		return e
+	}
+	t, err := DecodeTrigger(in.payload)
+	if err != nil {
+		var de *DecodeError
+		errors.As(err, &de)
+		e.Code, e.Reason = de.Code, de.Reason
+		return e
+	}
+	e.PartID = t.PartID
+	if err := l.app.Trigger(camera, t.PartID, in.at); err != nil {
+		e.Code, e.Reason = CodeRefused, err.Error()
+		return e
+	}
+	return nil
+}
+
