@@ -1,0 +1,544 @@
+// Package journal records every inspection in one bbolt file before it is
+// published: the verdict, its scores and image embedding, a JPEG of the
+// parts worth keeping, per-minute and per-hour counters, and the outbox the
+// MQTT link publishes from. One writer goroutine commits a batch per flush
+// interval, synced to disk, so a crash loses at most the open batch.
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// FileName is the journal's file in the data directory; images go in
+// the ImagesDir folder beside it.
+const (
+	FileName  = "journal.db"
+	ImagesDir = "images"
+)
+
+// Options configure a journal; Open fills zero values with the defaults.
+type Options struct {
+	// Dir is the data directory.
+	Dir string
+	// FlushInterval is the longest a verdict waits to be committed and synced.
+	FlushInterval time.Duration
+	// MaxBytes caps the file and the images together (0: no cap); MaxAge
+	// expires records (0: never).
+	MaxBytes int64
+	MaxAge   time.Duration
+	// KeepPassImages keeps the image of 1 in N PASS verdicts per camera (0:
+	// none); FAIL and UNCERTAIN verdicts always keep theirs.
+	KeepPassImages int
+	JPEGQuality    int
+	ImageMaxSide   int // 0: as captured
+	// OutboxLimit caps undelivered verdicts (0: no cap); OutboxFull is
+	// config.OutboxDropOldest or config.OutboxRefuse.
+	OutboxLimit int
+	OutboxFull  string
+	// Queue is how many records may wait for the writer before Write blocks.
+	Queue int
+	// ReadOnly opens the file for queries only (the CLI); it needs no
+	// writer and shares the file with other readers.
+	ReadOnly bool
+	Log      *slog.Logger
+	// Now is the clock for retention; tests set it.
+	Now func() time.Time
+}
+
+// FromConfig maps the appliance configuration to journal options.
+func FromConfig(cfg *config.Config, log *slog.Logger) Options {
+	j := cfg.Journal
+	return Options{
+		Dir:            cfg.DataDir,
+		FlushInterval:  j.FlushInterval,
+		MaxBytes:       int64(j.MaxMB) << 20,
+		MaxAge:         j.MaxAge,
+		KeepPassImages: j.KeepPassImages,
+		JPEGQuality:    j.JPEGQuality,
+		ImageMaxSide:   j.ImageMaxSide,
+		OutboxLimit:    cfg.MQTT.OutboxLimit,
+		OutboxFull:     cfg.MQTT.OutboxFull,
+		Log:            log,
+	}
+}
+
+// Stats are the journal's counters since it was opened.
+type Stats struct {
+	Written       uint64 `json:"written"`        // records committed
+	Flushes       uint64 `json:"flushes"`        // transactions committed
+	LastID        uint64 `json:"last_id"`        // highest committed record id
+	ImagesKept    uint64 `json:"images_kept"`    // image files written
+	ImageErrors   uint64 `json:"image_errors"`   // images that could not be encoded or written
+	Expired       uint64 `json:"expired"`        // records older than max_age removed
+	EvictedPass   uint64 `json:"evicted_pass"`   // PASS images removed for the size cap
+	EvictedKept   uint64 `json:"evicted_kept"`   // FAIL/UNCERTAIN images removed for the size cap
+	OutboxDropped uint64 `json:"outbox_dropped"` // oldest entries dropped (drop_oldest)
+	OutboxRefused uint64 `json:"outbox_refused"` // records not queued (refuse)
+	FlushErrors   uint64 `json:"flush_errors"`
+}
+
+// Journal is an open journal. Write is for one goroutine (the sink's); the
+// queries, the outbox methods and Stats are safe for concurrent use.
+type Journal struct {
+	opts      Options
+	path      string
+	imagesDir string
+	db        *bolt.DB
+	log       *slog.Logger
+
+	nextID   atomic.Uint64 // ids handed out by Write
+	passSeen map[string]int
+
+	in      chan *pending
+	closeMu sync.RWMutex
+	closed  bool
+	done    chan struct{}
+
+	notify       chan struct{}
+	lastRetainAt atomic.Pointer[time.Time]
+
+	mu       sync.Mutex
+	stats    Stats
+	outboxN  int                  // committed outbox entries
+	acks     map[uint64]time.Time // acked, not yet committed
+	applying map[uint64]time.Time // acks in the transaction being committed
+}
+
+// Open opens or creates the journal in opts.Dir, migrating an older schema
+// and refusing a newer one, and starts its writer unless ReadOnly.
+func Open(opts Options) (*Journal, error) {
+	opts = withDefaults(opts)
+	j := &Journal{
+		opts:      opts,
+		path:      filepath.Join(opts.Dir, FileName),
+		imagesDir: filepath.Join(opts.Dir, ImagesDir),
+		log:       opts.Log.With("component", "journal"),
+		passSeen:  map[string]int{},
+		notify:    make(chan struct{}, 1),
+		acks:      map[uint64]time.Time{},
+		done:      make(chan struct{}),
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(j.path); err != nil {
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+	} else if err := os.MkdirAll(j.imagesDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create journal folder: %w", err)
+	}
+	db, err := bolt.Open(j.path, 0o644, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: opts.ReadOnly,
+		FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open journal %s: another process (a running appliance?) holds it", j.path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", j.path, err)
+	}
+	j.db = db
+	if err := j.prepare(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly {
+		close(j.done)
+		return j, nil
+	}
+	j.in = make(chan *pending, opts.Queue)
+	go j.run()
+	return j, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = config.DefaultFlushInterval
+	}
+	if o.JPEGQuality <= 0 {
+		o.JPEGQuality = config.DefaultJPEGQuality
+	}
+	if o.OutboxFull == "" {
+		o.OutboxFull = config.OutboxDropOldest
+	}
+	if o.Queue <= 0 {
+		o.Queue = 256
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// prepare checks or migrates the schema and loads what the writer keeps in
+// memory: the last id and the outbox length; it removes image files that
+// no record refers to.
+func (j *Journal) prepare() error {
+	if j.opts.ReadOnly {
+		return j.db.View(func(tx *bolt.Tx) error {
+			v, err := schemaVersion(tx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", j.path, err)
+			}
+			if err := checkVersion(j.path, v); err != nil {
+				return err
+			}
+			if v < SchemaVersion {
+				return fmt.Errorf("%s has schema version %d: open it once with the appliance (linesight run) to migrate it to %d", j.path, v, SchemaVersion)
+			}
+			j.load(tx)
+			return nil
+		})
+	}
+	known := map[string]bool{}
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		migrated, err := prepareSchema(tx, j.path)
+		if err != nil {
+			return err
+		}
+		if migrated {
+			j.log.Info("journal migrated", "path", j.path, "schema", SchemaVersion)
+		}
+		j.load(tx)
+		return tx.Bucket(bucketImages).ForEach(func(_, v []byte) error {
+			_, p := decodeImageValue(v)
+			known[p] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	n, err := sweepOrphans(j.imagesDir, known)
+	if err != nil {
+		return fmt.Errorf("remove unreferenced images: %w", err)
+	}
+	if n > 0 {
+		j.log.Info("removed images of uncommitted records", "files", n)
+	}
+	return nil
+}
+
+func (j *Journal) load(tx *bolt.Tx) {
+	last := tx.Bucket(bucketRecords).Sequence()
+	j.nextID.Store(last)
+	j.stats.LastID = last
+	j.outboxN = tx.Bucket(bucketOutbox).Stats().KeyN
+}
+
+// Path is the journal file.
+func (j *Journal) Path() string { return j.path }
+
+// Name implements inspect.Sink.
+func (j *Journal) Name() string { return "journal" }
+
+var errClosed = errors.New("journal closed")
+
+// Write prepares a verdict's record (and its image, while the frame is
+// valid) and hands it to the writer. It blocks only while the writer's
+// queue is full, which is what a lossless sink wants.
+func (j *Journal) Write(ctx context.Context, r *inspect.Result) error {
+	id := j.nextID.Add(1)
+	v := r.Verdict
+	var rel string
+	var size int64
+	if r.Frame != nil && j.keepImage(&v) {
+		rel = imagePath(recordTime(&v), v.Camera, id)
+		data, err := encodeJPEG(r.Frame, j.opts.ImageMaxSide, j.opts.JPEGQuality)
+		if err == nil {
+			err = writeImage(j.imagesDir, rel, data)
+		}
+		if err != nil {
+			j.log.Error("image not kept", "camera", v.Camera, "seq", v.Seq, "err", err)
+			j.count(func(s *Stats) { s.ImageErrors++ })
+			rel = ""
+		} else {
+			size = int64(len(data))
+			j.count(func(s *Stats) { s.ImagesKept++ })
+		}
+	}
+	p, err := newPending(id, v, rel, size)
+	if err != nil {
+		return err
+	}
+	if p.verdict, err = encodeOutboxVerdict(v); err != nil {
+		return err
+	}
+	return j.enqueue(ctx, p)
+}
+
+func (j *Journal) enqueue(ctx context.Context, p *pending) error {
+	j.closeMu.RLock()
+	defer j.closeMu.RUnlock()
+	if j.closed {
+		return errClosed
+	}
+	select {
+	case j.in <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// keepImage samples PASS images 1 in KeepPassImages per camera and keeps
+// every FAIL and UNCERTAIN one.
+func (j *Journal) keepImage(v *defects.Verdict) bool {
+	switch v.Outcome {
+	case defects.Fail, defects.Uncertain:
+		return true
+	case defects.Pass:
+		if j.opts.KeepPassImages <= 0 {
+			return false
+		}
+		n := j.passSeen[v.Camera]
+		j.passSeen[v.Camera] = n + 1
+		return n%j.opts.KeepPassImages == 0
+	}
+	return false
+}
+
+// Close stops accepting records, commits what is queued and closes the file.
+func (j *Journal) Close() error {
+	j.closeMu.Lock()
+	wasClosed := j.closed
+	j.closed = true
+	if !wasClosed && j.in != nil {
+		close(j.in)
+	}
+	j.closeMu.Unlock()
+	if wasClosed {
+		return nil
+	}
+	<-j.done
+	if err := j.db.Close(); err != nil {
+		return fmt.Errorf("close journal: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the counters.
+func (j *Journal) Stats() Stats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.stats
+}
+
+func (j *Journal) count(f func(*Stats)) {
+	j.mu.Lock()
+	f(&j.stats)
+	j.mu.Unlock()
+}
+
+// maxBatch bounds one transaction when the writer falls behind.
+const maxBatch = 4096
+
+// run is the writer: it gathers records and commits them once per flush
+// interval (or when a batch is full), and applies acks and retention in the
+// same transaction.
+func (j *Journal) run() {
+	defer close(j.done)
+	tick := time.NewTicker(j.opts.FlushInterval)
+	defer tick.Stop()
+	var batch []*pending
+	for {
+		select {
+		case p, ok := <-j.in:
+			if !ok {
+				j.flushAll(batch)
+				return
+			}
+			batch = append(batch, p)
+			if len(batch) < maxBatch {
+				continue
+			}
+		case <-tick.C:
+		}
+		batch = j.flush(batch)
+	}
+}
+
+// flushAll commits the last records on Close, retrying a failing disk a
+// few times before giving up on them.
+func (j *Journal) flushAll(batch []*pending) {
+	for try := 0; try < 3; try++ {
+		if batch = j.flush(batch); len(batch) == 0 && j.pendingAcks() == 0 {
+			return
+		}
+		time.Sleep(j.opts.FlushInterval)
+	}
+	j.log.Error("journal closed with records not committed", "records", len(batch))
+}
+
+func (j *Journal) pendingAcks() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.acks)
+}
+
+// flush commits a batch, acks and retention in one synced transaction and
+// returns what is left to commit: nil, or the batch when it failed.
+func (j *Journal) flush(batch []*pending) []*pending {
+	j.mu.Lock()
+	acks := j.acks
+	j.applying, j.acks = acks, map[uint64]time.Time{}
+	outboxN := j.outboxN
+	j.mu.Unlock()
+
+	now := j.opts.Now()
+	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery
+	if !due {
+		j.restoreAcks(acks)
+		return nil
+	}
+	if err := j.syncImages(batch); err != nil {
+		j.log.Error("sync images", "err", err)
+		j.count(func(s *Stats) { s.FlushErrors++ })
+		j.restoreAcks(acks)
+		return batch
+	}
+	w := txWriter{outboxLimit: j.opts.OutboxLimit, outboxFull: j.opts.OutboxFull, outboxN: outboxN}
+	var ret retention
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		w.tx = tx
+		// A failed attempt must not leave counts behind.
+		w.outboxN, w.outboxAdded, w.dropped, w.refused = outboxN, 0, 0, 0
+		for id, at := range acks {
+			if err := w.ack(id, at); err != nil {
+				return err
+			}
+		}
+		if err := w.putRecords(batch); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if err := tx.Bucket(bucketRecords).SetSequence(batch[len(batch)-1].id); err != nil {
+				return fmt.Errorf("record last id: %w", err)
+			}
+		}
+		var err error
+		ret, err = retain(tx, j.cutoff(now), j.cutoff(now), j.opts.MaxBytes)
+		return err
+	})
+	if err != nil {
+		j.log.Error("journal flush failed; retrying at the next interval", "records", len(batch), "err", err)
+		j.count(func(s *Stats) { s.FlushErrors++ })
+		j.restoreAcks(acks)
+		return batch
+	}
+	j.setLastRetain(now)
+	for _, f := range ret.files {
+		if err := removeImage(j.imagesDir, f); err != nil {
+			j.log.Warn("remove image", "image", f, "err", err)
+		}
+	}
+	j.mu.Lock()
+	j.applying = nil
+	j.outboxN = w.outboxN
+	s := &j.stats
+	s.Written += uint64(len(batch))
+	s.Flushes++
+	if len(batch) > 0 {
+		s.LastID = batch[len(batch)-1].id
+	}
+	s.Expired += uint64(ret.expired)
+	s.EvictedPass += uint64(ret.evictedPass)
+	s.EvictedKept += uint64(ret.evictedKept)
+	s.OutboxDropped += uint64(w.dropped)
+	s.OutboxRefused += uint64(w.refused)
+	j.mu.Unlock()
+	j.logFlush(w, ret)
+	if w.outboxAdded > 0 {
+		select {
+		case j.notify <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (j *Journal) restoreAcks(acks map[uint64]time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for id, at := range acks {
+		j.acks[id] = at
+	}
+	j.applying = nil
+}
+
+func (j *Journal) logFlush(w txWriter, r retention) {
+	if w.dropped > 0 {
+		j.log.Warn("outbox full: oldest verdicts dropped", "dropped", w.dropped, "limit", j.opts.OutboxLimit)
+	}
+	if w.refused > 0 {
+		j.log.Warn("outbox full: verdicts journaled but not queued for MQTT", "refused", w.refused, "limit", j.opts.OutboxLimit)
+	}
+	if r.expired > 0 {
+		j.log.Info("expired records", "records", r.expired, "max_age", j.opts.MaxAge)
+	}
+	if r.evictedPass > 0 {
+		j.log.Debug("evicted PASS images for the size cap", "images", r.evictedPass)
+	}
+	if r.evictedKept > 0 {
+		j.log.Warn("evicted FAIL/UNCERTAIN images: the size cap could not be met with PASS images alone",
+			"images", r.evictedKept, "max_bytes", j.opts.MaxBytes)
+	}
+	if r.capUnreachable {
+		j.log.Warn("journal over its size cap with no image left to evict; records go only by max_age",
+			"max_bytes", j.opts.MaxBytes)
+	}
+}
+
+// retainEvery is how often retention runs when no records arrive.
+const retainEvery = time.Minute
+
+func (j *Journal) lastRetain() time.Time {
+	if t := j.lastRetainAt.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
+func (j *Journal) setLastRetain(t time.Time) { j.lastRetainAt.Store(&t) }
+
+// cutoff is the oldest time max_age keeps; zero when records never expire.
+func (j *Journal) cutoff(now time.Time) time.Time {
+	if j.opts.MaxAge <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-j.opts.MaxAge)
+}
+
+// minuteHorizon is the oldest minute whose aggregates are still kept.
+func (j *Journal) minuteHorizon() time.Time { return j.cutoff(j.opts.Now()) }
+
+// syncImages makes the batch's image files durable with one syncfs on
+// their file system, before the records pointing at them commit.
+func (j *Journal) syncImages(batch []*pending) error {
+	for _, p := range batch {
+		if p.image == "" {
+			continue
+		}
+		d, err := os.Open(j.imagesDir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return unix.Syncfs(int(d.Fd()))
+	}
+	return nil
+}

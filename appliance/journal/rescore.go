@@ -1,0 +1,91 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/linesight/linesight/defects"
+)
+
+// Flip is a change of verdict between the stored scoring and a rescoring.
+type Flip struct {
+	From      defects.Outcome `json:"from"`
+	FromClass string          `json:"from_class"`
+	To        defects.Outcome `json:"to"`
+	ToClass   string          `json:"to_class"`
+	Count     int             `json:"count"`
+}
+
+// RescoreReport compares stored verdicts with those new defect classes
+// would have given the same embeddings.
+type RescoreReport struct {
+	From, To time.Time
+	// Rescored counts the records scored again; Skipped those that could
+	// not be (MISSED, no embedding, no class set for the camera, or an
+	// embedding of another size).
+	Rescored int `json:"rescored"`
+	Skipped  int `json:"skipped"`
+	// Before and After count outcomes of the rescored records.
+	Before Counts `json:"before"`
+	After  Counts `json:"after"`
+	// Flips lists the verdicts whose outcome changed, most frequent first.
+	Flips []Flip `json:"flips"`
+}
+
+// Rescore scores every stored embedding captured in [from, to) with the
+// scorer scorerFor returns for its camera (nil: skip the camera), and
+// reports what would change. It reads only: records stay as they were.
+func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *defects.Scorer) (RescoreReport, error) {
+	rep := RescoreReport{From: from, To: to}
+	flips := map[Flip]int{}
+	hi := timeKey(nil, to, 0)
+	if to.IsZero() {
+		hi = bytes.Repeat([]byte{0xff}, 16)
+	}
+	err := j.db.View(func(tx *bolt.Tx) error {
+		embeddings := tx.Bucket(bucketEmbeddings)
+		c := tx.Bucket(bucketByTime).Cursor()
+		var res defects.Result
+		for k, v := c.Seek(timeKey(nil, from, 0)); k != nil && bytes.Compare(k, hi) < 0; k, v = c.Next() {
+			s, ok := decodeSummary(v)
+			id := binary.BigEndian.Uint64(k[8:])
+			emb := embeddings.Get(u64(id))
+			scorer := scorerFor(s.camera)
+			if !ok || s.outcome == defects.Missed || emb == nil || scorer == nil || len(emb) != 4*scorer.Dim() {
+				rep.Skipped++
+				continue
+			}
+			scorer.ScoreInto(decodeEmbedding(emb), &res)
+			rep.Rescored++
+			rep.Before.count(s.outcome)
+			rep.After.count(res.Outcome)
+			if res.Outcome != s.outcome {
+				flips[Flip{From: s.outcome, FromClass: s.class, To: res.Outcome, ToClass: res.Class}]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("rescore journal: %w", err)
+	}
+	for f, n := range flips {
+		f.Count = n
+		rep.Flips = append(rep.Flips, f)
+	}
+	sort.Slice(rep.Flips, func(a, b int) bool {
+		x, y := rep.Flips[a], rep.Flips[b]
+		if x.Count != y.Count {
+			return x.Count > y.Count
+		}
+		kx, _ := json.Marshal(x)
+		ky, _ := json.Marshal(y)
+		return string(kx) < string(ky)
+	})
+	return rep, nil
+}
