@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
@@ -9,10 +11,15 @@ import (
 
 // BenchmarkVisionSession runs the vision tower in ONNX Runtime (CPU, two
 // intra-op threads) at batch 1 and reports images per second. Weights are
-// random: speed does not depend on their values.
+// random: speed does not depend on their values. LINESIGHT_BENCH_PRESETS
+// chooses the presets (default tiny,vit-b-32; e.g. tiny,vit-b-32,vit-l-14).
 func BenchmarkVisionSession(b *testing.B) {
-	for _, preset := range []string{"tiny", "vit-b-32"} {
-		for _, v := range []Variant{FP32, INT8} {
+	presets := []string{"tiny", "vit-b-32"}
+	if env := os.Getenv("LINESIGHT_BENCH_PRESETS"); env != "" {
+		presets = strings.Split(env, ",")
+	}
+	for _, preset := range presets {
+		for _, v := range []Variant{FP32, FP16, INT8} {
 			b.Run(preset+"/"+v.String(), func(b *testing.B) {
 				if preset != "tiny" && testing.Short() {
 					b.Skip("full-size model skipped in -short mode")
