@@ -3,10 +3,17 @@ GO        ?= go
 BIN       := bin/linesight
 DEMO_DIR  := out/demo
 
-.PHONY: setup build demo test test-short bench vet clean
+.PHONY: setup assets build demo test test-short bench vet clean
 
 setup: ## install system packages, the ONNX Runtime library and Go modules
 	./firmware/install-deps.sh
+	$(MAKE) assets
+
+# The dashboard's third-party browser files (Chart.js): fetched with npm,
+# copied into web/ui/static/vendor (not committed), embedded by go build.
+assets:
+	npm ci --no-audit --no-fund
+	npm run build
 
 build:
 	$(GO) build -o $(BIN) ./appliance/cmd/linesight
