@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 func referencePython(t *testing.T) string {
 	t.Helper()
 	for _, py := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(py, "-c", "import torch, numpy, PIL").Run() == nil {
+		if pythonHas(py, "torch, numpy, PIL") {
 			return py
 		}
 	}
@@ -48,6 +48,11 @@ func referencePython(t *testing.T) string {
 	}
 	t.Skip("no python3 with torch, numpy and PIL: skipping the PyTorch reference comparison")
 	return ""
+}
+
+// pythonHas reports whether the interpreter can import the modules.
+func pythonHas(py, modules string) bool {
+	return exec.Command(py, "-c", "import "+modules).Run() == nil
 }
 
 func runPython(t *testing.T, py, script string, job any) {

@@ -14,7 +14,10 @@ writes, from them:
   OUT/reference.json  image and text embeddings and zero-shot probabilities.
 
 Usage: torch_clip.py JOB.json, where the job is
-{"out": dir, "seed": n, "pixels": [tensor files, CHW float32 LE], "ids": [[...]]}.
+{"out": dir, "seed": n, "pixels": [tensor files, CHW float32 LE], "ids": [[...]],
+ "config": {...}}. "config" (a CLIPModel config.json) replaces the small
+default model, e.g. to export a full-size architecture for benchmarks; without
+"pixels" no reference outputs are computed.
 """
 
 import json
@@ -277,13 +280,18 @@ def export(model, out):
 
 
 def main():
+    global CONFIG
     with open(sys.argv[1]) as f:
         job = json.load(f)
+    if "config" in job:
+        CONFIG = job["config"]
     torch.manual_seed(job["seed"])
     model = CLIP(CONFIG).eval()
     randomise(model, job["seed"])
     write_checkpoint(model, os.path.join(job["out"], "hf"))
     export(model, os.path.join(job["out"], "exported"))
+    if not job.get("pixels"):
+        return
 
     side = CONFIG["vision_config"]["image_size"]
     pixels = torch.stack([torch.from_numpy(np.fromfile(p, dtype="<f4").reshape(3, side, side))

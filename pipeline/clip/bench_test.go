@@ -1,0 +1,88 @@
+package clip_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
+	"github.com/linesight/linesight/pipeline/clip/engine"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/safetensors"
+	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+)
+
+// BenchmarkBuilderVsPyTorchExport runs the same weights two ways in ONNX
+// Runtime (CPU, two threads, batch 1): the vision tower as torch.onnx.export
+// writes it, and as LineSight's graph builder writes it from the imported
+// checkpoint. LINESIGHT_BENCH_PRESET picks the architecture (default
+// vit-b-32). Needs Python with PyTorch, like the fidelity test.
+func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
+	py := ""
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if pythonHas(p, "torch") {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		b.Skip("no python3 with torch")
+	}
+	preset := os.Getenv("LINESIGHT_BENCH_PRESET")
+	if preset == "" {
+		preset = "vit-b-32"
+	}
+	cfg, err := arch.Preset(preset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var hfConfig map[string]any
+	json.Unmarshal(cfg.JSON(), &hfConfig)
+	dir := b.TempDir()
+	job, _ := json.Marshal(map[string]any{"out": dir, "seed": 1, "config": hfConfig})
+	jobPath := filepath.Join(dir, "job.json")
+	os.WriteFile(jobPath, job, 0o644)
+	if out, err := exec.Command(py, filepath.Join("testdata", "torch_clip.py"), jobPath).CombinedOutput(); err != nil {
+		b.Fatalf("export: %v\n%s", err, out)
+	}
+	c, w, err := safetensors.LoadCLIP(filepath.Join(dir, "hf"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _ := tokenizer.Default()
+	pre := preprocess.DefaultParams()
+	ours := filepath.Join(dir, "ours")
+	if err := bundle.Write(ours, c, w, tok, pre, bundle.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	side := cfg.VisionConfig.ImageSize
+	pixels := make([]float32, 3*side*side)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range pixels {
+		pixels[i] = float32(rng.NormFloat64())
+	}
+	for _, m := range []struct{ name, path string }{
+		{"pytorch-export", filepath.Join(dir, "exported", "onnx", "vision_model.onnx")},
+		{"linesight-graph", filepath.Join(ours, "onnx", "vision_model.onnx")},
+	} {
+		b.Run(preset+"/"+m.name, func(b *testing.B) {
+			v, err := engine.OpenVision(m.path, engine.SessionOptions{IntraOpThreads: 2})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.Close()
+			v.Embed(pixels, 1) // warm-up: memory planning and weight packing
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := v.Embed(pixels, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
