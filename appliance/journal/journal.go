@@ -19,7 +19,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 
-	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -29,6 +28,19 @@ import (
 const (
 	FileName  = "journal.db"
 	ImagesDir = "images"
+)
+
+// What happens to a new verdict when the outbox is full; the values are
+// those of the mqtt.outbox_full setting.
+const (
+	OutboxDropOldest = "drop_oldest" // drop the oldest entry, counted and logged
+	OutboxRefuse     = "refuse"      // journal the record but do not queue it
+)
+
+// Default options.
+const (
+	DefaultFlushInterval = 200 * time.Millisecond
+	DefaultJPEGQuality   = 85
 )
 
 // Options configure a journal; Open fills zero values with the defaults.
@@ -47,7 +59,7 @@ type Options struct {
 	JPEGQuality    int
 	ImageMaxSide   int // 0: as captured
 	// OutboxLimit caps undelivered verdicts (0: no cap); OutboxFull is
-	// config.OutboxDropOldest or config.OutboxRefuse.
+	// OutboxDropOldest (the default) or OutboxRefuse.
 	OutboxLimit int
 	OutboxFull  string
 	// Queue is how many records may wait for the writer before Write blocks.
@@ -58,23 +70,6 @@ type Options struct {
 	Log      *slog.Logger
 	// Now is the clock for retention; tests set it.
 	Now func() time.Time
-}
-
-// FromConfig maps the appliance configuration to journal options.
-func FromConfig(cfg *config.Config, log *slog.Logger) Options {
-	j := cfg.Journal
-	return Options{
-		Dir:            cfg.DataDir,
-		FlushInterval:  j.FlushInterval,
-		MaxBytes:       int64(j.MaxMB) << 20,
-		MaxAge:         j.MaxAge,
-		KeepPassImages: j.KeepPassImages,
-		JPEGQuality:    j.JPEGQuality,
-		ImageMaxSide:   j.ImageMaxSide,
-		OutboxLimit:    cfg.MQTT.OutboxLimit,
-		OutboxFull:     cfg.MQTT.OutboxFull,
-		Log:            log,
-	}
 }
 
 // Stats are the journal's counters since it was opened.
@@ -164,13 +159,13 @@ func Open(opts Options) (*Journal, error) {
 
 func withDefaults(o Options) Options {
 	if o.FlushInterval <= 0 {
-		o.FlushInterval = config.DefaultFlushInterval
+		o.FlushInterval = DefaultFlushInterval
 	}
 	if o.JPEGQuality <= 0 {
-		o.JPEGQuality = config.DefaultJPEGQuality
+		o.JPEGQuality = DefaultJPEGQuality
 	}
 	if o.OutboxFull == "" {
-		o.OutboxFull = config.OutboxDropOldest
+		o.OutboxFull = OutboxDropOldest
 	}
 	if o.Queue <= 0 {
 		o.Queue = 256
@@ -411,6 +406,10 @@ func (j *Journal) flush(batch []*pending) []*pending {
 		j.restoreAcks(acks)
 		return batch
 	}
+	var fileSize int64
+	if st, err := os.Stat(j.path); err == nil {
+		fileSize = st.Size()
+	}
 	w := txWriter{outboxLimit: j.opts.OutboxLimit, outboxFull: j.opts.OutboxFull, outboxN: outboxN}
 	var ret retention
 	err := j.db.Update(func(tx *bolt.Tx) error {
@@ -431,7 +430,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 			}
 		}
 		var err error
-		ret, err = retain(tx, j.cutoff(now), j.cutoff(now), j.opts.MaxBytes)
+		ret, err = retain(tx, j.cutoff(now), j.cutoff(now), j.opts.MaxBytes, fileSize)
 		return err
 	})
 	if err != nil {

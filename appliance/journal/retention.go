@@ -26,9 +26,9 @@ type retention struct {
 
 // retain expires records older than cutoff (with their image) and minute
 // aggregates older than minuteCutoff, then evicts images while the file
-// and the images together exceed maxBytes: PASS images oldest first, then
+// (fileSize) and the images together exceed maxBytes: PASS images oldest first, then
 // FAIL and UNCERTAIN ones oldest first.
-func retain(tx *bolt.Tx, cutoff, minuteCutoff time.Time, maxBytes int64) (retention, error) {
+func retain(tx *bolt.Tx, cutoff, minuteCutoff time.Time, maxBytes, fileSize int64) (retention, error) {
 	var r retention
 	if err := r.expire(tx, cutoff); err != nil {
 		return r, err
@@ -36,7 +36,7 @@ func retain(tx *bolt.Tx, cutoff, minuteCutoff time.Time, maxBytes int64) (retent
 	if err := expireAggregates(tx, minuteCutoff); err != nil {
 		return r, err
 	}
-	return r, r.evict(tx, maxBytes)
+	return r, r.evict(tx, maxBytes, fileSize)
 }
 
 func (r *retention) expire(tx *bolt.Tx, cutoff time.Time) error {
@@ -126,11 +126,13 @@ func expireAggregates(tx *bolt.Tx, cutoff time.Time) error {
 
 // evict removes images, clearing each record's reference in this same
 // transaction, until the cap is met or no image is left.
-func (r *retention) evict(tx *bolt.Tx, maxBytes int64) error {
+func (r *retention) evict(tx *bolt.Tx, maxBytes, fileSize int64) error {
 	if maxBytes <= 0 {
 		return nil
 	}
-	used := tx.Size() + imageBytes(tx)
+	// The file on disk may be larger than the pages in use; it is what
+	// the disk holds.
+	used := max(tx.Size(), fileSize) + imageBytes(tx)
 	if used <= maxBytes {
 		return nil
 	}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/linesight/linesight/appliance/config"
 )
 
 // txWriter applies one flush to one read-write transaction. Its counters
@@ -21,7 +19,7 @@ type txWriter struct {
 
 	outboxAdded int
 	dropped     int
-	refused       int
+	refused     int
 }
 
 // putRecords stores each record with its indexes, embedding, image entry,
@@ -74,7 +72,7 @@ func (w *txWriter) putRecords(batch []*pending) error {
 func (w *txWriter) enqueue(p *pending) error {
 	out := w.tx.Bucket(bucketOutbox)
 	if w.outboxLimit > 0 && w.outboxN >= w.outboxLimit {
-		if w.outboxFull == config.OutboxRefuse {
+		if w.outboxFull == OutboxRefuse {
 			w.refused++
 			return nil
 		}

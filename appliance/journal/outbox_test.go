@@ -1,0 +1,136 @@
+package journal
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+)
+
+func pendingIDs(t *testing.T, j *Journal, after uint64, limit int) []uint64 {
+	t.Helper()
+	es, err := j.Pending(after, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []uint64
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func writeN(t *testing.T, j *Journal, from, n int) {
+	t.Helper()
+	before := j.Stats().Written
+	for i := from; i < from+n; i++ {
+		write(t, j, verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Pass, "good", ""), nil)
+	}
+	waitWritten(t, j, before+uint64(n))
+}
+
+func TestOutboxOrderAckAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir))
+	writeN(t, j, 1, 5)
+	select {
+	case <-j.OutboxNotify():
+	default:
+		t.Error("no notification after entries were added")
+	}
+	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{1, 2, 3, 4, 5}) {
+		t.Errorf("pending %v", got)
+	}
+	if got := pendingIDs(t, j, 2, 2); !slices.Equal(got, []uint64{3, 4}) {
+		t.Errorf("pending after 2, limit 2: %v", got)
+	}
+	es, _ := j.Pending(0, 1)
+	if es[0].Verdict.Seq != 1 || es[0].Verdict.Camera != "cam0" || es[0].QueuedAt.IsZero() {
+		t.Errorf("entry 1: %+v", es[0])
+	}
+
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	for _, id := range []uint64{1, 3} {
+		if err := j.Ack(id, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Acked entries leave Pending and the length at once, before they commit.
+	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{2, 4, 5}) || j.OutboxLen() != 3 {
+		t.Errorf("after acking 1 and 3: pending %v, len %d", got, j.OutboxLen())
+	}
+	if err := j.Ack(3, at); err != nil || j.OutboxLen() != 3 {
+		t.Errorf("acking twice: %v, len %d", err, j.OutboxLen())
+	}
+	if err := j.Ack(99, at); err != nil || j.OutboxLen() != 3 {
+		t.Errorf("acking an unknown id: %v, len %d", err, j.OutboxLen())
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	j = mustOpen(t, testOptions(dir))
+	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{2, 4, 5}) || j.OutboxLen() != 3 {
+		t.Errorf("after restart: pending %v, len %d", got, j.OutboxLen())
+	}
+	r, _ := j.Get(3)
+	if !r.PublishedAt.Equal(at) {
+		t.Errorf("record 3 published %v, want %v", r.PublishedAt, at)
+	}
+	if r, _ := j.Get(2); !r.PublishedAt.IsZero() {
+		t.Errorf("record 2 (not acked) published %v", r.PublishedAt)
+	}
+	writeN(t, j, 6, 1)
+	if got := pendingIDs(t, j, 5, 10); !slices.Equal(got, []uint64{6}) {
+		t.Errorf("new entry after restart: %v, want [6]", got)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Ack(2, at); err == nil {
+		t.Error("Ack after Close succeeded")
+	}
+}
+
+func TestOutboxLimitPolicies(t *testing.T) {
+	for _, c := range []struct {
+		policy   string
+		want     []uint64
+		dropped  uint64
+		refused  uint64
+		finalLen int
+	}{
+		// Limit 3, seven records: drop_oldest keeps the newest three; refuse
+		// keeps the first three and journals the rest without queueing them.
+		{OutboxDropOldest, []uint64{5, 6, 7}, 4, 0, 3},
+		{OutboxRefuse, []uint64{1, 2, 3}, 0, 4, 3},
+	} {
+		t.Run(c.policy, func(t *testing.T) {
+			o := testOptions(t.TempDir())
+			o.OutboxLimit, o.OutboxFull = 3, c.policy
+			j := mustOpen(t, o)
+			writeN(t, j, 1, 4) // one flush or several: the result is the same
+			writeN(t, j, 5, 3)
+			if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, c.want) || j.OutboxLen() != c.finalLen {
+				t.Errorf("pending %v len %d, want %v", got, j.OutboxLen(), c.want)
+			}
+			s := j.Stats()
+			if s.OutboxDropped != c.dropped || s.OutboxRefused != c.refused {
+				t.Errorf("dropped %d refused %d, want %d and %d", s.OutboxDropped, s.OutboxRefused, c.dropped, c.refused)
+			}
+			// Every record is journaled whatever the outbox did.
+			if p, _ := j.Query(Query{}); len(p.Records) != 7 {
+				t.Errorf("%d records journaled, want 7", len(p.Records))
+			}
+			// Acking makes room again.
+			if err := j.Ack(c.want[0], t0); err != nil {
+				t.Fatal(err)
+			}
+			writeN(t, j, 8, 1)
+			if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, append(slices.Clone(c.want[1:]), 8)) {
+				t.Errorf("after an ack and a new record: %v", got)
+			}
+		})
+	}
+}
