@@ -26,6 +26,11 @@ type Config struct {
 	MQTT     MQTT     `yaml:"mqtt" json:"mqtt"`
 	Web      Web      `yaml:"web" json:"web"`
 	Journal  Journal  `yaml:"journal" json:"journal"`
+	// Performance is the adaptive tuning of batching and model variant.
+	Performance Performance `yaml:"performance" json:"performance"`
+	// Escalation sends uncertain frames to a larger model elsewhere, and
+	// configures `linesight serve`, which answers them.
+	Escalation Escalation `yaml:"escalation" json:"escalation"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

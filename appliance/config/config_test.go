@@ -113,7 +113,9 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 			FlushInterval: 200 * time.Millisecond, MaxMB: 10240, MaxAge: 720 * time.Hour,
 			KeepPassImages: 100, JPEGQuality: 85, ImageMaxSide: 1024,
 		},
-		File: filepath.Join(dir, "linesight.yaml"),
+		Performance: Performance{Quantile: 0.95, Window: 5 * time.Second, Headroom: 0.6, Settle: 3},
+		Escalation:  Escalation{Timeout: time.Second, JPEGQuality: 90, Serve: EscalationServe{Listen: "127.0.0.1:8470"}},
+		File:        filepath.Join(dir, "linesight.yaml"),
 	}
 	if c.Classes() == nil || len(c.Classes().Sets) != 1 {
 		t.Errorf("defect classes not loaded: %+v", c.Classes())

@@ -53,6 +53,8 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 
 	set("web.listen", func() { c.Web.Listen = DefaultListen })
 
+	applyTuningDefaults(set, c)
+
 	j := &c.Journal
 	set("journal.flush_interval", func() { j.FlushInterval = DefaultFlushInterval })
 	set("journal.max_mb", func() { j.MaxMB = DefaultMaxMB })

@@ -18,6 +18,10 @@ type Model struct {
 	// CloseTextAfterWarmup frees the text encoder once every prompt
 	// embedding is computed or cached; a changed defect file then reopens it.
 	CloseTextAfterWarmup bool `yaml:"close_text_after_warmup" json:"close_text_after_warmup"`
+	// MaxMemoryMB caps the process's resident memory: the appliance picks
+	// the heaviest variant (no heavier than Variant) and the largest batch
+	// (no larger than pipeline.batch_size) that fit. 0: no cap.
+	MaxMemoryMB int `yaml:"max_memory_mb" json:"max_memory_mb"`
 }
 
 // Model defaults.

@@ -30,7 +30,9 @@ func resolvePaths(c *Config, dir string) {
 			abs(&c.Cameras[i].Source.Path)
 		}
 	}
-	for _, p := range []*string{&c.MQTT.TLS.CA, &c.MQTT.TLS.Cert, &c.MQTT.TLS.Key, &c.Web.TLS.Cert, &c.Web.TLS.Key} {
+	for _, p := range []*string{&c.MQTT.TLS.CA, &c.MQTT.TLS.Cert, &c.MQTT.TLS.Key, &c.Web.TLS.Cert, &c.Web.TLS.Key,
+		&c.Escalation.TLS.CA, &c.Escalation.TLS.Cert, &c.Escalation.TLS.Key,
+		&c.Escalation.Serve.TLS.Cert, &c.Escalation.Serve.TLS.Key, &c.Escalation.Serve.TLS.ClientCA} {
 		abs(p)
 	}
 }

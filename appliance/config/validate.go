@@ -92,6 +92,8 @@ func (v validator) config(c *Config) {
 	v.mqtt(&c.MQTT)
 	v.web(&c.Web)
 	v.journal(&c.Journal)
+	v.performance(c)
+	v.escalation(&c.Escalation)
 }
 
 var variantPattern = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -105,6 +107,9 @@ func (v validator) model(c *Config) {
 		v.errorf("model.variant", "%q is not a variant name (e.g. fp32, fp16, int8)", m.Variant)
 	}
 	v.intIn("model.threads", m.Threads, 0, MaxThreads)
+	if m.MaxMemoryMB != 0 {
+		v.intIn("model.max_memory_mb", m.MaxMemoryMB, MinMemoryMB, MaxMemoryMB)
+	}
 	if len(m.Providers) == 0 {
 		v.errorf("model.providers", "empty list: give at least one, e.g. [{name: cpu}] (accepted names: %s)", strings.Join(engine.ProviderNames, ", "))
 	}
