@@ -1,0 +1,132 @@
+package journal
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/linesight/linesight/defects"
+)
+
+// writeV0 makes a schema-0 journal: one "verdicts" bucket of JSON verdicts
+// keyed by big-endian id, as the pre-release appliance wrote it.
+func writeV0(t *testing.T, dir string, verdicts map[uint64]defects.Verdict) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketV0Verdicts)
+		if err != nil {
+			return err
+		}
+		for id, v := range verdicts {
+			raw, _ := json.Marshal(v)
+			if err := b.Put(u64(id), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigratesSchema0(t *testing.T) {
+	dir := t.TempDir()
+	writeV0(t, dir, map[uint64]defects.Verdict{
+		3:  verdict("cam0", 1, t0, defects.Pass, "good", "A"),
+		7:  verdict("cam0", 2, t0.Add(time.Minute), defects.Fail, "scratch", "B"),
+		12: verdict("cam1", 1, t0.Add(2*time.Minute), defects.Pass, "good", "A"),
+	})
+
+	// Read-only opening (the CLI) does not migrate; it says how to.
+	if _, err := Open(Options{Dir: dir, ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "schema version 0") {
+		t.Errorf("read-only open of v0: %v", err)
+	}
+
+	j := mustOpen(t, testOptions(dir))
+	p, err := j.Query(Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(p), []uint64{12, 7, 3}) {
+		t.Errorf("migrated records %v, want [12 7 3]", ids(p))
+	}
+	if r, _ := j.Get(7); r.Class != "scratch" || r.Outcome != defects.Fail || r.PartID != "B" {
+		t.Errorf("record 7 = %+v", r)
+	}
+	if p, _ := j.Query(Query{PartID: "A"}); !slices.Equal(ids(p), []uint64{12, 3}) {
+		t.Errorf("part A %v, want [12 3]", ids(p))
+	}
+	c, _ := j.Counters(time.Time{}, time.Time{})
+	if want := (Counts{Total: 3, Pass: 2, Fail: 1}); c.Counts != want {
+		t.Errorf("counters %+v, want %+v", c.Counts, want)
+	}
+	// Old verdicts were delivered by the old appliance: nothing is queued.
+	if j.OutboxLen() != 0 {
+		t.Errorf("outbox %d after migration, want 0", j.OutboxLen())
+	}
+	write(t, j, verdict("cam0", 3, t0.Add(time.Hour), defects.Pass, "good", ""), nil)
+	waitWritten(t, j, 1)
+	if got := j.Stats().LastID; got != 13 {
+		t.Errorf("first new id %d, want 13", got)
+	}
+	j.Close()
+
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketV0Verdicts) != nil {
+			t.Error("the v0 bucket is still there")
+		}
+		if v := string(tx.Bucket(bucketMeta).Get(keyVersion)); v != "1" {
+			t.Errorf("version %q, want 1", v)
+		}
+		return nil
+	})
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir))
+	j.Close()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyVersion, []byte("2")) })
+	db.Close()
+	for _, ro := range []bool{false, true} {
+		o := testOptions(dir)
+		o.ReadOnly = ro
+		_, err := Open(o)
+		if !isErr(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 2, this linesight reads up to 1") {
+			t.Errorf("read-only %v: %v", ro, err)
+		}
+	}
+}
+
+func TestRefusesAForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
+	db.Close()
+	if _, err := Open(testOptions(dir)); err == nil || !strings.Contains(err.Error(), "not a journal") {
+		t.Errorf("foreign bbolt file: %v", err)
+	}
+}

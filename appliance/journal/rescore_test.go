@@ -1,0 +1,97 @@
+package journal
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+)
+
+type tableEncoder map[string][]float32
+
+func (e tableEncoder) EmbedTexts(texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = e[t]
+	}
+	return out, nil
+}
+
+func scorer(t *testing.T, goodT, scratchT float64) *defects.Scorer {
+	t.Helper()
+	set := &defects.ClassSet{Name: "parts", Uncertain: defects.ActionEscalate, Classes: []defects.Class{
+		{Name: "good", Good: true, Prompts: []string{"g"}, Threshold: goodT},
+		{Name: "scratch", Prompts: []string{"s"}, Threshold: scratchT},
+	}}
+	s, err := defects.Prepare(set, nil, tableEncoder{"g": {1, 0}, "s": {0, 1}}, "m", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
+	j := mustOpen(t, testOptions(t.TempDir()))
+	// With the good prompt at (1,0) and scratch at (0,1), logit scale 100:
+	// (1,0) is good with p≈1, (0,1) scratch with p≈1, and (1,1)/√2 is an
+	// even 0.5/0.5. Under the old thresholds (0.6, 0.6) that is UNCERTAIN;
+	// under the new (good 0.6, scratch 0.4) it FAILs as scratch.
+	old := scorer(t, 0.6, 0.6)
+	h := float32(1 / math.Sqrt2)
+	embs := [][]float32{{1, 0}, {0, 1}, {h, h}, {h, h}, nil}
+	for i, e := range embs {
+		v := old.Verdict(testFrame(2, 2, 0), e, t0.Add(time.Duration(i)*time.Minute))
+		v.Camera, v.Seq, v.CapturedAt = "cam0", uint64(i+1), t0.Add(time.Duration(i)*time.Minute)
+		if e == nil {
+			v = verdict("cam0", uint64(i+1), v.CapturedAt, defects.Missed, "", "")
+		}
+		write(t, j, v, nil)
+	}
+	// One camera the new file has no set for.
+	write(t, j, verdict("cam9", 1, t0, defects.Pass, "good", ""), nil)
+	waitWritten(t, j, 6)
+	stored := []defects.Outcome{}
+	p, _ := j.Query(Query{Oldest: true, Camera: "cam0"})
+	for _, r := range p.Records {
+		stored = append(stored, r.Outcome)
+	}
+	if want := []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Uncertain, defects.Missed}; !slices.Equal(stored, want) {
+		t.Fatalf("stored outcomes %v, want %v", stored, want)
+	}
+
+	newer := scorer(t, 0.6, 0.4)
+	rep, err := j.Rescore(time.Time{}, time.Time{}, func(camera string) *defects.Scorer {
+		if camera == "cam0" {
+			return newer
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rescored != 4 || rep.Skipped != 2 {
+		t.Errorf("rescored %d skipped %d, want 4 and 2 (MISSED, unknown camera)", rep.Rescored, rep.Skipped)
+	}
+	if want := (Counts{Total: 4, Pass: 1, Fail: 1, Uncertain: 2}); rep.Before != want {
+		t.Errorf("before %+v, want %+v", rep.Before, want)
+	}
+	if want := (Counts{Total: 4, Pass: 1, Fail: 3}); rep.After != want {
+		t.Errorf("after %+v, want %+v", rep.After, want)
+	}
+	// The uncertain records' class was the most probable one; at an exact
+	// tie the scorer's first class (good) wins.
+	want := []Flip{{From: defects.Uncertain, FromClass: "good", To: defects.Fail, ToClass: "scratch", Count: 2}}
+	if !slices.Equal(rep.Flips, want) {
+		t.Errorf("flips %+v, want %+v", rep.Flips, want)
+	}
+	// A range: only the minute of the third record.
+	rep, _ = j.Rescore(t0.Add(2*time.Minute), t0.Add(3*time.Minute), func(string) *defects.Scorer { return newer })
+	if rep.Rescored != 1 || len(rep.Flips) != 1 || rep.Flips[0].Count != 1 {
+		t.Errorf("one-minute range: %+v", rep)
+	}
+	if r, _ := j.Get(3); r.Outcome != defects.Uncertain {
+		t.Errorf("record 3 was changed to %s", r.Outcome)
+	}
+}
