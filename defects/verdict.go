@@ -46,6 +46,10 @@ type Verdict struct {
 	Reason      string `json:"reason,omitempty"`
 	ModelDigest string `json:"model_digest,omitempty"`
 	ConfigHash  string `json:"config_hash,omitempty"`
+	// Source says which model decided: "local" (empty in records written
+	// before escalation existed), or "remote:<host>" when an escalation
+	// server answered.
+	Source string `json:"source,omitempty"`
 	// Latency is from capture to verdict.
 	Latency   time.Duration `json:"latency_ns"`
 	Embedding []float32     `json:"-"`
