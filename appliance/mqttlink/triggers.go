@@ -73,4 +73,3 @@ func (l *Link) handleTrigger(in inbound) *ErrorMessage {
 	}
 	return nil
 }
-

@@ -1,0 +1,113 @@
+package mqttlink
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/+/error", nil)
+	ob, app := newOutbox(), newFakeApp()
+	l, _ := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+
+	var want []string
+	for i := range 30 {
+		plc.publish("linesight/line1/cam0/trigger", fmt.Appendf(nil, `{"part_id":"P%d"}`, i))
+		want = append(want, fmt.Sprintf("cam0/P%d", i))
+	}
+	awaitTriggers(t, app, len(want))
+	if got := app.triggered(); !slices.Equal(got, want) {
+		t.Fatalf("triggers = %v, want %v", got, want)
+	}
+
+	// The session is clean, so the link must subscribe again after the
+	// broker comes back.
+	b.stop(syscall.SIGKILL)
+	b.start()
+	awaitConnected(t, l)
+	// The reconnect may not be complete when Connected turns true for a
+	// moment before the loss is seen; keep sending until one lands.
+	for i := 0; len(app.triggered()) == len(want); i++ {
+		if i > 600 {
+			t.Fatal("no trigger delivered after the broker restarted")
+		}
+		plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":"after"}`))
+		select {
+		case <-app.changed:
+		case <-timeAfter(50):
+		}
+	}
+	if got := app.triggered(); got[len(want)] != "cam0/after" {
+		t.Fatalf("after reconnect got %v", got[len(want):])
+	}
+	if n := len(plc.on("/error")); n != 0 {
+		t.Fatalf("%d error messages for good triggers: %s", n, plc.on("/error")[0].payload)
+	}
+}
+
+func TestBadTriggersGetErrorMessages(t *testing.T) {
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/+/error", nil)
+	ob, app := newOutbox(), newFakeApp()
+	l, _ := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+
+	cases := []struct {
+		camera, payload, code string
+	}{
+		{"cam0", `not json`, CodeMalformed},
+		{"cam0", `{"part_id":42}`, CodeMalformed},
+		{"cam0", `{"part":"A"}`, CodeMalformed},
+		{"cam0", `{}`, CodeInvalid},
+		{"cam0", `{"part_id":"` + strings.Repeat("x", 2000) + `"}`, CodeTooLarge},
+		{"cam9", `{"part_id":"A"}`, CodeUnknownCamera},
+	}
+	for _, c := range cases {
+		plc.publish("linesight/line1/"+c.camera+"/trigger", []byte(c.payload))
+	}
+	// A good trigger after the bad ones still works: nothing crashed.
+	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":"good"}`))
+	awaitTriggers(t, app, 1)
+	app.mu.Lock()
+	app.refuse = errRefused
+	app.mu.Unlock()
+	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":"R1"}`))
+	cases = append(cases, struct{ camera, payload, code string }{"cam0", `{"part_id":"R1"}`, CodeRefused})
+
+	msgs := plc.await("error messages", "/error", func(m []received) bool { return len(m) >= len(cases) })
+	for i, c := range cases {
+		m := msgs[i]
+		var e ErrorMessage
+		if err := json.Unmarshal(m.payload, &e); err != nil {
+			t.Fatal(err)
+		}
+		if m.topic != "linesight/line1/"+c.camera+"/error" || e.Code != c.code || e.Reason == "" || e.Camera != c.camera || e.Size != len(c.payload) || e.V != 1 {
+			t.Errorf("payload %.40q: error %s on %s; want code %s", c.payload, m.payload, m.topic, c.code)
+		}
+	}
+	if e := msgs[len(cases)-1]; !strings.Contains(string(e.payload), `"part_id":"R1"`) {
+		t.Errorf("refusal does not name the part: %s", e.payload)
+	}
+	if got := app.triggered(); !slices.Equal(got, []string{"cam0/good"}) {
+		t.Errorf("triggers = %v", got)
+	}
+}
+
+func awaitTriggers(t *testing.T, app *fakeApp, n int) {
+	t.Helper()
+	deadline := timeAfter(int(waitFor.Milliseconds()))
+	for len(app.triggered()) < n {
+		select {
+		case <-app.changed:
+		case <-timeAfter(50):
+		case <-deadline:
+			t.Fatalf("%d of %d triggers arrived", len(app.triggered()), n)
+		}
+	}
+}
