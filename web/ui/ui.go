@@ -1,5 +1,7 @@
 // Package ui holds the operator dashboard: a single-page app of plain HTML,
-// CSS and ES modules, embedded into the binary.
+// CSS and ES modules, embedded into the binary. The server serves
+// static/index.html at / and the whole tree under /ui/ (docs/api.md,
+// "Front-end").
 //
 // The app's own files are committed under static/. Third-party browser files
 // (Chart.js) are not: `make assets` fetches them with npm and copies them into
@@ -8,21 +10,10 @@
 // its charts and says so.
 package ui
 
-import (
-	"embed"
-	"io/fs"
-)
+import "embed"
 
+// FS is the dashboard's file tree; its single top-level directory, static,
+// is the root the server serves.
+//
 //go:embed static
-var files embed.FS
-
-// FS is the dashboard's file tree: index.html at its root.
-var FS fs.FS = mustSub(files, "static")
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var FS embed.FS

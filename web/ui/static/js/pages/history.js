@@ -1,0 +1,110 @@
+// History: the journal, filtered by time, camera, verdict, class and part id,
+// with thumbnails, the full image and its scores, CSV export and paging.
+
+import { h, fill, verdictBadge, pct, ms, dateTime, errorBox, toLocalInput } from "../dom.js";
+import { get, query, url } from "../api.js";
+
+const PAGE = 50;
+
+export async function render(root, ctx) {
+  const now = new Date();
+  const f = {
+    from: h("input#f-from", { type: "datetime-local", value: toLocalInput(new Date(now - 24 * 3600e3)) }),
+    to: h("input#f-to", { type: "datetime-local" }),
+    camera: h("select#f-camera", h("option", { value: "" }, "any")),
+    outcome: h("select#f-outcome", ["", "PASS", "FAIL", "UNCERTAIN", "MISSED"].map((o) => h("option", { value: o }, o || "any"))),
+    class: h("select#f-class", h("option", { value: "" }, "any")),
+    part: h("input#f-part", { type: "search", placeholder: "part id", size: 12 }),
+  };
+  const csv = h("a.button#csv", { download: "linesight-history.csv" }, "Export CSV");
+  const table = h("table.history-table#history");
+  const pager = h("div.row");
+  const msg = h("div");
+  const dialog = h("dialog#detail");
+  const form = h("form.filters.panel#history-filters",
+    h("label", "From", f.from), h("label", "To", f.to), h("label", "Camera", f.camera),
+    h("label", "Verdict", f.outcome), h("label", "Class", f.class), h("label", "Part id", f.part),
+    h("button.primary", { type: "submit" }, "Filter"), csv);
+  fill(root, form, msg, h("div.panel", { style: "margin-top:12px; overflow-x:auto" }, table, pager), dialog);
+
+  // Options for camera and class come from the cameras and the defect file.
+  get("/cameras").then((cams) => f.camera.append(...cams.map((c) => h("option", { value: c.id }, c.id)))).catch(() => {});
+  get("/classes").then((c) => {
+    const names = new Set();
+    for (const s of c.sets || []) for (const k of s.classes || []) names.add(k.name);
+    f.class.append(...[...names].sort().map((n) => h("option", { value: n }, n)));
+  }).catch(() => {});
+
+  let cursors = [""]; // cursors[i] is the cursor of page i
+  let pageNo = 0;
+
+  function params() {
+    const iso = (el) => (el.value ? new Date(el.value).toISOString() : "");
+    return {
+      from: iso(f.from), to: iso(f.to), camera: f.camera.value, outcome: f.outcome.value,
+      class: f.class.value, part_id: f.part.value.trim(),
+    };
+  }
+
+  async function load() {
+    const p = params();
+    csv.href = url("/history.csv" + query(p));
+    fill(msg);
+    let page;
+    try {
+      page = await get("/history" + query({ ...p, limit: PAGE, cursor: cursors[pageNo] }));
+    } catch (err) {
+      fill(msg, errorBox(err));
+      return;
+    }
+    const recs = page.records || [];
+    fill(table,
+      h("thead", h("tr", h("th", "Image"), h("th", "Captured"), h("th", "Camera"), h("th", "Part"), h("th", "Verdict"),
+        h("th", "Class"), h("th.num", "Conf."), h("th.num.hide-phone", "Latency"))),
+      h("tbody", recs.length ? recs.map(row) : h("tr", h("td", { colspan: 8 }, h("span.muted", "No inspections match.")))));
+    if (page.next) cursors[pageNo + 1] = page.next;
+    fill(pager,
+      h("button#prev", { type: "button", disabled: pageNo === 0, onclick: () => { pageNo--; load(); } }, "← Newer"),
+      h("span.muted", `Page ${pageNo + 1}`),
+      h("button#next", { type: "button", disabled: !page.next, onclick: () => { pageNo++; load(); } }, "Older →"));
+  }
+
+  function row(r) {
+    return h("tr", { dataset: { id: r.id, outcome: r.outcome }, tabindex: 0, onclick: () => show(r), onkeydown: (e) => e.key === "Enter" && show(r) },
+      h("td", r.has_image ? h("img.thumb", { src: r.thumb_url, alt: `record ${r.id}`, loading: "lazy" }) : h("span.muted", "—")),
+      h("td", dateTime(r.captured_at)),
+      h("td", r.camera),
+      h("td", r.part_id || h("span.muted", `#${r.seq}`)),
+      h("td", verdictBadge(r.outcome)),
+      h("td", r.class || r.reason || ""),
+      h("td.num", r.class ? pct(r.confidence, 0) : ""),
+      h("td.num.hide-phone", ms(r.latency_ns)));
+  }
+
+  function show(r) {
+    const scores = [...(r.scores || [])].sort((a, b) => b.score - a.score);
+    fill(dialog,
+      h("div.row", { style: "justify-content:space-between" },
+        h("h2", { style: "margin:0" }, verdictBadge(r.outcome), ` ${r.camera} · ${r.part_id || "#" + r.seq}`),
+        h("button", { type: "button", onclick: () => dialog.close() }, "Close")),
+      h("div.detail", { style: "margin-top:10px" },
+        r.has_image ? h("img", { src: r.image_url, alt: `image of record ${r.id}` }) : h("p.muted", "No image stored for this inspection."),
+        h("div.grid",
+          h("table", h("tbody", scores.map((s) => h("tr",
+            h("td", s.class), h("td", { style: "width:45%" }, h("div.bar", h("span", { style: `width:${(100 * s.score).toFixed(1)}%` }))),
+            h("td.num", pct(s.score)))))),
+          h("dl.kv",
+            h("dt", "Record"), h("dd", String(r.id)),
+            h("dt", "Captured"), h("dd", dateTime(r.captured_at)),
+            h("dt", "Action"), h("dd", r.action || "—"),
+            r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
+            h("dt", "Latency"), h("dd", ms(r.latency_ns)),
+            h("dt", "Published"), h("dd", dateTime(r.published_at)),
+            h("dt", "Config"), h("dd", h("code", r.config_hash || "—")),
+            h("dt", "Model"), h("dd", h("code", r.model_digest || "—")))))));
+    dialog.showModal();
+  }
+
+  form.addEventListener("submit", (e) => { e.preventDefault(); cursors = [""]; pageNo = 0; load(); });
+  await load();
+}
