@@ -90,9 +90,9 @@ func safeName(s string) string {
 	}, s)
 }
 
-// writeImage writes the file without syncing it: the writer syncs every
-// file of a batch with one syncfs before the batch's transaction commits,
-// so a committed record never points at an image lost with the page cache.
+// writeImage writes the file without syncing it: the writer syncs the
+// batch's files before the batch's transaction commits, so a committed
+// record never points at an image lost with the page cache.
 func writeImage(dir, rel string, data []byte) error {
 	path := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

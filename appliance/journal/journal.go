@@ -17,7 +17,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -525,19 +524,39 @@ func (j *Journal) cutoff(now time.Time) time.Time {
 // minuteHorizon is the oldest minute whose aggregates are still kept.
 func (j *Journal) minuteHorizon() time.Time { return j.cutoff(j.opts.Now()) }
 
-// syncImages makes the batch's image files durable with one syncfs on
-// their file system, before the records pointing at them commit.
+// syncImages makes the batch's image files, and their folder entries,
+// durable before the records pointing at them commit. It syncs only those
+// files (not the whole file system, as syncfs would), so its cost follows
+// the images kept, not what else the box writes.
 func (j *Journal) syncImages(batch []*pending) error {
+	dirs := map[string]bool{}
 	for _, p := range batch {
 		if p.image == "" {
 			continue
 		}
-		d, err := os.Open(j.imagesDir)
-		if err != nil {
+		path := filepath.Join(j.imagesDir, p.image)
+		if err := syncPath(path); err != nil {
 			return err
 		}
-		defer d.Close()
-		return unix.Syncfs(int(d.Fd()))
+		dirs[filepath.Dir(path)] = true
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	dirs[j.imagesDir] = true // a new day's folder is an entry in it
+	for d := range dirs {
+		if err := syncPath(d); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
