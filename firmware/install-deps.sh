@@ -19,6 +19,7 @@ APT_PACKAGES=(
   libopencv-dev          # OpenCV 4.6 for GoCV (capture, colour, JPEG)
   nodejs npm             # to fetch the ONNX Runtime library from the npm registry
   python3-pil            # Pillow: the reference the preprocessing tests compare against
+  python3-regex          # Unicode regex for the reference tokenizer the tokenizer tests compare against
   python3-torch python3-numpy  # PyTorch: the independent CLIP the fidelity tests compare against
   mosquitto              # MQTT broker the PLC-link tests start on a loopback port
   chromium               # headless browser for the dashboard tests
