@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/appliance/cli"
+)
+
+// appliance is a `linesight run` started in this process on a synthetic
+// line, with a generated tiny model, its own data directory and defect file.
+type appliance struct {
+	URL      string
+	Dir      string
+	User     string
+	Password string
+	logs     *syncBuffer
+}
+
+// syncBuffer collects the appliance's log for a failing test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const demoClasses = `# Defect classes of the test line.
+version: 1
+templates:
+  - "a photo of a {} metal part on a conveyor belt"
+  - "a close-up photo of a {} industrial part"
+
+sets:
+  parts:
+    uncertain: reject
+    good:
+      states: [flawless, clean, perfect]
+      threshold: 0.3
+    defects:
+      - name: scratch
+        states: [scratched]
+        threshold: 0.3
+      - name: dent
+        states: [dented]
+        threshold: 0.3
+      - name: missing_component
+        prompts: ["a photo of an industrial part with a missing component"]
+        threshold: 0.3
+
+cameras:
+  default: parts
+`
+
+// startAppliance generates a model, writes a configuration like the demo's
+// (kiosk on, a free loopback port), creates an admin, runs the appliance
+// until the test ends and waits until it is inspecting.
+func startAppliance(t *testing.T) *appliance {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+
+	logs := &syncBuffer{}
+	run := func(stdin string, args ...string) {
+		t.Helper()
+		var out bytes.Buffer
+		if code := cli.Run(ctx, args, cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out}); code != 0 {
+			t.Fatalf("linesight %s: exit %d\n%s", strings.Join(args, " "), code, out.String())
+		}
+	}
+	run("", "model", "synth", "--preset", "tiny", "--seed", "1", "--out", filepath.Join(dir, "model"), "--variants", "fp32")
+
+	port := freePort(t)
+	cfg := fmt.Sprintf(`line: e2e
+data_dir: data
+defects: classes.yaml
+model:
+  bundle: model
+  variant: fp32
+  threads: 1
+cameras:
+  - id: conveyor
+    source: {kind: synthetic, width: 320, height: 240, fps: 4, seed: 1, defect_rate: 0.3}
+  - id: station2
+    mode: triggered
+    trigger_timeout: 2s
+    source: {kind: synthetic, width: 320, height: 240, fps: 5, seed: 2, defect_rate: 0.3}
+pipeline:
+  batch_size: 2
+  batch_wait: 20ms
+web:
+  listen: 127.0.0.1:%d
+  kiosk: true
+`, port)
+	cfgPath := filepath.Join(dir, "linesight.yaml")
+	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(demoClasses), 0o644))
+
+	a := &appliance{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
+	run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
+
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"run", "--config", cfgPath}, cli.Stdio{In: strings.NewReader(""), Out: logs, Err: logs})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("appliance did not stop within 30 s")
+		}
+		if t.Failed() {
+			t.Logf("appliance log:\n%s", logs.String())
+		}
+	})
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case code := <-done:
+			t.Fatalf("appliance exited with %d before it was ready:\n%s", code, logs.String())
+		default:
+		}
+		resp, err := http.Get(a.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("appliance not ready after 2 minutes:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// api calls the appliance's JSON API with Basic credentials.
+func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.URL+"/api/v1"+path, r)
+	must(t, err)
+	req.SetBasicAuth(a.User, a.Password)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode < 300 {
+		must(t, json.NewDecoder(resp.Body).Decode(out))
+	}
+	return resp.StatusCode
+}
+
+// configHash is the defect-file hash the running appliance reports.
+func (a *appliance) configHash(t *testing.T) string {
+	t.Helper()
+	var s struct {
+		Defects struct {
+			ConfigHash string `json:"config_hash"`
+		} `json:"defects"`
+	}
+	a.api(t, "GET", "/system", nil, &s)
+	return s.Defects.ConfigHash
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,54 @@
+// System: model, variant, provider, warm-up, versions, cameras, broker,
+// outbox, journal and disk.
+
+import { h, fill, bytes, dateTime, duration, ms, num, pct, errorBox } from "../dom.js";
+import { get } from "../api.js";
+
+export async function render(root) {
+  const body = h("div.grid#system", { style: "grid-template-columns:repeat(auto-fit,minmax(320px,1fr))" });
+  fill(root, body);
+
+  async function load() {
+    let s;
+    try {
+      s = await get("/system");
+    } catch (err) {
+      fill(body, errorBox(err));
+      return;
+    }
+    const kv = (...pairs) => h("dl.kv", pairs.map(([k, v]) => [h("dt", k), h("dd", v ?? "—")]));
+    const m = s.model || {}, w = s.warmup || {}, d = s.defects || {}, b = s.broker || {}, o = s.outbox || {};
+    const disk = s.disk || {}, j = s.journal || {};
+    fill(body,
+      h("section.panel", h("h2", "Appliance"), kv(
+        ["Line", s.line], ["State", h(`span.state.${s.state}`, s.state)],
+        ["Version", s.version], ["Go", s.go_version],
+        ["Started", dateTime(s.started_at)], ["Ready", dateTime(s.ready_at)],
+        ["Warm-up", `${w.state || "—"}${w.took_ns ? " in " + ms(w.took_ns) : ""}`])),
+      h("section.panel", h("h2", "Model"), kv(
+        ["Bundle", h("code", m.bundle)], ["Variant", m.variant], ["Provider", m.provider],
+        ["Digest", h("code", m.digest)])),
+      h("section.panel", h("h2", "Defect classes"), kv(
+        ["Config hash", h("code#system-config-hash", d.config_hash)], ["Loaded", dateTime(d.loaded_at)],
+        ["Reload error", d.error ? h("span.error", d.error) : "none"])),
+      h("section.panel", h("h2", "Broker and outbox"), kv(
+        ["MQTT", b.configured ? (b.connected ? h("span.state.ready", "connected") : h("span.state.failed", "disconnected")) : "not configured"],
+        ["Published", b.configured ? num(b.published) : "—"],
+        ["Outbox", `${num(o.pending)} pending${o.limit ? " of " + num(o.limit) : ""}`])),
+      h("section.panel", h("h2", "Storage"), kv(
+        ["Data", h("code", disk.path)],
+        ["Disk", disk.total_bytes ? `${bytes(disk.free_bytes)} free of ${bytes(disk.total_bytes)} (${pct(disk.used_fraction, 0)} used)` : "—"],
+        ["Journal", `${num(j.written)} written, last id ${num(j.last_id)}, ${num(j.images_kept)} images`])),
+      h("section.panel", { style: "grid-column:1/-1" }, h("h2", "Cameras"),
+        h("div", { style: "overflow-x:auto" }, h("table",
+          h("thead", h("tr", h("th", "Camera"), h("th", "Mode"), h("th", "State"), h("th.num", "FPS"), h("th", "Last frame"), h("th", "Last error"))),
+          h("tbody", (s.cameras || []).map((c) => h("tr",
+            h("td", c.id), h("td", c.mode), h("td", h(`span.state.${c.state === "connected" ? "ready" : "failed"}`, c.state)),
+            h("td.num", c.fps !== undefined ? Number(c.fps).toFixed(1) : "—"), h("td", dateTime(c.last_frame)),
+            h("td", c.last_error || ""))))))));
+  }
+
+  await load();
+  const timer = setInterval(load, 5000);
+  return () => clearInterval(timer);
+}
