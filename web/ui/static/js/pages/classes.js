@@ -52,15 +52,19 @@ export async function render(root) {
 
   function showParsed(c) {
     const mapping = Object.entries(c.cameras || {});
+    const classRow = (k) => h("tr",
+      h("td", k.good ? h("strong", `${k.name} (good)`) : k.name),
+      h("td.num", k.threshold),
+      h("td", h("details",
+        h("summary", `${(k.prompts || []).length} prompts`),
+        h("ul", (k.prompts || []).map((p) => h("li", h("small", p)))))));
+    const setBlock = (s) => h("div", { style: "margin-bottom:10px" },
+      h("h3", { style: "margin:4px 0" }, s.name, h("small.muted", `  uncertain → ${s.uncertain || "—"}`)),
+      h("table",
+        h("thead", h("tr", h("th", "Class"), h("th.num", "Threshold"), h("th", "Prompts"))),
+        h("tbody", (s.classes || []).map(classRow))));
     fill(parsed,
-      (c.sets || []).map((s) => h("div", { style: "margin-bottom:10px" },
-        h("h3", { style: "margin:4px 0" }, s.name, h("small.muted", `  uncertain → ${s.uncertain || "—"}`)),
-        h("table", h("thead", h("tr", h("th", "Class"), h("th.num", "Threshold"), h("th", "Prompts"))),
-          h("tbody", (s.classes || []).map((k) => h("tr",
-            h("td", k.good ? h("strong", `${k.name} (good)`) : k.name),
-            h("td.num", k.threshold),
-            h("td", h("details", h("summary", `${(k.prompts || []).length} prompts`),
-              h("ul", (k.prompts || []).map((p) => h("li", h("small", p))))))))))),
+      (c.sets || []).map(setBlock),
       mapping.length ? h("p.muted", "Cameras: ", mapping.map(([cam, set]) => `${cam} → ${set}`).join(", ")) : null);
   }
 

@@ -83,25 +83,29 @@ export async function render(root, ctx) {
 
   function show(r) {
     const scores = [...(r.scores || [])].sort((a, b) => b.score - a.score);
+    const scoreRow = (s) => h("tr",
+      h("td", s.class),
+      h("td", { style: "width:45%" }, h("div.bar", h("span", { style: `width:${(100 * s.score).toFixed(1)}%` }))),
+      h("td.num", pct(s.score)));
+    const facts = h("dl.kv",
+      h("dt", "Record"), h("dd", String(r.id)),
+      h("dt", "Captured"), h("dd", dateTime(r.captured_at)),
+      h("dt", "Action"), h("dd", r.action || "—"),
+      r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
+      h("dt", "Latency"), h("dd", ms(r.latency_ns)),
+      h("dt", "Published"), h("dd", dateTime(r.published_at)),
+      h("dt", "Config"), h("dd", h("code", r.config_hash || "—")),
+      h("dt", "Model"), h("dd", h("code", r.model_digest || "—")));
+    const image = r.has_image
+      ? h("img", { src: r.image_url, alt: `image of record ${r.id}` })
+      : h("p.muted", "No image stored for this inspection.");
     fill(dialog,
       h("div.row", { style: "justify-content:space-between" },
         h("h2", { style: "margin:0" }, verdictBadge(r.outcome), ` ${r.camera} · ${r.part_id || "#" + r.seq}`),
         h("button", { type: "button", onclick: () => dialog.close() }, "Close")),
       h("div.detail", { style: "margin-top:10px" },
-        r.has_image ? h("img", { src: r.image_url, alt: `image of record ${r.id}` }) : h("p.muted", "No image stored for this inspection."),
-        h("div.grid",
-          h("table", h("tbody", scores.map((s) => h("tr",
-            h("td", s.class), h("td", { style: "width:45%" }, h("div.bar", h("span", { style: `width:${(100 * s.score).toFixed(1)}%` }))),
-            h("td.num", pct(s.score)))))),
-          h("dl.kv",
-            h("dt", "Record"), h("dd", String(r.id)),
-            h("dt", "Captured"), h("dd", dateTime(r.captured_at)),
-            h("dt", "Action"), h("dd", r.action || "—"),
-            r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
-            h("dt", "Latency"), h("dd", ms(r.latency_ns)),
-            h("dt", "Published"), h("dd", dateTime(r.published_at)),
-            h("dt", "Config"), h("dd", h("code", r.config_hash || "—")),
-            h("dt", "Model"), h("dd", h("code", r.model_digest || "—")))))));
+        image,
+        h("div.grid", h("table", h("tbody", scores.map(scoreRow))), facts)));
     dialog.showModal();
   }
 
