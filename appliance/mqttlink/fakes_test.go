@@ -141,7 +141,7 @@ func (a *fakeApp) triggered() []string {
 func testOptions(brokerURL string) Options {
 	return Options{
 		Line:       "line1",
-		Cameras:    []CameraInfo{{ID: "cam0", Mode: "triggered"}, {ID: "cam1", Mode: "free_run"}},
+		Cameras:    []CameraInfo{{ID: "cam0", Mode: "triggered"}, {ID: "cam1", Mode: "freerun"}},
 		MQTT:       config.MQTT{Broker: brokerURL, ClientID: "linesight-test", Keepalive: 5 * time.Second, Reconnect: config.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond, Jitter: 0.2}, StatsInterval: time.Hour},
 		Version:    "test",
 		ConfigHash: "sha256:config",

@@ -82,7 +82,7 @@ type ModelInfo struct {
 // CameraInfo is a camera as the status message lists it.
 type CameraInfo struct {
 	ID   string `json:"id"`
-	Mode string `json:"mode"` // triggered or free_run; only triggered cameras take triggers
+	Mode string `json:"mode"` // triggered or freerun; only triggered cameras take triggers
 }
 
 // Warm-up states in the status message.
@@ -105,7 +105,9 @@ type StatsMessage struct {
 	IntervalS float64   `json:"interval_s"`
 	State     string    `json:"state"`
 	// OutboxPending is how many verdicts wait for the broker.
-	OutboxPending int           `json:"outbox_pending"`
+	OutboxPending int `json:"outbox_pending"`
+	// OutboxDropped counts verdicts the full outbox dropped or refused.
+	OutboxDropped uint64        `json:"outbox_dropped"`
 	Cameras       []CameraStats `json:"cameras"`
 }
 

@@ -44,6 +44,9 @@ type Snapshot struct {
 	Model       ModelInfo
 	DefectsHash string
 	Cameras     []CameraCounters
+	// OutboxDropped counts verdicts never queued for the broker because
+	// the outbox was full.
+	OutboxDropped uint64
 }
 
 // CameraCounters are a camera's counters since the appliance started.

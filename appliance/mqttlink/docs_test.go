@@ -1,0 +1,238 @@
+package mqttlink
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+)
+
+// field is one row of a schema table in docs/mqtt.md.
+type field struct {
+	typ      string
+	required bool
+}
+
+// docSchemas reads the tables of docs/mqtt.md that follow a
+// "<!-- schema: name -->" marker: name -> field -> type.
+func docSchemas(t *testing.T) map[string]map[string]field {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "docs", "mqtt.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	marker := regexp.MustCompile(`^<!-- schema: (\S+) -->$`)
+	row := regexp.MustCompile("^\\| `([a-z_]+)` \\| ([a-z]+) \\| (yes|no) \\|")
+	out := map[string]map[string]field{}
+	var cur string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := marker.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+			out[cur] = map[string]field{}
+			continue
+		}
+		if cur == "" {
+			continue
+		}
+		if m := row.FindStringSubmatch(line); m != nil {
+			out[cur][m[1]] = field{m[2], m[3] == "yes"}
+		} else if !strings.HasPrefix(line, "|") && len(out[cur]) > 0 {
+			cur = ""
+		}
+	}
+	return out
+}
+
+// checkSchema fails for keys the doc does not list, required keys missing
+// and values of another type, recursing into documented objects and arrays.
+func checkSchema(t *testing.T, schemas map[string]map[string]field, name string, payload []byte) {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal(payload, &obj); err != nil {
+		t.Fatalf("%s: %v: %s", name, err, payload)
+	}
+	checkObject(t, schemas, name, obj)
+}
+
+func checkObject(t *testing.T, schemas map[string]map[string]field, name string, obj map[string]any) {
+	t.Helper()
+	schema, ok := schemas[name]
+	if !ok {
+		t.Fatalf("docs/mqtt.md has no schema %q", name)
+	}
+	for key, value := range obj {
+		f, ok := schema[key]
+		if !ok {
+			t.Errorf("%s: key %q is not documented", name, key)
+			continue
+		}
+		if !hasType(value, f.typ) {
+			t.Errorf("%s.%s = %v (%T); the doc says %s", name, key, value, value, f.typ)
+		}
+		switch v := value.(type) {
+		case map[string]any:
+			checkObject(t, schemas, name+"."+key, v)
+		case []any:
+			for _, item := range v {
+				if m, ok := item.(map[string]any); ok {
+					checkObject(t, schemas, name+"."+key+"[]", m)
+				}
+			}
+		}
+	}
+	for key, f := range schema {
+		if _, ok := obj[key]; f.required && !ok {
+			t.Errorf("%s: required key %q is missing", name, key)
+		}
+	}
+}
+
+func hasType(v any, typ string) bool {
+	switch typ {
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "timestamp":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil && strings.HasSuffix(s, "Z")
+	case "integer":
+		n, ok := v.(float64)
+		return ok && n == float64(int64(n))
+	case "number":
+		_, ok := v.(float64)
+		return ok
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "array":
+		_, ok := v.([]any)
+		return ok
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	}
+	return false
+}
+
+// Every message the link sends is checked against the contract's tables.
+func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
+	schemas := docSchemas(t)
+	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
+		if len(schemas[name]) == 0 {
+			t.Fatalf("docs/mqtt.md: schema %q is missing or empty", name)
+		}
+	}
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/#", nil)
+	ob, app := newOutbox(), newFakeApp()
+	app.set(func(s *Snapshot) { s.Cameras = []CameraCounters{{Camera: "cam0", Triggers: 3}} })
+	o := testOptions(b.URL())
+	o.MQTT.StatsInterval = 50 * time.Millisecond
+	l, stop := runLink(t, o, ob, app)
+	awaitConnected(t, l)
+
+	for i, out := range []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Missed} {
+		ob.Append(verdict("cam0", uint64(i+1), out))
+	}
+	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
+	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 4 })
+	plc.await("an error", "/error", func(m []received) bool { return len(m) >= 1 })
+	plc.await("stats with processing", "/stats", func(m []received) bool {
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"ok":1`)
+	})
+	stop()
+	plc.await("offline", "/status", lastIs(t, "offline", ""))
+
+	kinds := map[string]int{}
+	for _, m := range plc.on("") {
+		parts := strings.Split(m.topic, "/")
+		kind := parts[len(parts)-1]
+		if kind == "trigger" {
+			continue // ours, deliberately malformed
+		}
+		kinds[kind]++
+		checkSchema(t, schemas, kind, m.payload)
+	}
+	for _, k := range []string{"status", "verdict", "error", "stats"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s message checked", k)
+		}
+	}
+
+	// The trigger table lists exactly what the decoder accepts.
+	var keys []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[triggerPayload]()) {
+		keys = append(keys, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	var documented []string
+	for k := range schemas["trigger"] {
+		documented = append(documented, k)
+	}
+	sort.Strings(keys)
+	sort.Strings(documented)
+	if !reflect.DeepEqual(keys, documented) {
+		t.Errorf("trigger keys: decoder %v, doc %v", keys, documented)
+	}
+}
+
+// The JSON examples in docs/mqtt.md are themselves valid against the tables.
+func TestDocExamplesMatchTheirSchemas(t *testing.T) {
+	schemas := docSchemas(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "mqtt.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(data), -1)
+	seen := map[string]bool{}
+	for _, b := range blocks {
+		payload := []byte(strings.ReplaceAll(b[1], "…", ""))
+		var probe map[string]any
+		if err := json.Unmarshal(payload, &probe); err != nil {
+			t.Errorf("doc example is not JSON: %v\n%s", err, b[1])
+			continue
+		}
+		kind := exampleKind(probe)
+		seen[kind] = true
+		checkSchema(t, schemas, kind, payload)
+		if kind == "trigger" {
+			if _, err := DecodeTrigger(payload); err != nil {
+				t.Errorf("doc trigger example rejected: %v", err)
+			}
+		}
+	}
+	for _, k := range []string{"status", "verdict", "trigger", "error", "stats"} {
+		if !seen[k] {
+			t.Errorf("docs/mqtt.md has no %s example", k)
+		}
+	}
+}
+
+func exampleKind(m map[string]any) string {
+	has := func(k string) bool { _, ok := m[k]; return ok }
+	switch {
+	case has("state") && !has("interval_s"):
+		return "status"
+	case has("outcome"):
+		return "verdict"
+	case has("code"):
+		return "error"
+	case has("interval_s"):
+		return "stats"
+	}
+	return "trigger"
+}
