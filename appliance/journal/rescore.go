@@ -28,7 +28,7 @@ type RescoreReport struct {
 	From, To time.Time
 	// Rescored counts the records scored again; Skipped those that could
 	// not be (MISSED, no embedding, no class set for the camera, or an
-	// embedding of another size).
+	// embedding from another model than the scorer's).
 	Rescored int `json:"rescored"`
 	Skipped  int `json:"skipped"`
 	// Before and After count outcomes of the rescored records.
@@ -49,7 +49,7 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 		hi = bytes.Repeat([]byte{0xff}, 16)
 	}
 	err := j.db.View(func(tx *bolt.Tx) error {
-		embeddings := tx.Bucket(bucketEmbeddings)
+		records, embeddings := tx.Bucket(bucketRecords), tx.Bucket(bucketEmbeddings)
 		c := tx.Bucket(bucketByTime).Cursor()
 		var res defects.Result
 		for k, v := c.Seek(timeKey(nil, from, 0)); k != nil && bytes.Compare(k, hi) < 0; k, v = c.Next() {
@@ -57,7 +57,8 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 			id := binary.BigEndian.Uint64(k[8:])
 			emb := embeddings.Get(u64(id))
 			scorer := scorerFor(s.camera)
-			if !ok || s.outcome == defects.Missed || emb == nil || scorer == nil || len(emb) != 4*scorer.Dim() {
+			if !ok || s.outcome == defects.Missed || emb == nil || scorer == nil || len(emb) != 4*scorer.Dim() ||
+				recordModel(records.Get(u64(id))) != scorer.ModelDigest() {
 				rep.Skipped++
 				continue
 			}
@@ -88,4 +89,13 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 		return string(kx) < string(ky)
 	})
 	return rep, nil
+}
+
+// recordModel reads only the model digest of a stored record.
+func recordModel(raw []byte) string {
+	var r struct {
+		ModelDigest string `json:"model_digest"`
+	}
+	_ = json.Unmarshal(raw, &r)
+	return r.ModelDigest
 }

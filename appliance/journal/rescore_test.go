@@ -25,7 +25,7 @@ func scorer(t *testing.T, goodT, scratchT float64) *defects.Scorer {
 		{Name: "good", Good: true, Prompts: []string{"g"}, Threshold: goodT},
 		{Name: "scratch", Prompts: []string{"s"}, Threshold: scratchT},
 	}}
-	s, err := defects.Prepare(set, nil, tableEncoder{"g": {1, 0}, "s": {0, 1}}, "m", 100)
+	s, err := defects.Prepare(set, nil, tableEncoder{"g": {1, 0}, "s": {0, 1}}, "model-1", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +49,15 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 		}
 		write(t, j, v, nil)
 	}
-	// One camera the new file has no set for.
+	// One camera the new file has no set for, and an embedding of another
+	// model.
 	write(t, j, verdict("cam9", 1, t0, defects.Pass, "good", ""), nil)
-	waitWritten(t, j, 6)
+	other := verdict("cam0", 9, t0.Add(time.Hour), defects.Pass, "good", "")
+	other.Embedding, other.ModelDigest = []float32{1, 0}, "model-0"
+	write(t, j, other, nil)
+	waitWritten(t, j, 7)
 	stored := []defects.Outcome{}
-	p, _ := j.Query(Query{Oldest: true, Camera: "cam0"})
+	p, _ := j.Query(Query{Oldest: true, Camera: "cam0", To: t0.Add(time.Hour)})
 	for _, r := range p.Records {
 		stored = append(stored, r.Outcome)
 	}
@@ -71,8 +75,8 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Rescored != 4 || rep.Skipped != 2 {
-		t.Errorf("rescored %d skipped %d, want 4 and 2 (MISSED, unknown camera)", rep.Rescored, rep.Skipped)
+	if rep.Rescored != 4 || rep.Skipped != 3 {
+		t.Errorf("rescored %d skipped %d, want 4 and 3 (MISSED, unknown camera, other model)", rep.Rescored, rep.Skipped)
 	}
 	if want := (Counts{Total: 4, Pass: 1, Fail: 1, Uncertain: 2}); rep.Before != want {
 		t.Errorf("before %+v, want %+v", rep.Before, want)
