@@ -16,7 +16,10 @@ import (
 
 type nopPre struct{}
 
-func (nopPre) BGR(pix []byte, w, h, stride int, dst []float32) error { dst[0] = float32(pix[0]); return nil }
+func (nopPre) BGR(pix []byte, w, h, stride int, dst []float32) error {
+	dst[0] = float32(pix[0])
+	return nil
+}
 
 // fakeEncoder embeds every image on the first axis ("good"), counting its
 // calls; a gate, when set, holds each call until a token arrives.

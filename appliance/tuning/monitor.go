@@ -198,4 +198,6 @@ func (m *Monitor) Status() Status {
 }
 
 // String describes settings for logs.
-func (s Settings) String() string { return fmt.Sprintf("batch %d, wait %s, variant #%d", s.Batch, s.Wait, s.Variant) }
+func (s Settings) String() string {
+	return fmt.Sprintf("batch %d, wait %s, variant #%d", s.Batch, s.Wait, s.Variant)
+}
