@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/mqttlink"
+)
+
+// MQTTOutbox is the journal's outbox as the MQTT link reads it;
+// *journal.Journal is one.
+type MQTTOutbox interface {
+	Pending(after uint64, limit int) ([]journal.OutboxEntry, error)
+	Ack(id uint64, at time.Time) error
+	OutboxNotify() <-chan struct{}
+	OutboxLen() int
+	Stats() journal.Stats
+}
+
+// RunMQTT runs the link to the line's PLCs (docs/mqtt.md) until ctx ends:
+// it publishes verdicts from the outbox, the status and the stats, and
+// feeds triggers to a. It returns nil at once when no broker is configured.
+//
+// Cancel ctx only after a.Run has returned and the journal has written its
+// last records, so the final verdicts go out before the offline status; the
+// link waits a few seconds at most for their PUBACKs.
+func RunMQTT(ctx context.Context, a *App, outbox MQTTOutbox, version string) error {
+	cfg := a.Config
+	if cfg.MQTT.Broker == "" {
+		a.Log.Info("mqtt off: no mqtt.broker configured")
+		return nil
+	}
+	cams := make([]mqttlink.CameraInfo, len(cfg.Cameras))
+	for i, c := range cfg.Cameras {
+		cams[i] = mqttlink.CameraInfo{ID: c.ID, Mode: c.Mode}
+	}
+	link, err := mqttlink.New(mqttlink.Options{
+		Line: cfg.Line, Cameras: cams, MQTT: cfg.MQTT, Version: version, ConfigHash: cfg.Hash(), Log: a.Log,
+	}, journalOutbox{outbox}, mqttApp{a, outbox})
+	if err != nil {
+		return err
+	}
+	return link.Run(ctx)
+}
+
+// journalOutbox converts the journal's entries to the link's.
+type journalOutbox struct{ MQTTOutbox }
+
+func (o journalOutbox) Pending(after uint64, limit int) ([]mqttlink.Entry, error) {
+	es, err := o.MQTTOutbox.Pending(after, limit)
+	out := make([]mqttlink.Entry, len(es))
+	for i, e := range es {
+		out[i] = mqttlink.Entry{ID: e.ID, Verdict: e.Verdict, QueuedAt: e.QueuedAt}
+	}
+	return out, err
+}
+
+// mqttApp is the appliance as the link sees it.
+type mqttApp struct {
+	a      *App
+	outbox MQTTOutbox
+}
+
+func (m mqttApp) Trigger(camera, partID string, at time.Time) error {
+	return m.a.Trigger(camera, partID, at)
+}
+
+func (m mqttApp) Snapshot() mqttlink.Snapshot {
+	st := m.a.Status()
+	s := mqttlink.Snapshot{
+		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.ConfigHash,
+		Model: mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
+	}
+	switch st.State {
+	case StateStarting:
+		s.Warmup = mqttlink.WarmupStarting
+	case StateFailed:
+		s.Warmup = mqttlink.WarmupFailed
+	default:
+		s.Warmup = mqttlink.WarmupReady
+	}
+	for _, c := range st.Cameras {
+		s.Cameras = append(s.Cameras, mqttlink.CameraCounters{
+			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, Dropped: c.Dropped,
+		})
+	}
+	js := m.outbox.Stats()
+	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
+	return s
+}
