@@ -22,7 +22,7 @@ const waitFor = 30 * time.Second
 // and persistence in a test directory. It can be stopped and started again
 // on the same port, keeping persistent sessions as a plant broker would.
 type broker struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	conf string
 	port int
@@ -35,7 +35,7 @@ type broker struct {
 
 type brokerTLS struct{ ca, cert, key string }
 
-func mosquittoPath(t *testing.T) string {
+func mosquittoPath(t testing.TB) string {
 	if p, err := exec.LookPath("mosquitto"); err == nil {
 		return p
 	}
@@ -46,7 +46,7 @@ func mosquittoPath(t *testing.T) string {
 	return ""
 }
 
-func startBroker(t *testing.T, tlsFiles *brokerTLS) *broker {
+func startBroker(t testing.TB, tlsFiles *brokerTLS) *broker {
 	t.Helper()
 	b := &broker{t: t, dir: t.TempDir(), port: freePort(t), tls: tlsFiles != nil}
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
@@ -110,7 +110,7 @@ func (b *broker) stop(sig syscall.Signal) {
 	b.cmd = nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

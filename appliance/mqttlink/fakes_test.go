@@ -158,7 +158,7 @@ func testLogger() *slog.Logger {
 }
 
 // runLink runs a link until the returned stop is called (or the test ends).
-func runLink(t *testing.T, o Options, ob Outbox, app Appliance) (l *Link, stop func()) {
+func runLink(t testing.TB, o Options, ob Outbox, app Appliance) (l *Link, stop func()) {
 	t.Helper()
 	l, err := New(o, ob, app)
 	if err != nil {
@@ -210,7 +210,7 @@ func verdict(camera string, seq uint64, outcome defects.Outcome) defects.Verdict
 // subscriber is a real paho client with a persistent session that records
 // every message it receives, in arrival order.
 type subscriber struct {
-	t      *testing.T
+	t      testing.TB
 	client paho.Client
 	mu     sync.Mutex
 	msgs   []received
@@ -226,7 +226,7 @@ type received struct {
 	dup bool
 }
 
-func subscribe(t *testing.T, brokerURL, clientID, filter string, tlsConf *tls.Config) *subscriber {
+func subscribe(t testing.TB, brokerURL, clientID, filter string, tlsConf *tls.Config) *subscriber {
 	t.Helper()
 	s := &subscriber{t: t, signal: make(chan struct{}, 1)}
 	record := func(_ paho.Client, m paho.Message) {
@@ -294,7 +294,7 @@ func (s *subscriber) await(what, suffix string, cond func([]received) bool) []re
 }
 
 // verdictIDs decodes the ids of verdict messages, in arrival order.
-func verdictIDs(t *testing.T, msgs []received) []uint64 {
+func verdictIDs(t testing.TB, msgs []received) []uint64 {
 	t.Helper()
 	ids := make([]uint64, len(msgs))
 	for i, m := range msgs {
@@ -319,7 +319,7 @@ func distinct(ids []uint64) int {
 // checkInOrder fails unless ids, with redeliveries removed, is exactly
 // 1..n: nothing missing, nothing ahead of its turn. A redelivery is an id
 // seen before, which QoS 1 allows after a lost PUBACK; it returns how many.
-func checkInOrder(t *testing.T, ids []uint64, n int) (dups int) {
+func checkInOrder(t testing.TB, ids []uint64, n int) (dups int) {
 	t.Helper()
 	var want uint64 = 1
 	for _, id := range ids {
@@ -341,7 +341,7 @@ func checkInOrder(t *testing.T, ids []uint64, n int) (dups int) {
 // republished counts the messages the link sent again: repeats of an id
 // without the DUP flag. The broker's own re-sends to a subscriber whose
 // connection broke carry DUP and are not the link's.
-func republished(t *testing.T, msgs []received) int {
+func republished(t testing.TB, msgs []received) int {
 	seen, n := map[uint64]bool{}, 0
 	for i, id := range verdictIDs(t, msgs) {
 		if seen[id] && !msgs[i].dup {
@@ -353,7 +353,7 @@ func republished(t *testing.T, msgs []received) int {
 }
 
 // awaitConnected waits until the link holds a connection.
-func awaitConnected(t *testing.T, l *Link) {
+func awaitConnected(t testing.TB, l *Link) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for !l.Connected() {
@@ -365,7 +365,7 @@ func awaitConnected(t *testing.T, l *Link) {
 }
 
 // awaitEmpty waits until every entry of the outbox is acknowledged.
-func awaitEmpty(t *testing.T, ob *memOutbox) {
+func awaitEmpty(t testing.TB, ob *memOutbox) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for ob.OutboxLen() != 0 {
