@@ -24,6 +24,9 @@ type ClassScore struct {
 	Score float64 `json:"score"`
 }
 
+// SourceLocal is the Source of a verdict this appliance's model decided.
+const SourceLocal = "local"
+
 // Verdict is the record of one inspection that every sink receives: the
 // journal, MQTT and the dashboard.
 type Verdict struct {

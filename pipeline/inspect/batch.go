@@ -152,6 +152,7 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 				row := append([]float32(nil), emb[i*dim:(i+1)*dim]...)
 				v = scorer.Verdict(f, row, done)
 				v.PartID = it.partID
+				v.Source = defects.SourceLocal
 			}
 			if v.Outcome == defects.Missed {
 				in.stats.Missed.Inc()
@@ -174,8 +175,17 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	}
 }
 
-// dispatch gives a result to every sink, in order.
+// dispatch gives a result to every sink, in order, through the resolver
+// when there is one.
 func (l *Loop) dispatch(r Result) {
+	if l.resolving != nil && l.resolving.offer(r) {
+		return
+	}
+	l.fanOut(r)
+}
+
+// fanOut gives a result to every sink.
+func (l *Loop) fanOut(r Result) {
 	for _, s := range l.sinks {
 		s.offer(r)
 	}

@@ -38,6 +38,10 @@ type Loop struct {
 
 	sinks []*sinkRunner
 
+	// resolver, when set, sees verdicts before the sinks (SetResolver).
+	resolver  Resolver
+	resolving *resolveStage
+
 	// batchSize and batchWait may be changed while running (SetBatching).
 	batchSize atomic.Int64
 	batchWait atomic.Int64
@@ -210,6 +214,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		free <- newBatch(l.opts.BatchSize, l.opts.ImageSize)
 	}
 
+	if l.resolver != nil {
+		l.resolving = l.startResolver()
+	}
 	var stages sync.WaitGroup
 	stages.Add(2)
 	go func() { defer stages.Done(); l.collect(ctx, batches, free) }()
@@ -217,6 +224,9 @@ func (l *Loop) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	stages.Wait()
+	if l.resolving != nil {
+		l.resolving.stop()
+	}
 	for _, s := range l.sinks {
 		close(s.queue)
 	}
