@@ -41,6 +41,9 @@ func commands() []command {
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
 		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout)", evalDataset},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
+		{"journal export", "export journaled inspections of a time range as CSV or JSON lines", journalExport},
+		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
+		{"journal rescore", "score stored embeddings with another defect-class file; report what would change", journalRescore},
 		{"check-config", "validate the appliance configuration and its defect-class file", checkConfig},
 		{"version", "print the version", version},
 	}

@@ -69,7 +69,8 @@ func decodeCounts(b []byte) Counts {
 // Counters summarise the inspections of a time range.
 type Counters struct {
 	// From and To are the range actually counted: the asked range widened
-	// to whole minutes (whole hours beyond the minute aggregates' age).
+	// to whole minutes (whole hours beyond the minute aggregates' age);
+	// zero where the range is unbounded.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	Counts
@@ -131,6 +132,7 @@ func (j *Journal) Counters(from, to time.Time) (Counters, error) {
 }
 
 func counters(tx *bolt.Tx, from, to, minuteHorizon time.Time) (Counters, error) {
+	openFrom, openTo := from.IsZero(), to.IsZero()
 	if from.IsZero() {
 		from = time.Unix(0, 0)
 	}
@@ -150,6 +152,12 @@ func counters(tx *bolt.Tx, from, to, minuteHorizon time.Time) (Counters, error) 
 		}
 	}
 	out := Counters{From: from.UTC(), To: to.UTC(), ByClass: map[string]Counts{}, ByCamera: map[string]Counts{}}
+	if openFrom {
+		out.From = time.Time{}
+	}
+	if openTo {
+		out.To = time.Time{}
+	}
 	if !to.After(from) {
 		return out, nil
 	}
