@@ -1,17 +1,24 @@
 // Package web serves the appliance over HTTP with Echo: the JSON API under
-// /api/v1 and the health endpoints.
+// /api/v1 (docs/api.md), live frames and verdicts, the dashboard's files,
+// health and Prometheus metrics, with local users and sessions.
 package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
 )
 
 // Appliance is what the web server needs of the running appliance.
@@ -21,63 +28,243 @@ type Appliance interface {
 	// State is "ready" when inspecting.
 	State() string
 	Trigger(camera, partID string, at time.Time) error
+	// System is the health summary behind /system and the alarms.
+	System() System
+	// WriteMetrics adds the appliance's metric families.
+	WriteMetrics(p *Prom)
 }
 
-// maxTriggerBody bounds a trigger request; a part id is short.
-const maxTriggerBody = 4 << 10
+// Classes is the defect-class file and the appliance's use of it.
+type Classes interface {
+	// Path is the defect-class file.
+	Path() string
+	// Prepare builds each camera's scorer for a parsed file without
+	// installing it; it fails while the model is not loaded.
+	Prepare(f *defects.File) (inspect.Scorers, error)
+	// Reload makes the appliance read the file again.
+	Reload() error
+}
 
-// New builds the HTTP handler.
-func New(a Appliance) *echo.Echo {
+// Options configure the server.
+type Options struct {
+	App     Appliance // required
+	Store   *Store    // required: users and the audit log
+	Classes Classes   // nil: the class endpoints answer 503
+	History History   // nil: history and statistics answer 503
+	Live    *Live     // the live sink; nil makes one (add it to the app with AddSink)
+	Kiosk   bool      // live views without login
+	TLS     bool      // cookies are Secure
+	UI      fs.FS     // the dashboard's files; nil serves a placeholder
+	Log     *slog.Logger
+	Now     func() time.Time
+	// LoginLimit failed logins per LoginWindow per client (default 5 per minute).
+	LoginLimit  int
+	LoginWindow time.Duration
+	// AlarmEvery is how often alarm conditions are checked (default 2 s).
+	AlarmEvery time.Duration
+}
+
+// Server is the web server's handler and the goroutines it owns.
+type Server struct {
+	opts     Options
+	e        *echo.Echo
+	store    *Store
+	log      *slog.Logger
+	now      func() time.Time
+	sessions *sessions
+	limiter  *limiter
+	live     *Live
+	alarms   *alarms
+	classMu  sync.Mutex // one save or trial at a time
+}
+
+// Body limits: small for everything but the defect-class editor.
+const (
+	maxBody      = 16 << 10
+	maxClassBody = 1 << 20
+)
+
+// New builds the server.
+func New(o Options) (*Server, error) {
+	if o.App == nil || o.Store == nil {
+		return nil, errors.New("web: need the appliance and a store")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.LoginLimit <= 0 {
+		o.LoginLimit = 5
+	}
+	if o.LoginWindow <= 0 {
+		o.LoginWindow = time.Minute
+	}
+	if o.AlarmEvery <= 0 {
+		o.AlarmEvery = 2 * time.Second
+	}
+	if o.Live == nil {
+		o.Live = NewLive(LiveOptions{})
+	}
+	s := &Server{
+		opts: o, store: o.Store, log: o.Log, now: o.Now, live: o.Live,
+		sessions: newSessions(o.Now), limiter: newLimiter(o.LoginLimit, o.LoginWindow, o.Now),
+		alarms: newAlarms(),
+	}
+	s.e = s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Live is the sink to add to the appliance for the live views.
+func (s *Server) Live() *Live { return s.live }
+
+func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The appliance is reached directly: forwarded headers are not trusted,
+	// so the login limit cannot be dodged by inventing addresses.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(s.recoverPanics)
+	e.Use(securityHeaders)
+
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
-		if s := a.State(); s != "ready" {
-			return c.String(http.StatusServiceUnavailable, s+"\n")
+		if st := s.opts.App.State(); st != "ready" {
+			return c.String(http.StatusServiceUnavailable, st+"\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})
+	e.GET("/metrics", s.metrics)
+	s.assets(e)
+
 	api := e.Group("/api/v1")
-	api.GET("/status", func(c echo.Context) error { return c.JSON(http.StatusOK, a.Status()) })
-	api.POST("/cameras/:camera/trigger", triggerHandler(a))
+	api.POST("/auth/login", s.login, limitBody(maxBody))
+	api.POST("/auth/logout", s.logout, s.guard(levelOperator))
+	api.GET("/auth/me", s.me)
+	api.POST("/auth/password", s.changePassword, limitBody(maxBody), s.guard(levelOperator))
+
+	kiosk := s.guard(levelKiosk)
+	api.GET("/status", func(c echo.Context) error { return c.JSON(http.StatusOK, s.opts.App.Status()) }, kiosk)
+	api.GET("/system", s.system, kiosk)
+	api.GET("/cameras", s.cameras, kiosk)
+	api.GET("/cameras/:camera/frame.jpg", s.frameJPEG, kiosk)
+	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk)
+	api.GET("/verdicts/stream", s.verdictStream, kiosk)
+	api.GET("/shift", s.shift, kiosk)
+	api.GET("/alarms", s.listAlarms, kiosk)
+
+	op := s.guard(levelOperator)
+	api.POST("/alarms/:id/ack", s.ackAlarm, op)
+	api.POST("/cameras/:camera/trigger", s.trigger, limitBody(maxBody), op)
+	api.GET("/stats/yield", s.statsYield, op)
+	api.GET("/stats/pareto", s.statsPareto, op)
+	api.GET("/stats/latency", s.statsLatency, op)
+	api.GET("/history", s.history, op)
+	api.GET("/history.csv", s.historyCSV, op)
+	api.GET("/history/:id", s.historyRecord, op)
+	api.GET("/history/:id/image.jpg", s.historyImage, op)
+	api.GET("/history/:id/thumb.jpg", s.historyThumb, op)
+	api.GET("/classes", s.getClasses, op)
+	api.GET("/audit", s.audit, op)
+
+	eng := s.guard(levelEngineer)
+	api.POST("/classes/try", s.tryClasses, limitBody(maxClassBody), eng)
+	api.PUT("/classes", s.saveClasses, limitBody(maxClassBody), eng)
+
+	adm := s.guard(levelAdmin)
+	api.GET("/users", s.listUsers, adm)
+	api.POST("/users", s.addUser, limitBody(maxBody), adm)
+	api.PUT("/users/:name", s.updateUser, limitBody(maxBody), adm)
+	api.DELETE("/users/:name", s.deleteUser, adm)
 	return e
 }
 
-type triggerRequest struct {
-	PartID string `json:"part_id"`
-}
-
-// triggerHandler takes {"part_id": "..."}; the trigger time is the arrival
-// time, so the first frame captured from now on is inspected.
-func triggerHandler(a Appliance) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		at := time.Now()
-		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxTriggerBody)
-		var req triggerRequest
-		if err := c.Bind(&req); err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, "trigger body must be JSON like {\"part_id\": \"P-1\"} of at most 4 KB")
+// limitBody caps a request body; reading past it fails and Bind reports
+// 413 through bindJSON.
+func limitBody(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().ContentLength > n {
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", n))
+			}
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
+			return next(c)
 		}
-		if req.PartID == "" || len(req.PartID) > 128 || strings.ContainsAny(req.PartID, "\x00\n\r") {
-			return echo.NewHTTPError(http.StatusBadRequest, "part_id must be 1 to 128 printable characters")
-		}
-		if err := a.Trigger(c.Param("camera"), req.PartID, at); err != nil {
-			return echo.NewHTTPError(http.StatusConflict, err.Error())
-		}
-		return c.JSON(http.StatusAccepted, map[string]any{"camera": c.Param("camera"), "part_id": req.PartID, "triggered_at": at})
 	}
 }
 
-// Serve listens on addr until ctx ends, then shuts down gracefully. ready is
-// told the bound address (useful with port 0).
-func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+// recoverPanics turns a handler's panic into a 500 and a log line instead
+// of a dead connection.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("web handler panicked", "path", c.Path(), "panic", r)
+				err = echo.NewHTTPError(http.StatusInternalServerError, "internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'")
+		return next(c)
+	}
+}
+
+// Run checks alarm conditions until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	tick := time.NewTicker(s.opts.AlarmEvery)
+	defer tick.Stop()
+	for {
+		s.checkAlarms()
+		select {
+		case <-ctx.Done():
+			s.live.closeStreams()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Serve listens on addr until ctx ends, then shuts down gracefully. With a
+// certificate and key it serves HTTPS only. ready is told the bound address
+// (useful with port 0).
+func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile string, log *slog.Logger, ready func(net.Addr)) error {
+	var tlsCfg *tls.Config
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("load web certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Requests inherit ctx, so the live streams end when the server stops.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

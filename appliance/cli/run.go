@@ -6,19 +6,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
 )
 
-// webApp adapts the appliance to the web server's view of it.
-type webApp struct{ *app.App }
-
-func (w webApp) Status() any { return w.App.Status() }
+// uiFiles are the dashboard's files; nil serves a placeholder page.
+var uiFiles fs.FS
 
 func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("run", stdio)
@@ -36,11 +41,35 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	log := logger(stdio)
 	a := app.New(cfg, log)
 
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	j, err := journal.Open(journal.FromConfig(cfg, log))
+	if err != nil {
+		return err
+	}
+	// The journal closes after Run has drained the sinks.
+	defer j.Close()
+	a.AddSink(j, inspect.SinkOptions{Lossless: true})
+
+	var group sync.WaitGroup
 	webErr := make(chan error, 1)
 	if cfg.Web.Listen != "" {
+		store, srv, err := newWebServer(cfg, a, j, log)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		a.AddSink(srv.Live(), srv.Live().SinkOptions())
+		group.Add(1)
+		go func() { defer group.Done(); srv.Run(ctx) }()
 		go func() {
-			webErr <- web.Serve(ctx, cfg.Web.Listen, web.New(webApp{a}), log, func(addr net.Addr) {
-				log.Info("web server listening", "url", "http://"+addr.String()+"/api/v1/status")
+			scheme := "http"
+			if cfg.Web.TLS.Cert != "" {
+				scheme = "https"
+			}
+			webErr <- web.Serve(ctx, cfg.Web.Listen, srv, cfg.Web.TLS.Cert, cfg.Web.TLS.Key, log, func(addr net.Addr) {
+				log.Info("web server listening", "url", scheme+"://"+addr.String()+"/")
 			})
 		}()
 	} else {
@@ -50,7 +79,36 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	if err := <-webErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("web server: %w", err)
 	}
+	group.Wait()
 	return runErr
+}
+
+// newWebServer opens the users' store (creating the first admin on first
+// start) and builds the web server on the appliance and its journal.
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, log *slog.Logger) (*web.Store, *web.Server, error) {
+	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	password, err := store.EnsureAdmin(time.Now())
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("create the first admin: %w", err)
+	}
+	if password != "" {
+		// Shown once: only the hash is kept.
+		log.Warn("initial admin created; change its password after logging in", "user", "admin", "password", password)
+	}
+	adapter := app.Web{App: a, Journal: j, Version: Version}
+	srv, err := web.New(web.Options{
+		App: adapter, Classes: adapter, History: j, Store: store,
+		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
+	})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, srv, nil
 }
 
 func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
@@ -58,6 +116,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	url := fs.String("url", "http://127.0.0.1:8080", "the running appliance's web address")
 	camera := fs.String("camera", "", "camera id")
 	partID := fs.String("part-id", "", "the part's id, echoed in its verdict")
+	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $LINESIGHT_PASSWORD")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +129,9 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if *user != "" {
+		req.SetBasicAuth(*user, os.Getenv("LINESIGHT_PASSWORD"))
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {

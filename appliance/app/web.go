@@ -1,0 +1,152 @@
+package app
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
+	"github.com/linesight/linesight/web"
+)
+
+// Broker is what the web server shows of the MQTT link.
+type Broker interface {
+	Connected() bool
+	Published() uint64
+}
+
+// Web presents the appliance to the web server: web.Appliance and
+// web.Classes. Journal and Broker are optional.
+type Web struct {
+	App     *App
+	Journal *journal.Journal
+	Broker  Broker
+	Version string
+}
+
+func (w Web) Status() any   { return w.App.Status() }
+func (w Web) State() string { return w.App.State() }
+func (w Web) Trigger(camera, partID string, at time.Time) error {
+	return w.App.Trigger(camera, partID, at)
+}
+
+// System gathers the health summary behind the dashboard and the alarms.
+func (w Web) System() web.System {
+	st := w.App.Status()
+	cfg := w.App.Config
+	sys := web.System{
+		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
+		StartedAt: w.App.startAt.UTC(),
+		Model:     web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
+		Defects:   web.DefectsInfo{ConfigHash: st.Defects.ConfigHash, LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
+		Broker:    web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
+		Outbox:    web.OutboxInfo{Limit: cfg.MQTT.OutboxLimit},
+		Disk:      diskInfo(cfg.DataDir),
+	}
+	switch st.State {
+	case StateStarting:
+		sys.Warmup.State = "running"
+	case StateFailed:
+		sys.Warmup.State = "failed"
+	default:
+		sys.Warmup.State = "done"
+	}
+	byID := map[string]CameraStatus{}
+	for _, c := range st.Cameras {
+		byID[c.ID] = c
+	}
+	for _, c := range cfg.Cameras {
+		ci := web.CameraInfo{ID: c.ID, Mode: c.Mode}
+		if cs, ok := byID[c.ID]; ok {
+			ci.State, ci.FPS, ci.LastFrame, ci.LastError = cs.Capture.State, cs.Capture.FPS, cs.Capture.LastFrame, cs.Capture.LastError
+		}
+		sys.Cameras = append(sys.Cameras, ci)
+	}
+	if w.Broker != nil {
+		sys.Broker.Connected, sys.Broker.Published = w.Broker.Connected(), w.Broker.Published()
+	}
+	if w.Journal != nil {
+		sys.Outbox.Pending = w.Journal.OutboxLen()
+		sys.Journal = w.Journal.Stats()
+	}
+	return sys
+}
+
+func diskInfo(dir string) web.DiskInfo {
+	d := web.DiskInfo{Path: dir}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err == nil {
+		d.TotalBytes = fs.Blocks * uint64(fs.Bsize)
+		d.FreeBytes = fs.Bavail * uint64(fs.Bsize)
+		if d.TotalBytes > 0 {
+			d.UsedFraction = 1 - float64(d.FreeBytes)/float64(d.TotalBytes)
+		}
+	}
+	return d
+}
+
+// WriteMetrics writes the pipeline's, the journal's and the broker's
+// metrics.
+func (w Web) WriteMetrics(p *web.Prom) {
+	st := w.App.Status()
+	for _, c := range st.Cameras {
+		l := web.Labels{"camera": c.ID}
+		p.Counter("linesight_frames_total", "Frames captured.", l, c.Frames)
+		p.Counter("linesight_inspected_total", "Frames inspected.", l, c.Inspected)
+		p.Counter("linesight_skipped_total", "Frames not inspected by choice (rate cap, no trigger).", l, c.Skipped)
+		p.Counter("linesight_dropped_total", "Frames dropped because inference fell behind.", l, c.Dropped)
+		p.Counter("linesight_triggers_total", "Triggers received.", l, c.Triggers)
+		p.Counter("linesight_missed_total", "Triggers that produced no inspection.", l, c.Missed)
+		p.Gauge("linesight_queue_depth", "Frames waiting for inference.", l, float64(c.QueueDepth))
+		p.Histogram("linesight_latency_seconds", "Capture to verdict.", l, c.Latency)
+	}
+	if st.State == StateReady || st.State == StateStopping {
+		p.Histogram("linesight_inference_seconds", "Vision encoder time per batch.", nil, st.Inference)
+	}
+	if w.Journal != nil {
+		js := w.Journal.Stats()
+		p.Counter("linesight_journal_written_total", "Records committed to the journal.", nil, js.Written)
+		p.Counter("linesight_journal_flushes_total", "Journal transactions committed.", nil, js.Flushes)
+		p.Counter("linesight_journal_images_total", "Images kept.", nil, js.ImagesKept)
+		p.Counter("linesight_journal_image_errors_total", "Images that could not be stored.", nil, js.ImageErrors)
+		p.Counter("linesight_journal_expired_total", "Records removed for age.", nil, js.Expired)
+		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "pass"}, js.EvictedPass)
+		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "kept"}, js.EvictedKept)
+		p.Counter("linesight_journal_flush_errors_total", "Journal flushes that failed.", nil, js.FlushErrors)
+		p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(w.Journal.OutboxLen()))
+	}
+	if w.Broker != nil {
+		up := 0.0
+		if w.Broker.Connected() {
+			up = 1
+		}
+		p.Gauge("linesight_mqtt_connected", "1 while connected to the broker.", nil, up)
+		p.Counter("linesight_mqtt_published_total", "Verdicts the broker acknowledged.", nil, w.Broker.Published())
+	}
+}
+
+// Path is the defect-class file.
+func (w Web) Path() string { return w.App.Config.Defects }
+
+// Prepare builds scorers for an edited file with the running model, for
+// trying or before saving it; nothing is installed.
+func (w Web) Prepare(f *defects.File) (inspect.Scorers, error) {
+	a := w.App
+	if a.State() != StateReady {
+		return nil, web.ErrNotReady
+	}
+	scorers, err := PrepareScorers(a.Config, f, a.model, a.cache)
+	if a.Config.Model.CloseTextAfterWarmup {
+		a.model.ReleaseText()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prepare defect classes: %w", err)
+	}
+	return scorers, nil
+}
+
+// Reload makes the appliance load the defect-class file again.
+func (w Web) Reload() error { return w.App.ReloadDefects() }

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Alarm is a condition an operator should know about. It stays listed while
+// the condition holds; acknowledging it only records that someone has seen it.
+type Alarm struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"`
+	Severity       string    `json:"severity"` // info, warning, critical
+	Camera         string    `json:"camera,omitempty"`
+	Message        string    `json:"message"`
+	Since          time.Time `json:"since"`
+	Acknowledged   bool      `json:"acknowledged"`
+	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+}
+
+// Thresholds for the backlog and disk alarms.
+const (
+	outboxBacklog = 1000
+	diskWarnFree  = 0.10
+	diskCritFree  = 0.03
+)
+
+// conditions derives the alarm conditions from a health snapshot; Since is
+// filled by the alarm set.
+func conditions(sys System) []Alarm {
+	var out []Alarm
+	add := func(kind, severity, camera, format string, args ...any) {
+		id := kind
+		if camera != "" {
+			id += ":" + camera
+		}
+		out = append(out, Alarm{ID: id, Kind: kind, Severity: severity, Camera: camera, Message: fmt.Sprintf(format, args...)})
+	}
+	switch sys.State {
+	case "starting":
+		add("warming_up", "info", "", "the appliance is loading the model and preparing the defect classes")
+	case "failed":
+		add("appliance_failed", "critical", "", "the appliance could not start: %s", sys.Error)
+	}
+	if sys.Defects.Error != "" {
+		add("defects_reload_failed", "warning", "", "the defect-class file was not reloaded, the previous classes are in use: %s", sys.Defects.Error)
+	}
+	for _, cam := range sys.Cameras {
+		if cam.State != "" && cam.State != "connected" && cam.State != "ended" && cam.State != "stopped" {
+			msg := fmt.Sprintf("camera %s is %s", cam.ID, cam.State)
+			if cam.LastError != "" {
+				msg += ": " + cam.LastError
+			}
+			add("camera_down", "critical", cam.ID, "%s", msg)
+		}
+	}
+	if sys.Broker.Configured && !sys.Broker.Connected && sys.State == "ready" {
+		add("broker_down", "critical", "", "the MQTT broker is not connected; verdicts wait in the outbox")
+	}
+	limit := outboxBacklog
+	if sys.Outbox.Limit > 0 {
+		limit = min(limit, sys.Outbox.Limit/2)
+	}
+	if sys.Outbox.Pending > limit {
+		add("outbox_backlog", "warning", "", "%d verdicts are waiting to be published", sys.Outbox.Pending)
+	}
+	if sys.Disk.TotalBytes > 0 {
+		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
+		switch {
+		case free < diskCritFree:
+			add("disk_full", "critical", "", "the data disk is %.0f%% full", 100*(1-free))
+		case free < diskWarnFree:
+			add("disk_full", "warning", "", "the data disk is %.0f%% full", 100*(1-free))
+		}
+	}
+	return out
+}
+
+// alarms is the set of active alarms.
+type alarms struct {
+	mu     sync.Mutex
+	active map[string]*Alarm
+}
+
+func newAlarms() *alarms { return &alarms{active: map[string]*Alarm{}} }
+
+// update replaces the conditions; it reports whether the set changed.
+func (a *alarms) update(now time.Time, current []Alarm) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	changed := false
+	seen := map[string]bool{}
+	for _, c := range current {
+		seen[c.ID] = true
+		if old, ok := a.active[c.ID]; ok {
+			if old.Message != c.Message || old.Severity != c.Severity {
+				old.Message, old.Severity = c.Message, c.Severity
+				changed = true
+			}
+			continue
+		}
+		c.Since = now.UTC()
+		a.active[c.ID] = &c
+		changed = true
+	}
+	for id := range a.active {
+		if !seen[id] {
+			delete(a.active, id)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (a *alarms) list() []Alarm {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Alarm, 0, len(a.active))
+	for _, al := range a.active {
+		out = append(out, *al)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Since.Equal(out[j].Since) {
+			return out[i].Since.After(out[j].Since)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (a *alarms) ack(id, user string, now time.Time) (Alarm, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	al, ok := a.active[id]
+	if !ok {
+		return Alarm{}, false
+	}
+	if !al.Acknowledged {
+		al.Acknowledged, al.AcknowledgedBy, al.AcknowledgedAt = true, user, now.UTC()
+	}
+	return *al, true
+}
+
+// checkAlarms evaluates the conditions and tells the stream's clients
+// when the set changed.
+func (s *Server) checkAlarms() {
+	if s.alarms.update(s.now(), conditions(s.opts.App.System())) {
+		s.publishAlarms()
+	}
+}
+
+func (s *Server) publishAlarms() {
+	data, err := json.Marshal(s.alarms.list())
+	if err != nil {
+		return
+	}
+	s.live.bus.publish(sseEvent("", "alarms", data), "")
+}
+
+func (s *Server) listAlarms(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.alarms.list())
+}
+
+func (s *Server) ackAlarm(c echo.Context) error {
+	al, ok := s.alarms.ack(c.Param("id"), whoName(c), s.now())
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("alarm %q is not active", c.Param("id")))
+	}
+	s.auditLog(c, AuditEntry{Action: "alarm.ack", Detail: al.ID})
+	s.publishAlarms()
+	return c.JSON(http.StatusOK, al)
+}

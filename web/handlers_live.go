@@ -1,0 +1,173 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// streamWriteTimeout drops a client that cannot take one event or frame.
+const streamWriteTimeout = 10 * time.Second
+
+// ssePing keeps idle streams open through proxies.
+var ssePing = 15 * time.Second
+
+func (s *Server) cameraIDs() []string {
+	var ids []string
+	for _, c := range s.opts.App.System().Cameras {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func (s *Server) knownCamera(c echo.Context) (string, error) {
+	id := c.Param("camera")
+	if !slices.Contains(s.cameraIDs(), id) {
+		return "", echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no camera %q", id))
+	}
+	return id, nil
+}
+
+func (s *Server) cameras(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.live.last(s.cameraIDs()))
+}
+
+func (s *Server) frameJPEG(c echo.Context) error {
+	id, err := s.knownCamera(c)
+	if err != nil {
+		return err
+	}
+	f, ok, err := s.live.frame(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, "no frame yet from camera "+id)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/jpeg", f.jpeg)
+}
+
+const mjpegBoundary = "frame"
+
+// liveMJPEG streams a camera's frames as multipart/x-mixed-replace. The
+// handler goroutine is the client's own: it waits for new frames and is
+// dropped when a write stalls or the client or server goes away.
+func (s *Server) liveMJPEG(c echo.Context) error {
+	id, err := s.knownCamera(c)
+	if err != nil {
+		return err
+	}
+	w := c.Response()
+	rc := http.NewResponseController(w)
+	w.Header().Set(echo.HeaderContentType, "multipart/x-mixed-replace; boundary="+mjpegBoundary)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	ctx := c.Request().Context()
+	var sent uint64
+	for {
+		changed := s.live.waitChange(id)
+		f, ok, err := s.live.frame(id)
+		if err != nil {
+			return nil // headers are out; end the stream
+		}
+		if ok && f.gen != sent {
+			rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(f.jpeg)); err != nil {
+				return nil
+			}
+			if _, err := w.Write(append(f.jpeg, '\r', '\n')); err != nil {
+				return nil
+			}
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+			sent = f.gen
+			changed = f.changed
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		}
+	}
+}
+
+// verdictStream is the SSE feed of verdicts and alarm changes.
+func (s *Server) verdictStream(c echo.Context) error {
+	camera := c.QueryParam("camera")
+	if camera != "" {
+		if _, err := s.knownCamera(withParam(c, camera)); err != nil {
+			return err
+		}
+	}
+	sub := s.live.bus.subscribe(camera)
+	defer s.live.bus.unsubscribe(sub)
+	w := c.Response()
+	rc := http.NewResponseController(w)
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(b []byte) bool {
+		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write([]byte("retry: 3000\n\n")) {
+		return nil
+	}
+	ping := time.NewTicker(ssePing)
+	defer ping.Stop()
+	ctx := c.Request().Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sub.gone:
+			return nil
+		case ev := <-sub.ch:
+			if !write(ev) {
+				return nil
+			}
+		case <-ping.C:
+			if !write([]byte(": ping\n\n")) {
+				return nil
+			}
+		}
+	}
+}
+
+// withParam lets knownCamera check a camera named in the query string.
+func withParam(c echo.Context, camera string) echo.Context {
+	c.SetParamNames("camera")
+	c.SetParamValues(camera)
+	return c
+}
+
+type triggerRequest struct {
+	PartID string `json:"part_id"`
+}
+
+// trigger takes {"part_id": "..."}; the trigger time is the arrival time, so
+// the first frame captured from now on is inspected.
+func (s *Server) trigger(c echo.Context) error {
+	at := time.Now()
+	var req triggerRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.PartID == "" || len(req.PartID) > 128 || strings.ContainsAny(req.PartID, "\x00\n\r") {
+		return badRequest("part_id must be 1 to 128 printable characters")
+	}
+	if err := s.opts.App.Trigger(c.Param("camera"), req.PartID, at); err != nil {
+		return echo.NewHTTPError(http.StatusConflict, err.Error())
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"camera": c.Param("camera"), "part_id": req.PartID, "triggered_at": at.UTC()})
+}

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// userError maps store errors to status codes.
+func userError(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownUser):
+		return echo.NewHTTPError(http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrUserExists), errors.Is(err, ErrLastAdmin):
+		return echo.NewHTTPError(http.StatusConflict, err.Error())
+	case errors.Is(err, ErrBadPassword), errors.Is(err, ErrBadRole), errors.Is(err, ErrBadUserName):
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	return err
+}
+
+func (s *Server) listUsers(c echo.Context) error {
+	users, err := s.store.Users()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, users)
+}
+
+type userRequest struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Password string `json:"password"`
+}
+
+func (s *Server) addUser(c echo.Context) error {
+	var req userRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.store.AddUser(req.Name, req.Role, req.Password, s.now())
+	if err != nil {
+		return userError(err)
+	}
+	s.auditLog(c, AuditEntry{Action: "user.add", Detail: u.Name + " (" + u.Role + ")"})
+	return c.JSON(http.StatusCreated, u)
+}
+
+func (s *Server) updateUser(c echo.Context) error {
+	var req userRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	if req.Name != "" && req.Name != name {
+		return echo.NewHTTPError(http.StatusBadRequest, "users cannot be renamed")
+	}
+	if req.Role == "" && req.Password == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "give a role and/or a password")
+	}
+	u, err := s.store.UpdateUser(name, req.Role, req.Password, s.now())
+	if err != nil {
+		return userError(err)
+	}
+	s.sessions.endUser(name)
+	detail := name
+	if req.Role != "" {
+		detail += " role " + req.Role
+	}
+	if req.Password != "" {
+		detail += " password changed"
+	}
+	s.auditLog(c, AuditEntry{Action: "user.update", Detail: detail})
+	return c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) deleteUser(c echo.Context) error {
+	name := c.Param("name")
+	if err := s.store.DeleteUser(name); err != nil {
+		return userError(err)
+	}
+	s.sessions.endUser(name)
+	s.auditLog(c, AuditEntry{Action: "user.delete", Detail: name})
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) audit(c echo.Context) error {
+	limit, err := intParam(c, "limit", 100, 1, 10000)
+	if err != nil {
+		return err
+	}
+	log, err := s.store.AuditLog(limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, log)
+}

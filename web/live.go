@@ -1,0 +1,223 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/frame"
+	"github.com/linesight/linesight/pipeline/inspect"
+	"github.com/linesight/linesight/pipeline/metrics"
+)
+
+// LiveOptions configure the live sink.
+type LiveOptions struct {
+	// MaxSide scales frames down to this longest side (default 960).
+	MaxSide int
+	// MaxFPS caps how often a camera's frame is copied (default 5).
+	MaxFPS float64
+	// Quality is the JPEG quality (default 80).
+	Quality int
+}
+
+// Live is a lossy inspect.Sink that feeds the dashboard: every verdict goes
+// to the SSE stream, and each camera's latest frame is kept, scaled down
+// with the verdict drawn on it, at a capped rate. JPEG encoding happens only
+// when someone asks for the frame, once per new frame.
+type Live struct {
+	o       LiveOptions
+	bus     *broadcaster
+	mu      sync.Mutex
+	cams    map[string]*liveCamera
+	written metrics.Counter
+	// verdicts counts what the dashboard saw, by camera and outcome.
+	verdicts map[string]map[defects.Outcome]uint64
+}
+
+type liveCamera struct {
+	verdict defects.Verdict
+	frameAt time.Time
+	gen     uint64      // increases with each kept frame
+	img     *image.RGBA // with the overlay; replaced, never written in place
+	changed chan struct{}
+
+	encMu   sync.Mutex // one encoder per camera
+	jpeg    []byte
+	jpegGen uint64
+}
+
+// NewLive makes a live sink.
+func NewLive(o LiveOptions) *Live {
+	if o.MaxSide <= 0 {
+		o.MaxSide = 960
+	}
+	if o.MaxFPS <= 0 {
+		o.MaxFPS = 5
+	}
+	if o.Quality <= 0 {
+		o.Quality = 80
+	}
+	return &Live{o: o, bus: newBroadcaster(), cams: map[string]*liveCamera{}, verdicts: map[string]map[defects.Outcome]uint64{}}
+}
+
+// SinkOptions are how the live sink should be added to the loop: lossy, so
+// the dashboard never slows inspection.
+func (l *Live) SinkOptions() inspect.SinkOptions { return inspect.SinkOptions{Queue: 16} }
+
+func (l *Live) Name() string { return "live" }
+
+// Write publishes the verdict and keeps the frame when the camera's rate
+// allows. It never blocks on clients.
+func (l *Live) Write(_ context.Context, r *inspect.Result) error {
+	v := r.Verdict
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode verdict for the live feed: %w", err)
+	}
+	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
+	l.written.Inc()
+
+	l.mu.Lock()
+	cam := l.camera(v.Camera)
+	cam.verdict = v
+	if l.verdicts[v.Camera] == nil {
+		l.verdicts[v.Camera] = map[defects.Outcome]uint64{}
+	}
+	l.verdicts[v.Camera][v.Outcome]++
+	now := time.Now()
+	due := r.Frame != nil && now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
+	l.mu.Unlock()
+	if !due {
+		return nil
+	}
+	// Scale and draw outside the lock; only this goroutine writes frames.
+	img := scaleBGR(r.Frame, l.o.MaxSide)
+	drawVerdict(img, v)
+	l.mu.Lock()
+	cam.img, cam.frameAt = img, now
+	cam.gen++
+	close(cam.changed)
+	cam.changed = make(chan struct{})
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *Live) camera(id string) *liveCamera {
+	cam := l.cams[id]
+	if cam == nil {
+		cam = &liveCamera{changed: make(chan struct{})}
+		l.cams[id] = cam
+	}
+	return cam
+}
+
+// liveFrame is one encoded frame and how to wait for the next.
+type liveFrame struct {
+	jpeg    []byte
+	gen     uint64
+	changed <-chan struct{}
+}
+
+// frame returns a camera's latest frame as JPEG, encoding it on first use.
+// ok is false before the camera's first frame.
+func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
+	l.mu.Lock()
+	cam := l.cams[camera]
+	if cam == nil {
+		l.mu.Unlock()
+		return liveFrame{}, false, nil
+	}
+	img, gen, changed := cam.img, cam.gen, cam.changed
+	l.mu.Unlock()
+	if img == nil {
+		return liveFrame{changed: changed}, false, nil
+	}
+	cam.encMu.Lock()
+	defer cam.encMu.Unlock()
+	if cam.jpegGen != gen || cam.jpeg == nil {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: l.o.Quality}); err != nil {
+			return liveFrame{}, false, fmt.Errorf("encode live frame of %s: %w", camera, err)
+		}
+		cam.jpeg, cam.jpegGen = buf.Bytes(), gen
+	}
+	return liveFrame{jpeg: cam.jpeg, gen: gen, changed: changed}, true, nil
+}
+
+// waitChange returns a channel closed at the camera's next frame.
+func (l *Live) waitChange(camera string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.camera(camera).changed
+}
+
+// LastVerdict is the newest verdict the dashboard saw from a camera.
+type LastVerdict struct {
+	ID          string           `json:"id"`
+	LastVerdict *defects.Verdict `json:"last_verdict,omitempty"`
+	FrameAt     time.Time        `json:"frame_at,omitzero"`
+}
+
+func (l *Live) last(ids []string) []LastVerdict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := []LastVerdict{}
+	for _, id := range ids {
+		lv := LastVerdict{ID: id}
+		if cam := l.cams[id]; cam != nil && cam.verdict.Camera != "" {
+			v := cam.verdict
+			lv.LastVerdict, lv.FrameAt = &v, cam.frameAt
+		}
+		out = append(out, lv)
+	}
+	return out
+}
+
+// counts returns the verdict counters in a stable order for /metrics.
+func (l *Live) counts(f func(camera string, o defects.Outcome, n uint64)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cams := make([]string, 0, len(l.verdicts))
+	for c := range l.verdicts {
+		cams = append(cams, c)
+	}
+	sort.Strings(cams)
+	for _, c := range cams {
+		for _, o := range []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Missed} {
+			f(c, o, l.verdicts[c][o])
+		}
+	}
+}
+
+func (l *Live) closeStreams() { l.bus.closeAll() }
+
+// scaleBGR copies a BGR frame into RGBA, scaled by nearest neighbour so the
+// longest side is at most maxSide: cheap enough to run in the sink at a
+// few frames per second, and a live view needs no better.
+func scaleBGR(f *frame.Frame, maxSide int) *image.RGBA {
+	w, h := f.Width, f.Height
+	scale := 1.0
+	if long := max(w, h); long > maxSide {
+		scale = float64(maxSide) / float64(long)
+	}
+	dw, dh := max(1, int(float64(w)*scale)), max(1, int(float64(h)*scale))
+	img := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := 0; y < dh; y++ {
+		sy := min(h-1, int(float64(y)/scale))
+		src := f.Pix[sy*f.Stride:]
+		dst := img.Pix[y*img.Stride:]
+		for x := 0; x < dw; x++ {
+			sx := min(w-1, int(float64(x)/scale)) * 3
+			d := dst[4*x : 4*x+4 : 4*x+4]
+			d[0], d[1], d[2], d[3] = src[sx+2], src[sx+1], src[sx], 255
+		}
+	}
+	return img
+}

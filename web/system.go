@@ -1,0 +1,76 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// System is the appliance's health at a glance: what /system shows and what
+// alarms are raised from.
+type System struct {
+	Version   string       `json:"version"`
+	GoVersion string       `json:"go_version"`
+	Line      string       `json:"line"`
+	State     string       `json:"state"`
+	Error     string       `json:"error,omitempty"`
+	StartedAt time.Time    `json:"started_at"`
+	Warmup    Warmup       `json:"warmup"`
+	Model     ModelInfo    `json:"model"`
+	Defects   DefectsInfo  `json:"defects"`
+	Cameras   []CameraInfo `json:"cameras"`
+	Broker    BrokerInfo   `json:"broker"`
+	Outbox    OutboxInfo   `json:"outbox"`
+	Disk      DiskInfo     `json:"disk"`
+	Journal   any          `json:"journal,omitempty"`
+}
+
+// Warmup is "running", "done" or "failed".
+type Warmup struct {
+	State string `json:"state"`
+}
+
+type ModelInfo struct {
+	Bundle   string `json:"bundle"`
+	Variant  string `json:"variant"`
+	Digest   string `json:"digest"`
+	Provider string `json:"provider"`
+}
+
+type DefectsInfo struct {
+	ConfigHash string    `json:"config_hash"`
+	LoadedAt   time.Time `json:"loaded_at,omitzero"`
+	Error      string    `json:"error,omitempty"`
+}
+
+type CameraInfo struct {
+	ID        string    `json:"id"`
+	Mode      string    `json:"mode"`
+	State     string    `json:"state"`
+	FPS       float64   `json:"fps"`
+	LastFrame time.Time `json:"last_frame,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+type BrokerInfo struct {
+	Configured bool   `json:"configured"`
+	Connected  bool   `json:"connected"`
+	Published  uint64 `json:"published,omitempty"`
+}
+
+type OutboxInfo struct {
+	Pending int `json:"pending"`
+	Limit   int `json:"limit"` // 0: no limit
+}
+
+type DiskInfo struct {
+	Path         string  `json:"path"`
+	TotalBytes   uint64  `json:"total_bytes"`
+	FreeBytes    uint64  `json:"free_bytes"`
+	UsedFraction float64 `json:"used_fraction"`
+}
+
+func (s *Server) system(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.opts.App.System())
+}
