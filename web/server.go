@@ -264,7 +264,8 @@ func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile s
 	}
 	// Requests inherit ctx, so the live streams end when the server stops.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
