@@ -44,6 +44,7 @@ func commands() []command {
 		{"journal export", "export journaled inspections of a time range as CSV or JSON lines", journalExport},
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
 		{"journal rescore", "score stored embeddings with another defect-class file; report what would change", journalRescore},
+		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
 		{"check-config", "validate the appliance configuration and its defect-class file", checkConfig},
 		{"version", "print the version", version},
 	}

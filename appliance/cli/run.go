@@ -44,7 +44,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	j, err := journal.Open(journal.FromConfig(cfg, log))
+	j, err := app.OpenJournal(cfg, log)
 	if err != nil {
 		return err
 	}
