@@ -43,6 +43,8 @@ type App struct {
 	cameras []*capture.Camera
 	sinks   []sinkSpec
 	reload  reloadStatus
+	tune    tuningState
+	esc     escalationState
 }
 
 type sinkSpec struct {
@@ -99,8 +101,9 @@ func (a *App) Run(ctx context.Context) error {
 		}(c)
 	}
 	var watch sync.WaitGroup
-	watch.Add(1)
+	watch.Add(2)
 	go func() { defer watch.Done(); a.watchDefects(camCtx) }()
+	go func() { defer watch.Done(); a.runTuning(camCtx) }()
 
 	<-ctx.Done()
 	a.state.Store(StateStopping)
@@ -123,7 +126,7 @@ func (a *App) start() (err error) {
 			a.release()
 		}
 	}()
-	if a.model, err = OpenModel(cfg.Model, a.Log); err != nil {
+	if a.model, err = a.openModel(); err != nil {
 		return err
 	}
 	if a.cache, err = OpenCache(cfg.DataDir); err != nil {
@@ -140,7 +143,7 @@ func (a *App) start() (err error) {
 	a.reload.set(cfg.Classes().Hash(), nil)
 
 	size := a.model.Bundle.Preprocess.CropHeight
-	opts := inspect.Options{BatchSize: cfg.Pipeline.BatchSize, BatchWait: cfg.Pipeline.BatchWait, ImageSize: size}
+	opts := inspect.Options{BatchSize: a.batchSize(), BatchWait: cfg.Pipeline.BatchWait, ImageSize: size}
 	pool := frame.NewPool(4 * (len(cfg.Cameras)*cfg.Pipeline.QueueSize + 2*cfg.Pipeline.BatchSize))
 	for _, c := range cfg.Cameras {
 		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
@@ -153,7 +156,11 @@ func (a *App) start() (err error) {
 		}
 		a.cameras = append(a.cameras, cam)
 	}
-	if a.loop, err = inspect.New(opts, a.model.Vision, a.model.Preprocess, a.Log); err != nil {
+	if a.loop, err = inspect.New(opts, a.encoder(), a.model.Preprocess, a.Log); err != nil {
+		return err
+	}
+	a.startTuning()
+	if err := a.startEscalation(); err != nil {
 		return err
 	}
 	a.loop.SetScorers(scorers)
@@ -168,6 +175,7 @@ func (a *App) start() (err error) {
 }
 
 func (a *App) release() {
+	a.releaseTuning()
 	if a.model != nil {
 		a.model.Close()
 		a.model = nil

@@ -19,6 +19,10 @@ type Status struct {
 	Cameras []CameraStatus `json:"cameras"`
 	// Inference is the vision encoder's time per batch.
 	Inference metrics.HistogramSnapshot `json:"inference"`
+	// Tuning is the memory-aware choice and the adaptive monitor, when on.
+	Tuning *TuningStatus `json:"tuning,omitempty"`
+	// Escalation counts frames sent to the escalation server, when on.
+	Escalation *EscalationStatus `json:"escalation,omitempty"`
 }
 
 // ModelStatus says which model runs, and where.
@@ -54,6 +58,7 @@ func (a *App) Status() Status {
 	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
 	s.Defects = a.reload.get()
 	s.Inference = a.loop.Inference.Snapshot()
+	s.Tuning, s.Escalation = a.tuningStatus(), a.escalationStatus()
 	for i, c := range a.Config.Cameras {
 		st := a.loop.CameraStats(c.ID)
 		s.Cameras = append(s.Cameras, CameraStatus{
