@@ -160,8 +160,8 @@ func (b *builder) linear(x, prefix string, hasBias bool) string {
 	w := b.w[wName]
 	out, in := w.Shape[0], w.Shape[1]
 	wt := transpose(w.Data, out, in)
-	if b.variant == INT8 {
-		return b.quantizedLinear(x, wName, wt, in, out, prefix, hasBias)
+	if b.variant.quantized() {
+		return b.quantizedLinearOf(b.variant, x, wName, wt, in, out, prefix, hasBias)
 	}
 	y := b.op("MatMul", []string{x, b.addInitializer(floatTensorOf(b.act, wName+".T", []int{in, out}, wt))})
 	if hasBias {

@@ -31,11 +31,25 @@ const (
 	// DynamicQuantizeMatMul with per-column symmetric int8 weights; see
 	// quantize.go for why.
 	INT8
+	// INT8Weights stores each constant MatMul weight as int8 (per column,
+	// full [-127, 127] range) behind a DequantizeLinear that feeds a float32
+	// MatMul: a quarter of the fp32 size on disk, float32 arithmetic at run
+	// time. See quantize8.go.
+	INT8Weights
+	// INT8Blocks uses com.microsoft MatMulNBits with 8-bit weights in blocks
+	// of 32 along K (one scale per block) and accuracy_level 4, so ORT
+	// quantizes activations per block to int8 and multiplies in integers.
+	INT8Blocks
+	// INT8VNNI is INT8 with the full [-127, 127] weight range, for CPUs
+	// with AVX-512 VNNI or AVX-VNNI, whose dot-product instructions do not
+	// saturate; on plain AVX2 it may lose accuracy (see quantize8.go).
+	INT8VNNI
 )
 
-var variantNames = []string{"fp32", "fp16", "int8"}
+var variantNames = []string{"fp32", "fp16", "int8", "int8w", "int8b", "int8vnni"}
 
-// ParseVariant reads "fp32", "fp16" or "int8" (any case).
+// ParseVariant reads a variant name (any case): fp32, fp16, int8, int8w,
+// int8b or int8vnni.
 func ParseVariant(s string) (Variant, error) {
 	for i, n := range variantNames {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
@@ -87,7 +101,7 @@ func (o Options) idsType() onnxproto.DataType {
 }
 
 func (o Options) validate() error {
-	if o.Variant < FP32 || o.Variant > INT8 {
+	if o.Variant < FP32 || int(o.Variant) >= len(variantNames) {
 		return fmt.Errorf("unknown variant %d", int(o.Variant))
 	}
 	if t := o.idsType(); t != onnxproto.Int64 && t != onnxproto.Int32 {
