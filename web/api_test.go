@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/linesight/linesight/defects"
@@ -391,4 +392,21 @@ func writeCert(t *testing.T, dir string) (string, string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
 	return certFile, keyFile
+}
+
+func TestServesDashboardFiles(t *testing.T) {
+	files := fstest.MapFS{
+		"static/index.html": {Data: []byte("<title>dash</title>")},
+		"static/js/app.js":  {Data: []byte("export {}")},
+	}
+	h := newHarness(t, func(o *Options) { o.UI = files })
+	a := h.anon()
+	if page := a.expect("GET", "/", "", 200); page != "<title>dash</title>" {
+		t.Fatalf("index: %q", page)
+	}
+	if js := a.expect("GET", "/ui/js/app.js", "", 200); js != "export {}" {
+		t.Fatalf("app.js: %q", js)
+	}
+	a.expect("GET", "/ui/js/", "", 404)
+	a.expect("GET", "/ui/missing.js", "", 404)
 }

@@ -20,10 +20,11 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/web/ui"
 )
 
-// uiFiles are the dashboard's files; nil serves a placeholder page.
-var uiFiles fs.FS
+// uiFiles are the dashboard's files.
+var uiFiles fs.FS = ui.FS
 
 func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("run", stdio)
