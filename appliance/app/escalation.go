@@ -2,11 +2,14 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 
+	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/escalation"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/clip"
 )
 
 // escalationState is the appliance's side of escalation.
@@ -103,4 +106,40 @@ func (d *defectFiles) read(path string) func(hash string) ([]byte, error) {
 		d.byHash[hash] = data
 		return data, nil
 	}
+}
+
+// serveModel adapts an opened model and the prompt cache to the server.
+type serveModel struct {
+	*clip.Model
+	cache *defects.Cache
+}
+
+func (m serveModel) Prepare(set *defects.ClassSet) (*defects.Scorer, error) {
+	return defects.Prepare(set, m.cache, m.Model, m.Digest, m.LogitScale)
+}
+
+// EscalationServer opens the model and the prompt cache a configuration
+// names and returns the server `linesight serve` runs, and a function that
+// releases them once it has stopped.
+func EscalationServer(cfg *config.Config, log *slog.Logger) (*escalation.Server, func(), error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Model.Bundle == "" {
+		return nil, nil, fmt.Errorf("%s: model.bundle: missing: the model that answers escalations", cfg.File)
+	}
+	if len(cfg.Escalation.Token) < config.MinTokenLength {
+		return nil, nil, fmt.Errorf("%s: escalation.token: missing: the server requires a shared token of at least %d characters", cfg.File, config.MinTokenLength)
+	}
+	model, err := OpenModel(cfg.Model, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, err := OpenCache(cfg.DataDir)
+	if err != nil {
+		model.Close()
+		return nil, nil, err
+	}
+	srv := escalation.NewServer(cfg.Escalation.Token, serveModel{model, cache}, log)
+	return srv, func() { cache.Close(); model.Close() }, nil
 }
