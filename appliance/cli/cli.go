@@ -37,6 +37,7 @@ func commands() []command {
 		{"classify", "zero-shot classify images against text prompts", classify},
 		{"run", "run the appliance: cameras, inspection, verdicts", runAppliance},
 		{"serve", "answer other appliances' escalated frames with this model", serveEscalations},
+		{"bench models", "measure every variant of a bundle: size, memory, speed, agreement with fp32", benchModels},
 		{"bench", "measure the whole loop against the bare vision session on the same model", bench},
 		{"trigger", "ask a running appliance to inspect a part on a triggered camera", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
