@@ -34,6 +34,7 @@ type App struct {
 
 	state   atomic.Value // string
 	startAt time.Time
+	warmup  atomic.Int64 // time from start to ready, ns
 	lastErr atomic.Value // string
 
 	mu      sync.Mutex // guards the fields below once Run has set them
@@ -43,8 +44,12 @@ type App struct {
 	cameras []*capture.Camera
 	sinks   []sinkSpec
 	reload  reloadStatus
-	tune    tuningState
-	esc     escalationState
+	// reloadMu serialises reloads; textMu guards the text encoder, which a
+	// preparation may open and release.
+	reloadMu sync.Mutex
+	textMu   sync.Mutex
+	tune     tuningState
+	esc      escalationState
 }
 
 type sinkSpec struct {
@@ -82,6 +87,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.release()
+	a.warmup.Store(int64(time.Since(a.startAt)))
 	a.state.Store(StateReady)
 	a.Log.Info("appliance ready", "line", a.Config.Line, "cameras", len(a.cameras), "warmup", time.Since(a.startAt).Round(time.Millisecond))
 
@@ -132,12 +138,11 @@ func (a *App) start() (err error) {
 	if a.cache, err = OpenCache(cfg.DataDir); err != nil {
 		return err
 	}
-	scorers, err := PrepareScorers(cfg, cfg.Classes(), a.model, a.cache)
+	scorers, err := a.prepareScorers(cfg.Classes())
 	if err != nil {
 		return err
 	}
 	if cfg.Model.CloseTextAfterWarmup {
-		a.model.ReleaseText()
 		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
 	}
 	a.reload.set(cfg.Classes().Hash(), nil)

@@ -72,14 +72,13 @@ func (a *App) watchDefects(ctx context.Context) {
 // is valid. It returns the error that kept the old classes in place.
 func (a *App) ReloadDefects() error {
 	path := a.Config.Defects
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
 	classes, err := defects.Load(path)
 	if err == nil {
 		var scorers inspect.Scorers
-		scorers, err = PrepareScorers(a.Config, classes, a.model, a.cache)
+		scorers, err = a.prepareScorers(classes)
 		if err == nil {
-			if a.Config.Model.CloseTextAfterWarmup {
-				a.model.ReleaseText()
-			}
 			a.loop.SetScorers(scorers)
 			a.reload.set(classes.Hash(), nil)
 			a.Log.Info("defect classes reloaded", "file", path, "config_hash", classes.Hash())
@@ -89,6 +88,20 @@ func (a *App) ReloadDefects() error {
 	a.reload.set("", err)
 	a.Log.Error("defect classes not reloaded; still running on the previous ones", "file", path, "err", err)
 	return err
+}
+
+// prepareScorers builds scorers for a defect file with the running model.
+// The text encoder may be opened for new prompts and, when configured,
+// released again; textMu keeps two preparations (the file watcher and the
+// dashboard) from opening and releasing it under each other.
+func (a *App) prepareScorers(classes *defects.File) (inspect.Scorers, error) {
+	a.textMu.Lock()
+	defer a.textMu.Unlock()
+	scorers, err := PrepareScorers(a.Config, classes, a.model, a.cache)
+	if a.Config.Model.CloseTextAfterWarmup {
+		a.model.ReleaseText()
+	}
+	return scorers, err
 }
 
 // fileStamp changes when a file is written or replaced.

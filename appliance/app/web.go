@@ -138,10 +138,7 @@ func (w Web) Prepare(f *defects.File) (inspect.Scorers, error) {
 	if a.State() != StateReady {
 		return nil, web.ErrNotReady
 	}
-	scorers, err := PrepareScorers(a.Config, f, a.model, a.cache)
-	if a.Config.Model.CloseTextAfterWarmup {
-		a.model.ReleaseText()
-	}
+	scorers, err := a.prepareScorers(f)
 	if err != nil {
 		return nil, fmt.Errorf("prepare defect classes: %w", err)
 	}
