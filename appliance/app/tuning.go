@@ -208,6 +208,7 @@ func (a *App) swapVariant(variant string) error {
 	a.tune.vision = next
 	a.mu.Unlock()
 	old.Retire(next)
+	tuning.TrimMemory()
 	return nil
 }
 

@@ -171,11 +171,15 @@ func TestVariantSwapLosesNoTrigger(t *testing.T) {
 
 	const parts = 200
 	start := time.Now()
+	swapped := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := range parts {
+			if i == parts/2 {
+				<-swapped // the second half flows after the swap
+			}
 			at := start.Add(time.Duration(i) * time.Millisecond)
 			if err := r.loop.Trigger("cam", fmt.Sprintf("P-%03d", i), at); err != nil {
 				t.Error(err)
@@ -188,6 +192,7 @@ func TestVariantSwapLosesNoTrigger(t *testing.T) {
 	r.waitFor(t, 20)
 	clock.now = clock.now.Add(time.Second)
 	ch, ok := m.Step()
+	close(swapped)
 	if !ok || ch.To.Variant != 1 || len(swaps) != 1 {
 		t.Fatalf("monitor did not swap: %v %+v %v", ok, ch, swaps)
 	}

@@ -31,6 +31,9 @@ type Selector struct {
 	RSS       func() (int64, error)
 	ResetPeak func() bool
 	Peak      func() (int64, error)
+	// Trim returns freed memory to the system before each measurement, so
+	// a closed trial or a parsed model file is not counted.
+	Trim func()
 }
 
 // Plan is Select's choice and its evidence, for the log and status.
@@ -66,6 +69,12 @@ const headroom = 0.9
 func (s Selector) Select() (*Plan, error) {
 	if s.RSS == nil {
 		s.RSS = ReadRSS
+		if s.Trim == nil {
+			s.Trim = trimMemory
+		}
+	}
+	if s.Trim == nil {
+		s.Trim = func() {}
 	}
 	if s.Peak == nil {
 		s.Peak, s.ResetPeak = readPeak, resetPeak
@@ -74,6 +83,7 @@ func (s Selector) Select() (*Plan, error) {
 		s.MaxBatch = 1
 	}
 	limit := int64(float64(s.Cap) * headroom)
+	s.Trim()
 	base, err := s.RSS()
 	if err != nil {
 		return nil, err
@@ -97,6 +107,7 @@ func (s Selector) Select() (*Plan, error) {
 			}
 			if loaded > limit {
 				m.Close()
+				s.Trim()
 				reject("%s: %d MB resident after loading, over %d MB", c.Variant, loaded/MB, limit/MB)
 				break
 			}
@@ -110,6 +121,7 @@ func (s Selector) Select() (*Plan, error) {
 				return p, nil
 			}
 			m.Close()
+			s.Trim()
 			// The measured cost per image sets the next batch to try.
 			perImage := max(1, (peak-loaded)/int64(batch))
 			next := min(batch-1, int((limit-loaded)/perImage))
@@ -130,6 +142,7 @@ func (s Selector) trial(variant string, batch int) (Loaded, int64, int64, error)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("choose model: load %s: %w", variant, err)
 	}
+	s.Trim()
 	loaded, err := s.RSS()
 	if err != nil {
 		m.Close()

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/linesight/linesight/appliance/tuning"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
+	"github.com/linesight/linesight/pipeline/clip/engine"
+	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+)
+
+// variantModel writes a random model whose fp32 weights outweigh its int8
+// ones by tens of MB, so a cap can tell them apart.
+func variantModel(t *testing.T) string {
+	t.Helper()
+	cfg, _ := arch.Preset("tiny")
+	v := &cfg.VisionConfig
+	v.HiddenSize, v.IntermediateSize, v.NumHiddenLayers, v.NumAttentionHeads, v.ImageSize, v.PatchSize = 256, 1024, 12, 4, 64, 8
+	tok, err := tokenizer.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := preprocess.DefaultParams()
+	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 64, 64, 64
+	dir := filepath.Join(t.TempDir(), "variants")
+	if err := bundle.Write(dir, cfg, arch.RandomWeights(cfg, 5), tok, pre, bundle.WriteOptions{Variants: []graph.Variant{graph.FP32, graph.INT8}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestMemoryCapPicksWhatFits gives the appliance a cap under which the fp32
+// variant does not fit and int8 does: it must choose int8, say why in
+// status, and stay under the cap while inspecting. (How the batch shrinks
+// when a warm-up peaks over the cap is tested in package tuning, where
+// memory is simulated: activations of a model small enough for a unit test
+// are lost in the noise of a real process.)
+func TestMemoryCapPicksWhatFits(t *testing.T) {
+	model := variantModel(t)
+	if err := engine.Init(""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Open(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, err := variantsBySize(b, "fp32")
+	if err != nil || len(cands) != 2 || cands[0].Variant != "fp32" || cands[1].Variant != "int8" {
+		t.Fatalf("candidates %+v, %v", cands, err)
+	}
+	fp32, int8 := cands[0].Estimate, cands[1].Estimate
+	// Room above what is resident now: just less than fp32 needs at
+	// batch 1, well more than int8 needs at the configured batch.
+	room := fp32.Batch(1) - 2*tuning.MB
+	if int8.Batch(4)+16*tuning.MB > room {
+		t.Fatalf("the model does not separate the cases: fp32 %+v int8 %+v room %d", fp32, int8, room)
+	}
+	tuning.TrimMemory()
+	base, _ := tuning.ReadRSS()
+	capMB := int((float64(base+room)/0.9 + tuning.MB - 1) / tuning.MB)
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644)
+	cfgPath := filepath.Join(dir, "linesight.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
+data_dir: data
+defects: classes.yaml
+model: {bundle: %s, threads: 1, max_memory_mb: %d}
+cameras:
+  - id: free
+    source: {kind: synthetic, width: 96, height: 64, fps: 500, seed: 3, frames: 64}
+pipeline: {batch_size: 4, batch_wait: 20ms, queue_size: 64}
+performance: {adaptive: true, deadline: 30s, window: 100ms, swap_variants: true}
+`, model, capMB)), 0o644)
+	a, sink, cancel, done := startApp(t, cfgPath)
+	defer func() { cancel(); <-done }()
+
+	plan := a.Status().Tuning.Plan
+	if plan == nil || plan.Variant != "int8" || plan.Batch != 4 || a.Status().Model.Variant != "int8" {
+		t.Fatalf("cap %d MB over %d MB resident: chose %+v", capMB, base/tuning.MB, plan)
+	}
+	if len(plan.Rejected) == 0 || plan.Reason == "" {
+		t.Errorf("the plan does not say why: %+v", plan)
+	}
+	// The monitor runs from the chosen settings; int8 is the lightest
+	// variant, so it has none to swap to.
+	if mon := a.Status().Tuning.Monitor; mon == nil || mon.Variant != "int8" || mon.Settings.Batch != 4 {
+		t.Errorf("monitor status %+v", mon)
+	}
+	capBytes := int64(capMB) * tuning.MB
+	var worst int64
+	waitVerdicts(t, sink, func(vs []defects.Verdict) bool {
+		rss, _ := tuning.ReadRSS()
+		worst = max(worst, rss)
+		return len(vs) == 64
+	})
+	if worst > capBytes {
+		t.Errorf("resident memory reached %d MB, over the %d MB cap", worst/tuning.MB, capMB)
+	}
+	t.Logf("cap %d MB: %s; worst resident %d MB", capMB, plan.Reason, worst/tuning.MB)
+}
