@@ -22,8 +22,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func TestServe(t *testing.T) {
 	model := synth(t, 5, "fp32")
@@ -47,7 +51,9 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb}) }()
+	go func() {
+		done <- Run(ctx, []string{"serve", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(errb.String(), "escalation server listening") {
 		if time.Now().After(deadline) {
