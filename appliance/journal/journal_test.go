@@ -196,29 +196,6 @@ func mapsEqual(a, b map[string]Counts) bool {
 	return true
 }
 
-func TestDownscaleAveragesArea(t *testing.T) {
-	// 4×2 BGR → longest side 2 → 2×1: each output pixel averages a 2×2 block.
-	pix := []byte{
-		0, 0, 0, 10, 20, 30, 100, 100, 100, 0, 0, 0,
-		0, 0, 0, 10, 20, 31, 100, 100, 100, 2, 2, 2,
-	}
-	img := downscaleBGR(pix, 4, 2, 12, 2)
-	if img.Rect.Dx() != 2 || img.Rect.Dy() != 1 {
-		t.Fatalf("size %v, want 2x1", img.Rect)
-	}
-	// Left block: B (0+10+0+10)/4 = 5, G 10, R (30+31)/4 = 15.25 → 15; as RGBA.
-	// Right block: (100+0+100+2)/4 = 50.5 → 51 (rounded half up) in every channel.
-	want := []byte{15, 10, 5, 255, 51, 51, 51, 255}
-	if !slices.Equal(img.Pix, want) {
-		t.Errorf("pixels %v, want %v", img.Pix, want)
-	}
-	// Already small enough: only BGR → RGBA.
-	img = downscaleBGR(pix, 4, 2, 12, 0)
-	if img.Pix[4] != 30 || img.Pix[5] != 20 || img.Pix[6] != 10 {
-		t.Errorf("unscaled pixel 1 %v, want R30 G20 B10", img.Pix[4:8])
-	}
-}
-
 func TestImagePathIsSafe(t *testing.T) {
 	got := imagePath(t0, "line1/cam 0", 42)
 	if want := filepath.Join("2025-03-10", "42-line1_cam_0.jpg"); got != want {
