@@ -13,6 +13,9 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 )
 
+// connectTimeout bounds one connection attempt, TLS handshake included.
+const connectTimeout = 10 * time.Second
+
 // clientOptions builds the paho options for one connection. The link
 // manages reconnection itself (paho's auto-reconnect is off) so that each
 // connection starts from a known state: a clean session, a fresh

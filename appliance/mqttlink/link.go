@@ -183,7 +183,11 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 	s := &session{lost: make(chan struct{}), triggers: make(chan inbound, triggerQueue)}
 	opts := clientOptions(l.o.MQTT, l.clientID, l.tls, offlineMessage(l.o.Line, time.Now()), l.topics.Status(), s.markLost)
 	s.client = paho.NewClient(opts)
-	if err := wait(ctx, s.client.Connect(), nil); err != nil {
+	tok := s.client.Connect()
+	if err := wait(ctx, tok, nil); err != nil {
+		// A connect cancelled midway may still complete: let it settle
+		// (bounded by the connect timeout) so no connection is left behind.
+		tok.WaitTimeout(connectTimeout + time.Second)
 		s.client.Disconnect(0)
 		return nil, fmt.Errorf("connect to %s: %w", l.o.MQTT.Broker, err)
 	}
