@@ -18,6 +18,8 @@ type MQTTOutbox interface {
 	Stats() journal.Stats
 }
 
+var _ MQTTOutbox = (*journal.Journal)(nil)
+
 // RunMQTT runs the link to the line's PLCs (docs/mqtt.md) until ctx ends:
 // it publishes verdicts from the outbox, the status and the stats, and
 // feeds triggers to a. It returns nil at once when no broker is configured.
