@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/linesight/linesight/appliance/tuning"
 	"github.com/linesight/linesight/defects"
@@ -105,4 +106,57 @@ performance: {adaptive: true, deadline: 30s, window: 100ms, swap_variants: true}
 		t.Errorf("resident memory reached %d MB, over the %d MB cap", worst/tuning.MB, capMB)
 	}
 	t.Logf("cap %d MB: %s; worst resident %d MB", capMB, plan.Reason, worst/tuning.MB)
+}
+
+// TestAdaptiveSwapsToALighterVariant runs the appliance with a deadline no
+// CPU meets: the monitor sheds the wait and the batch, then swaps in the
+// int8 encoder while frames flow, and none is lost.
+func TestAdaptiveSwapsToALighterVariant(t *testing.T) {
+	model := variantModel(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644)
+	cfgPath := filepath.Join(dir, "linesight.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
+data_dir: data
+defects: classes.yaml
+model: {bundle: %s, threads: 1}
+cameras:
+  - id: trig
+    mode: triggered
+    trigger_timeout: 1m
+    source: {kind: synthetic, width: 96, height: 64, fps: 100, seed: 4}
+pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 256}
+performance: {adaptive: true, deadline: 1ms, window: 100ms, swap_variants: true}
+`, model)), 0o644)
+	a, sink, cancel, done := startApp(t, cfgPath)
+	triggers := 0
+	deadline := time.Now().Add(60 * time.Second)
+	for a.Status().Tuning.Monitor.Variant != "int8" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no swap: %+v", a.Status().Tuning.Monitor)
+		}
+		if err := a.Trigger("trig", fmt.Sprintf("P-%d", triggers), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		triggers++
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 10 { // and some after the swap
+		a.Trigger("trig", fmt.Sprintf("P-%d", triggers), time.Now())
+		triggers++
+	}
+	vs := waitVerdicts(t, sink, func(vs []defects.Verdict) bool { return len(vs) >= triggers })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vs {
+		if v.PartID != fmt.Sprintf("P-%d", i) || v.Outcome == defects.Missed {
+			t.Fatalf("verdict %d: %s %s %q", i, v.PartID, v.Outcome, v.Reason)
+		}
+	}
+	mon := a.Status().Tuning
+	if mon != nil && mon.Monitor != nil && mon.Monitor.ChangeCount == 0 {
+		t.Errorf("no change recorded: %+v", mon.Monitor)
+	}
 }
