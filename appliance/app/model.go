@@ -23,7 +23,7 @@ func OpenModel(m config.Model, log *slog.Logger) (*clip.Model, error) {
 	}
 	model, err := clip.Open(m.Bundle, clip.Options{
 		Variant: m.Variant,
-		Session: engine.SessionOptions{IntraOpThreads: m.Threads, Providers: m.Providers, Logger: log},
+		Session: engine.SessionOptions{IntraOpThreads: m.Threads, Providers: m.Providers, Logger: log, SpinWait: m.SpinWait},
 	})
 	if err != nil {
 		return nil, err

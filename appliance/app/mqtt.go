@@ -20,30 +20,36 @@ type MQTTOutbox interface {
 
 var _ MQTTOutbox = (*journal.Journal)(nil)
 
-// RunMQTT runs the link to the line's PLCs (docs/mqtt.md) until ctx ends:
-// it publishes verdicts from the outbox, the status and the stats, and
-// feeds triggers to a. It returns nil at once when no broker is configured.
-//
-// Cancel ctx only after a.Run has returned and the journal has written its
-// last records, so the final verdicts go out before the offline status; the
-// link waits a few seconds at most for their PUBACKs.
+// RunMQTT runs the link to the line's PLCs until ctx ends; see NewMQTT. It
+// returns nil at once when no broker is configured.
 func RunMQTT(ctx context.Context, a *App, outbox MQTTOutbox, version string) error {
+	link, err := NewMQTT(a, outbox, version)
+	if link == nil || err != nil {
+		return err
+	}
+	return link.Run(ctx)
+}
+
+// NewMQTT makes the link to the line's PLCs (docs/mqtt.md): run, it
+// publishes verdicts from the outbox, the status and the stats, and feeds
+// triggers to a. It returns a nil link when no broker is configured.
+//
+// Cancel the link's context only after a.Run has returned and the journal has
+// written its last records, so the final verdicts go out before the offline
+// status; the link waits a few seconds at most for their PUBACKs.
+func NewMQTT(a *App, outbox MQTTOutbox, version string) (*mqttlink.Link, error) {
 	cfg := a.Config
 	if cfg.MQTT.Broker == "" {
 		a.Log.Info("mqtt off: no mqtt.broker configured")
-		return nil
+		return nil, nil
 	}
 	cams := make([]mqttlink.CameraInfo, len(cfg.Cameras))
 	for i, c := range cfg.Cameras {
 		cams[i] = mqttlink.CameraInfo{ID: c.ID, Mode: c.Mode}
 	}
-	link, err := mqttlink.New(mqttlink.Options{
+	return mqttlink.New(mqttlink.Options{
 		Line: cfg.Line, Cameras: cams, MQTT: cfg.MQTT, Version: version, ConfigHash: cfg.Hash(), Log: a.Log,
 	}, journalOutbox{outbox}, mqttApp{a, outbox})
-	if err != nil {
-		return err
-	}
-	return link.Run(ctx)
 }
 
 // journalOutbox converts the journal's entries to the link's.

@@ -197,7 +197,7 @@ func (a *App) swapVariant(variant string) error {
 		return err
 	}
 	m := a.Config.Model
-	v, err := engine.OpenVision(files.Vision, engine.SessionOptions{IntraOpThreads: m.Threads, Providers: m.Providers, Logger: a.Log})
+	v, err := engine.OpenVision(files.Vision, engine.SessionOptions{IntraOpThreads: m.Threads, Providers: m.Providers, Logger: a.Log, SpinWait: m.SpinWait})
 	if err != nil {
 		return fmt.Errorf("open variant %s: %w", variant, err)
 	}

@@ -79,6 +79,7 @@ func (f *engineFlags) open(stdio Stdio, noVision, noText bool) (*clip.Model, err
 		NoText:   noText,
 		Session: engine.SessionOptions{
 			IntraOpThreads: m.Threads,
+			SpinWait:       m.SpinWait,
 			Providers:      m.Providers,
 			Logger:         logger(stdio),
 		},

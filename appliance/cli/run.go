@@ -18,6 +18,7 @@ import (
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
 	"github.com/linesight/linesight/web/ui"
@@ -53,10 +54,15 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	defer j.Close()
 	a.AddSink(j, inspect.SinkOptions{Lossless: true})
 
+	link, err := app.NewMQTT(a, j, Version)
+	if err != nil {
+		return err
+	}
+
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
 	if cfg.Web.Listen != "" {
-		store, srv, err := newWebServer(cfg, a, j, log)
+		store, srv, err := newWebServer(cfg, a, j, link, log)
 		if err != nil {
 			return err
 		}
@@ -76,7 +82,23 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	} else {
 		webErr <- nil
 	}
+	// The PLC link publishes from the journal's outbox. It stops after the
+	// loop has drained into the journal and the journal's last flush, so the
+	// last verdicts go out before the offline status.
+	mqttCtx, stopMQTT := context.WithCancel(context.Background())
+	mqttErr := make(chan error, 1)
+	if link != nil {
+		go func() { mqttErr <- link.Run(mqttCtx) }()
+	} else {
+		mqttErr <- nil
+	}
+
 	runErr := a.Run(ctx)
+	time.Sleep(cfg.Journal.FlushInterval + 100*time.Millisecond)
+	stopMQTT()
+	if err := <-mqttErr; err != nil && runErr == nil {
+		runErr = fmt.Errorf("mqtt: %w", err)
+	}
 	if err := <-webErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("web server: %w", err)
 	}
@@ -86,7 +108,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, log *slog.Logger) (*web.Store, *web.Server, error) {
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger) (*web.Store, *web.Server, error) {
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
 	if err != nil {
 		return nil, nil, err
@@ -101,6 +123,9 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, log *slog.
 		log.Warn("initial admin created; change its password after logging in", "user", "admin", "password", password)
 	}
 	adapter := app.Web{App: a, Journal: j, Version: Version}
+	if link != nil {
+		adapter.Broker = link
+	}
 	srv, err := web.New(web.Options{
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,

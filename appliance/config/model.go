@@ -18,6 +18,11 @@ type Model struct {
 	// CloseTextAfterWarmup frees the text encoder once every prompt
 	// embedding is computed or cached; a changed defect file then reopens it.
 	CloseTextAfterWarmup bool `yaml:"close_text_after_warmup" json:"close_text_after_warmup"`
+	// SpinWait lets ONNX Runtime's threads spin between operators. Off by
+	// default: the spinning takes the cores that capture and preprocessing
+	// share with inference (the loop then keeps 98% of the bare session's
+	// throughput instead of 89%, docs/benchmarks.md).
+	SpinWait bool `yaml:"spin_wait" json:"spin_wait"`
 	// MaxMemoryMB caps the process's resident memory: the appliance picks
 	// the heaviest variant (no heavier than Variant) and the largest batch
 	// (no larger than pipeline.batch_size) that fit. 0: no cap.

@@ -54,7 +54,7 @@ func TestJournalOutboxSurvivesBrokerOutageAndRestart(t *testing.T) {
 	}
 	write(j, 1, 40)
 	sub.await("first verdicts", "/verdict", func(m []received) bool { return len(m) >= 40 })
-	b.stop(syscall.SIGTERM)
+	b.Stop(syscall.SIGTERM)
 	write(j, 41, 80)
 	stop()
 	if err := j.Close(); err != nil {
@@ -66,7 +66,7 @@ func TestJournalOutboxSurvivesBrokerOutageAndRestart(t *testing.T) {
 	if j.OutboxLen() < 40 {
 		t.Fatalf("reopened outbox holds %d; want the 40 written during the outage", j.OutboxLen())
 	}
-	b.start()
+	b.Start()
 	_, stop = runLink(t, testOptions(b.URL()), journalOutbox{j}, newFakeApp())
 	write(j, 81, 100)
 	msgs := sub.await("all 100", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 100 })

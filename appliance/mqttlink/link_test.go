@@ -61,14 +61,14 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 			// broker keep the subscriber's session and queue, as a plant
 			// broker with persistence does.
 			sub.await("first verdicts", "/verdict", func(m []received) bool { return len(m) >= 10 })
-			b.stop(syscall.SIGTERM)
+			b.Stop(syscall.SIGTERM)
 			for i := range during {
 				ob.Append(verdict("cam0", uint64(before+i+1), defects.Fail))
 			}
 			if ob.OutboxLen() == 0 {
 				t.Fatal("outbox empty while the broker is down")
 			}
-			b.start()
+			b.Start()
 			awaitConnected(t, l)
 			for i := range after {
 				ob.Append(verdict("cam0", uint64(before+during+i+1), defects.Pass))

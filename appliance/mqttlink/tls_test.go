@@ -86,7 +86,7 @@ func (p testPKI) write(t *testing.T, name, kind string, der []byte) string {
 
 func TestMutualTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	b := startBroker(t, &brokerTLS{ca: pki.ca, cert: pki.serverCert, key: pki.serverKey})
+	b := startBroker(t, &brokerTLS{CA: pki.ca, Cert: pki.serverCert, Key: pki.serverKey})
 	clientTLS := config.ClientTLS{CA: pki.ca, Cert: pki.clientCert, Key: pki.clientKey}
 	subTLS, err := tlsConfig(clientTLS, b.URL())
 	if err != nil {

@@ -28,8 +28,8 @@ func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
 
 	// The session is clean, so the link must subscribe again after the
 	// broker comes back.
-	b.stop(syscall.SIGKILL)
-	b.start()
+	b.Stop(syscall.SIGKILL)
+	b.Start()
 	awaitConnected(t, l)
 	// The reconnect may not be complete when Connected turns true for a
 	// moment before the loss is seen; keep sending until one lands.

@@ -18,6 +18,10 @@ type SessionOptions struct {
 	// resort even when not listed.
 	Providers []Provider
 	Logger    *slog.Logger
+	// SpinWait lets ORT's threads spin between operators: a little faster
+	// when inference has the cores to itself, slower when capture and
+	// preprocessing share them, so it is off unless asked for.
+	SpinWait bool
 }
 
 // session is an ORT session over one model file, bound to the provider that
@@ -83,6 +87,11 @@ func trySession(path string, inputs, outputs []string, opts SessionOptions, prov
 	if opts.IntraOpThreads > 0 {
 		if err := so.SetIntraOpNumThreads(opts.IntraOpThreads); err != nil {
 			return nil, fmt.Errorf("set intra-op threads: %w", err)
+		}
+	}
+	if !opts.SpinWait {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("turn off spin-waiting: %w", err)
 		}
 	}
 	if err := providers[0].apply(so, batchInput, item); err != nil {

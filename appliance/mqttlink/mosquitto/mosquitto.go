@@ -1,0 +1,150 @@
+// Package mosquitto starts a real mosquitto broker on a free loopback port
+// for tests: the PLC link's tests and the appliance's end-to-end tests.
+package mosquitto
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFor bounds the wait for the broker to listen; it only guards against hangs.
+const waitFor = 30 * time.Second
+
+// Broker is a real mosquitto on a free loopback port, with its config file
+// and persistence in a test directory. It can be stopped and started again
+// on the same port, keeping persistent sessions as a plant broker would.
+type Broker struct {
+	t    testing.TB
+	dir  string
+	conf string
+	port int
+	tls  bool
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+// TLS names the PEM files for a mutual-TLS listener.
+type TLS struct{ CA, Cert, Key string }
+
+// Path finds the mosquitto binary; the test is skipped without it, or fails
+// when LINESIGHT_REQUIRE_REFERENCE=1 (CI).
+func Path(t testing.TB) string {
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto"
+	}
+	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
+		t.Fatal("mosquitto is not installed (make setup installs it), and LINESIGHT_REQUIRE_REFERENCE=1")
+	}
+	t.Skip("mosquitto is not installed (make setup installs it)")
+	return ""
+}
+
+// Start runs a broker for the test and stops it when the test ends.
+// tlsFiles, when set, makes the listener require client certificates.
+func Start(t testing.TB, tlsFiles *TLS) *Broker {
+	t.Helper()
+	b := &Broker{t: t, dir: t.TempDir(), port: FreePort(t), tls: tlsFiles != nil}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+		b.port, b.dir)
+	if u, err := user.Current(); err == nil {
+		conf += "user " + u.Username + "\n" // as root, mosquitto would switch to a user who cannot write here
+	}
+	if tlsFiles != nil {
+		conf += fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2\n", tlsFiles.CA, tlsFiles.Cert, tlsFiles.Key)
+	}
+	b.conf = filepath.Join(b.dir, "mosquitto.conf")
+	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.Start()
+	t.Cleanup(func() { b.Stop(syscall.SIGKILL) })
+	return b
+}
+
+// URL is the broker's address for clients.
+func (b *Broker) URL() string {
+	if b.tls {
+		return "ssl://127.0.0.1:" + strconv.Itoa(b.port)
+	}
+	return "tcp://127.0.0.1:" + strconv.Itoa(b.port)
+}
+
+// Start runs mosquitto (again) and waits until it accepts connections.
+func (b *Broker) Start() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.out = &syncBuffer{}
+	b.cmd = exec.Command(Path(b.t), "-c", b.conf)
+	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatalf("start mosquitto: %v", err)
+	}
+	deadline := time.Now().Add(waitFor)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(b.port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("mosquitto did not listen on %d: %v\n%s", b.port, err, b.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop ends mosquitto: SIGTERM saves its sessions to disk, SIGKILL does not.
+func (b *Broker) Stop(sig syscall.Signal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(sig)
+	_ = b.cmd.Wait()
+	b.cmd = nil
+}
+
+// FreePort finds a free loopback port.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
