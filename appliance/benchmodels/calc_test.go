@@ -119,3 +119,20 @@ func TestSpread(t *testing.T) {
 		t.Errorf("limit 0 kept %d", len(got))
 	}
 }
+
+func TestBestOfRounds(t *testing.T) {
+	a := &ChildResult{LoadTime: 3, PeakRSS: 100, ImageEmbeds: [][]float32{{1}},
+		Batches: []BatchResult{{Batch: 1, ImagesPerS: 10, P50: 9}, {Batch: 4, ImagesPerS: 30}}}
+	b := &ChildResult{LoadTime: 2, PeakRSS: 120, ImageEmbeds: [][]float32{{2}},
+		Batches: []BatchResult{{Batch: 1, ImagesPerS: 12, P50: 8}, {Batch: 4, ImagesPerS: 25}}}
+	got := bestOf([]*ChildResult{a, b})
+	if got.LoadTime != 2 || got.PeakRSS != 120 || got.ImageEmbeds[0][0] != 1 {
+		t.Errorf("merged %+v", got)
+	}
+	if got.Batches[0].ImagesPerS != 12 || got.Batches[0].P50 != 8 || got.Batches[1].ImagesPerS != 30 {
+		t.Errorf("batches %+v, want the fastest round of each size with its latencies", got.Batches)
+	}
+	if a.Batches[0].ImagesPerS != 10 {
+		t.Error("bestOf changed its input")
+	}
+}

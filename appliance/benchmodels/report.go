@@ -20,7 +20,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprint(w, ", random weights")
 	}
 	fmt.Fprintf(w, "\nmachine    %s\n", r.Machine)
-	fmt.Fprintf(w, "runtime    ONNX Runtime %s, %s threads; model %.3g GFLOP per image\n", r.ORTVersion, threadsText(r.Threads), r.GFLOPPerImage)
+	fmt.Fprintf(w, "runtime    ONNX Runtime %s, %s threads; model %.3g GFLOP per image; best of %d round(s)\n", r.ORTVersion, threadsText(r.Threads), r.GFLOPPerImage, r.Repeat)
 	fmt.Fprintf(w, "agreement  %s, class set %q\n\n", r.Images, r.ClassSet)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -20,12 +20,13 @@ func benchModels(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("bench models", stdio)
 	dir := fs.String("bundle", "", "model bundle directory (required)")
 	dataset := fs.String("dataset", "", "labelled images (MVTec AD layout) for agreement with fp32; default: pictures of the synthetic line")
-	maxImages := fs.Int("max-images", 48, "at most this many dataset images, spread over the dataset (0: all)")
+	maxImages := fs.Int("max-images", 48, "at most this many agreement images, spread over the dataset or the 24 synthetic pictures (0: all)")
 	variants := fs.String("variants", "", "variants to measure, comma-separated (default: every variant of the bundle; fp32 is always measured)")
 	batches := fs.String("batches", "1,2,4,8", "batch sizes to time")
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
 	duration := fs.Duration("duration", 10*time.Second, "time each batch size at least this long")
 	minRuns := fs.Int("min-runs", 3, "and at least this many calls")
+	repeat := fs.Int("repeat", 1, "measure every variant this many times, in rounds, and keep each batch size's fastest")
 	defectsFile := fs.String("defects", "", "defect-class file for verdict agreement (default: a built-in generic set)")
 	set := fs.String("set", "", "class set of --defects (default: the default camera's)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to FILE")
@@ -60,7 +61,7 @@ func benchModels(ctx context.Context, args []string, stdio Stdio) error {
 	rep, err := benchmodels.Run(ctx, benchmodels.Options{
 		Bundle: *dir, Variants: parseList(*variants), Dataset: *dataset, MaxImages: *maxImages,
 		Defects: *defectsFile, Set: *set, Batches: sizes, Threads: *threads,
-		Duration: *duration, MinRuns: *minRuns, ORTLibrary: *ortLib, Machine: m,
+		Duration: *duration, MinRuns: *minRuns, Repeat: *repeat, ORTLibrary: *ortLib, Machine: m,
 		Child:  benchmodels.Command{Path: exe, Args: []string{"bench", "models", benchmodels.ChildArg}},
 		Stderr: stdio.Err, Log: logger(stdio),
 	})
