@@ -80,8 +80,15 @@ type Variant struct {
 	GFLOPS    float64 `json:"gflops"`
 	PeakShare float64 `json:"peak_share"`
 	// Speedup is Best.ImagesPerS over fp32's.
-	Speedup   float64   `json:"speedup_vs_fp32"`
-	Agreement Agreement `json:"agreement"`
+	Speedup float64 `json:"speedup_vs_fp32"`
+	// BestCPU is the highest CPUImagesPerS over the batch sizes, with the
+	// GFLOP/s, share of peak and speedup it implies: the figures for a box
+	// with no other load, estimated from CPU time.
+	BestCPU      float64   `json:"best_cpu_images_per_s"`
+	CPUGFLOPS    float64   `json:"cpu_gflops"`
+	CPUPeakShare float64   `json:"cpu_peak_share"`
+	CPUSpeedup   float64   `json:"cpu_speedup_vs_fp32"`
+	Agreement    Agreement `json:"agreement"`
 }
 
 // Run measures the variants one child process at a time.
@@ -157,9 +164,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if v.Agreement, err = agree(set, ref, r); err != nil {
 			return nil, fmt.Errorf("variant %s against fp32: %w", name, err)
 		}
-		v.Speedup = 1
+		v.Speedup, v.CPUSpeedup = 1, 1
 		if ref := rep.Variants; len(ref) > 0 && ref[0].Best.ImagesPerS > 0 {
 			v.Speedup = v.Best.ImagesPerS / ref[0].Best.ImagesPerS
+			if ref[0].BestCPU > 0 {
+				v.CPUSpeedup = v.BestCPU / ref[0].BestCPU
+			}
 		}
 		rep.Variants = append(rep.Variants, v)
 	}
@@ -176,9 +186,14 @@ func bestOf(rounds []*ChildResult) *ChildResult {
 		best.LoadTime = min(best.LoadTime, r.LoadTime)
 		best.PeakRSS = max(best.PeakRSS, r.PeakRSS)
 		for i, b := range r.Batches {
-			if i < len(best.Batches) && b.ImagesPerS > best.Batches[i].ImagesPerS {
+			if i >= len(best.Batches) {
+				continue
+			}
+			cpu := max(best.Batches[i].CPUImagesPerS, b.CPUImagesPerS)
+			if b.ImagesPerS > best.Batches[i].ImagesPerS {
 				best.Batches[i] = b
 			}
+			best.Batches[i].CPUImagesPerS = cpu
 		}
 	}
 	return &best
@@ -221,10 +236,13 @@ func summarise(b *bundle.Bundle, name string, r *ChildResult, rep *Report) (Vari
 		if br.ImagesPerS > v.Best.ImagesPerS {
 			v.Best = br
 		}
+		v.BestCPU = max(v.BestCPU, br.CPUImagesPerS)
 	}
 	v.GFLOPS = v.Best.ImagesPerS * rep.GFLOPPerImage
+	v.CPUGFLOPS = v.BestCPU * rep.GFLOPPerImage
 	if rep.PeakGFLOPS > 0 {
 		v.PeakShare = v.GFLOPS / rep.PeakGFLOPS
+		v.CPUPeakShare = v.CPUGFLOPS / rep.PeakGFLOPS
 	}
 	return v, nil
 }

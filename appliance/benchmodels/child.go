@@ -10,8 +10,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/linesight/linesight/pipeline/clip"
@@ -44,6 +46,11 @@ type BatchResult struct {
 	ImagesPerS float64       `json:"images_per_s"`
 	P50        time.Duration `json:"latency_p50_ns"` // per call (a whole batch)
 	P99        time.Duration `json:"latency_p99_ns"`
+	// CPUImagesPerS is images per second of this process's CPU time, times
+	// the threads it runs: the rate the box would give with no other load
+	// on it. It is an estimate, and a slight underestimate: ONNX Runtime's
+	// threads spin while they wait, and spinning counts as busy.
+	CPUImagesPerS float64 `json:"cpu_images_per_s"`
 }
 
 // ChildResult is what a child reports back.
@@ -131,7 +138,7 @@ func measure(ctx context.Context, spec Spec, log *slog.Logger) (*ChildResult, er
 		return nil, err
 	}
 	for _, n := range spec.Batches {
-		b, err := timeBatch(ctx, m.Vision, n, spec.Duration, spec.MinRuns)
+		b, err := timeBatch(ctx, m.Vision, n, spec.Duration, spec.MinRuns, threadsUsed(spec.Threads))
 		if err != nil {
 			m.Close()
 			return nil, err
@@ -189,7 +196,7 @@ func embedFiles(m *clip.Model, paths []string, size int) ([][]float32, error) {
 // timeBatch calls the vision session on n random images until both the
 // duration and the minimum number of calls are reached, after one untimed
 // call (the first run at a new shape plans memory).
-func timeBatch(ctx context.Context, v *engine.Vision, n int, d time.Duration, minRuns int) (BatchResult, error) {
+func timeBatch(ctx context.Context, v *engine.Vision, n int, d time.Duration, minRuns, threads int) (BatchResult, error) {
 	h, w := v.InputSize()
 	pixels := make([]float32, n*3*h*w)
 	rng := rand.New(rand.NewPCG(uint64(n), 7))
@@ -201,6 +208,7 @@ func timeBatch(ctx context.Context, v *engine.Vision, n int, d time.Duration, mi
 	}
 	var lat []time.Duration
 	var total time.Duration
+	cpu0 := cpuTime()
 	for len(lat) < max(minRuns, 1) || total < d {
 		if err := ctx.Err(); err != nil {
 			return BatchResult{}, err
@@ -213,12 +221,25 @@ func timeBatch(ctx context.Context, v *engine.Vision, n int, d time.Duration, mi
 		lat = append(lat, dt)
 		total += dt
 	}
-	return BatchResult{
+	r := BatchResult{
 		Batch: n, Runs: len(lat),
 		ImagesPerS: float64(n*len(lat)) / total.Seconds(),
 		P50:        Percentile(lat, 0.50),
 		P99:        Percentile(lat, 0.99),
-	}, nil
+	}
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		r.CPUImagesPerS = float64(n*len(lat)) / (cpu.Seconds() / float64(threads))
+	}
+	return r, nil
+}
+
+// cpuTime is the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads this process's VmHWM from /proc/self/status.
@@ -248,6 +269,15 @@ func parseVmHWM(status string) (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, fmt.Errorf("read peak memory: no VmHWM in /proc/self/status")
+}
+
+// threadsUsed is the intra-op thread count ONNX Runtime runs with: the
+// configured one, or by default one per core (taken as one per CPU here).
+func threadsUsed(configured int) int {
+	if configured > 0 {
+		return configured
+	}
+	return runtime.NumCPU()
 }
 
 func maxInt(xs []int) int {

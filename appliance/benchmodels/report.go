@@ -24,12 +24,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "agreement  %s, class set %q\n\n", r.Images, r.ClassSet)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tvision MB\ttotal MB\tload s\tpeak RSS MB\timg/s b1\timg/s best (b)\tp50 ms b1\tp99 ms b1\tGFLOP/s\t% peak\tx fp32\tcos mean\tcos min\tverdicts\t")
+	fmt.Fprintln(tw, "variant\tvision MB\ttotal MB\tload s\tpeak RSS MB\timg/s b1\timg/s best (b)\tp50 ms b1\tp99 ms b1\tGFLOP/s\t% peak\tx fp32\tCPU-time img/s\t% peak\tx fp32\tcos mean\tcos min\tverdicts\t")
 	for _, v := range r.Variants {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%.2f (%d)\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f\t%.5f\t%.5f\t%.1f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%.2f (%d)\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f\t%.2f\t%.0f\t%.2f\t%.5f\t%.5f\t%.1f%%\t\n",
 			v.Name, mb(v.VisionBytes), mb(v.TotalBytes), v.LoadTime.Seconds(), mb(v.PeakRSS),
 			v.Batch1.ImagesPerS, v.Best.ImagesPerS, v.Best.Batch, ms(v.Batch1.P50), ms(v.Batch1.P99),
-			v.GFLOPS, 100*v.PeakShare, v.Speedup,
+			v.GFLOPS, 100*v.PeakShare, v.Speedup, v.BestCPU, 100*v.CPUPeakShare, v.CPUSpeedup,
 			v.Agreement.CosineMean, v.Agreement.CosineMin, 100*v.Agreement.VerdictAgreement)
 	}
 	return tw.Flush()
@@ -42,14 +42,14 @@ func (r *Report) WriteBatches(w io.Writer) error {
 	head.WriteString("variant\t")
 	if len(r.Variants) > 0 {
 		for _, b := range r.Variants[0].Batches {
-			fmt.Fprintf(&head, "b%d img/s\tp50 ms\tp99 ms\t", b.Batch)
+			fmt.Fprintf(&head, "b%d img/s\tCPU-time\tp50 ms\tp99 ms\t", b.Batch)
 		}
 	}
 	fmt.Fprintln(tw, head.String())
 	for _, v := range r.Variants {
 		fmt.Fprintf(tw, "%s\t", v.Name)
 		for _, b := range v.Batches {
-			fmt.Fprintf(tw, "%.2f\t%.1f\t%.1f\t", b.ImagesPerS, ms(b.P50), ms(b.P99))
+			fmt.Fprintf(tw, "%.2f\t%.2f\t%.1f\t%.1f\t", b.ImagesPerS, b.CPUImagesPerS, ms(b.P50), ms(b.P99))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -81,7 +81,7 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 		if len(v.Batches) != 2 || v.Batch1.Batch != 1 || v.Batch1.Runs < 3 || v.Best.ImagesPerS <= 0 {
 			t.Errorf("%s: batches %+v", v.Name, v.Batches)
 		}
-		if v.PeakRSS < 16<<20 || v.LoadTime <= 0 || v.VisionBytes <= 0 || v.TotalBytes <= v.VisionBytes {
+		if v.PeakRSS < 16<<20 || v.LoadTime <= 0 || v.VisionBytes <= 0 || v.TotalBytes <= v.VisionBytes || v.BestCPU <= 0 {
 			t.Errorf("%s: peak RSS %d, load %v, sizes %d/%d", v.Name, v.PeakRSS, v.LoadTime, v.VisionBytes, v.TotalBytes)
 		}
 		if want := v.Best.ImagesPerS * rep.GFLOPPerImage; v.GFLOPS != want || v.PeakShare != want/rep.PeakGFLOPS {
