@@ -27,9 +27,9 @@ demo: build
 	@test -d $(DEMO_DIR)/model || $(BIN) model synth --preset $(DEMO_PRESET) --seed 1 --out $(DEMO_DIR)/model --variants fp32,int8
 	@echo
 	@echo "  LineSight demo: a synthetic line inspected by a model with RANDOM weights (verdicts mean nothing)."
-	@echo "  Status:  http://127.0.0.1:8080/api/v1/status"
-	@echo "  Trigger: $(BIN) trigger --camera station2 --part-id P-1"
-	@echo "  Stop:    Ctrl-C"
+	@echo "  Dashboard: http://127.0.0.1:8080/  (live view open; log in as admin with the password logged at first start)"
+	@echo "  Trigger:   LINESIGHT_PASSWORD=<admin password> $(BIN) trigger --user admin --camera station2 --part-id P-1"
+	@echo "  Stop:      Ctrl-C"
 	@echo
 	$(BIN) run --config appliance/demo/linesight.yaml
 
