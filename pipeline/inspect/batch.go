@@ -34,6 +34,13 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 		b.items = b.items[:0]
 		// Wait for the first frame.
 		for len(b.items) == 0 {
+			// Expire triggers on schedule even when frames never stop
+			// coming, so a busy loop does not hold back MISSED verdicts.
+			select {
+			case now := <-expiry.C:
+				l.expireTriggers(now)
+			default:
+			}
 			l.dispatchMissed()
 			if l.fill(b) {
 				break

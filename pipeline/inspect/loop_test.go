@@ -32,12 +32,14 @@ type fakeEmbedder struct {
 	sizes []int
 	gate  chan struct{} // when set, each Embed waits for a token
 	fail  bool
+	delay time.Duration // when set, each Embed takes this long
 }
 
 func (e *fakeEmbedder) Embed(px []float32, n int) ([]float32, error) {
 	if e.gate != nil {
 		<-e.gate
 	}
+	time.Sleep(e.delay)
 	e.mu.Lock()
 	e.sizes = append(e.sizes, n)
 	e.mu.Unlock()
@@ -486,5 +488,43 @@ func TestBatchingAndEncoderCanChangeWhileRunning(t *testing.T) {
 	h.loop.SetBatching(100, 0)
 	if size, _ := h.loop.Batching(); size != 4 {
 		t.Errorf("batch size %d, want it capped at the buffers' 4", size)
+	}
+}
+
+// A trigger times out on schedule even while another camera keeps the
+// encoder busy without pause.
+func TestTriggersExpireWhileTheLoopIsBusy(t *testing.T) {
+	cam := triggered("cam0", 8)
+	cam.TriggerTimeout = 30 * time.Millisecond
+	h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond,
+		Cameras: []CameraOptions{cam, freeRun("cam1", 4)}}, &fakeEmbedder{delay: 2 * time.Millisecond})
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	pool := frame.NewPool(16)
+	go func() {
+		defer close(fed)
+		for seq := uint64(1); ; seq++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f := pool.Get(1, 1, 3)
+			f.Camera, f.Seq, f.CapturedAt = "cam1", seq, time.Now()
+			h.loop.Submit(f)
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-fed }()
+	waitFor(t, func() bool { return h.loop.CameraStats("cam1").Inspected.Value() > 5 })
+	if err := h.loop.Trigger("cam0", "P-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.loop.CameraStats("cam0").Missed.Value() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the trigger did not time out within 2s while the loop was busy")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
