@@ -7,10 +7,12 @@ import (
 	"github.com/linesight/linesight/defects"
 )
 
-// batch is one buffer of preprocessed frames on its way to the encoder.
+// batch is one buffer of preprocessed frames on its way to the encoder, with
+// the MISSED verdicts queued between them, in their cameras' order.
 type batch struct {
 	pixels []float32 // [capacity,3,H,W]
 	items  []item
+	frames int // items with a frame: pixels holds frames images
 	per    int
 }
 
@@ -18,6 +20,8 @@ func newBatch(capacity, size int) *batch {
 	per := 3 * size * size
 	return &batch{pixels: make([]float32, capacity*per), items: make([]item, 0, capacity), per: per}
 }
+
+func (b *batch) reset() { b.items, b.frames = b.items[:0], 0 }
 
 // collect fills batches: it waits for a first frame, then takes frames until
 // the batch is full or BatchWait has passed since that first frame.
@@ -31,8 +35,8 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 	timer.Stop()
 	for {
 		b := <-free
-		b.items = b.items[:0]
-		// Wait for the first frame.
+		b.reset()
+		// Wait for the first frame or MISSED verdict.
 		for len(b.items) == 0 {
 			// Expire triggers on schedule even when frames never stop
 			// coming, so a busy loop does not hold back MISSED verdicts.
@@ -41,7 +45,6 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 				l.expireTriggers(now)
 			default:
 			}
-			l.dispatchMissed()
 			if l.fill(b) {
 				break
 			}
@@ -54,39 +57,46 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 				l.expireTriggers(now)
 			}
 		}
-		size, wait := l.Batching()
-		timer.Reset(wait)
-	gather:
-		for len(b.items) < size {
-			if l.fill(b) {
-				continue
+		// A batch of MISSED verdicts alone goes at once.
+		if b.frames > 0 {
+			size, wait := l.Batching()
+			timer.Reset(wait)
+		gather:
+			for b.frames < size {
+				if l.fill(b) {
+					continue
+				}
+				select {
+				case <-ctx.Done():
+					break gather
+				case <-l.ready:
+				case <-timer.C:
+					break gather
+				}
 			}
-			l.dispatchMissed()
-			select {
-			case <-ctx.Done():
-				break gather
-			case <-l.ready:
-			case <-timer.C:
-				break gather
-			}
+			timer.Stop()
 		}
-		timer.Stop()
 		out <- b
 	}
 }
 
-// fill moves queued frames into b until it is full or nothing is queued.
-// It reports whether it added any.
+// fill moves queued frames and MISSED verdicts into b until it holds a
+// batch of frames or nothing is queued. It reports whether it added any.
 func (l *Loop) fill(b *batch) bool {
 	added := false
 	size, _ := l.Batching()
-	for len(b.items) < size {
+	for b.frames < size {
 		it, ok := l.popNext()
 		if !ok {
 			break
 		}
+		added = true
+		if it.missed != nil {
+			b.items = append(b.items, it)
+			continue
+		}
 		f := it.frame
-		slot := b.pixels[len(b.items)*b.per : (len(b.items)+1)*b.per]
+		slot := b.pixels[b.frames*b.per : (b.frames+1)*b.per]
 		start := time.Now()
 		err := l.pre.BGR(f.Pix, f.Width, f.Height, f.Stride, slot)
 		l.Preprocess.Observe(time.Since(start))
@@ -94,56 +104,73 @@ func (l *Loop) fill(b *batch) bool {
 			in := l.intakes[f.Camera]
 			l.log.Error("preprocess failed", "camera", f.Camera, "seq", f.Seq, "err", err)
 			if !it.triggeredAt.IsZero() {
-				l.reportMissed([]defects.Verdict{in.missed(trigger{it.partID, it.triggeredAt}, f.Seq, "preprocess: "+err.Error())})
+				v := in.missed(trigger{it.partID, it.triggeredAt}, f.Seq, "preprocess: "+err.Error())
+				b.items = append(b.items, item{missed: &v})
 			}
 			f.Release()
 			continue
 		}
 		b.items = append(b.items, it)
-		added = true
+		b.frames++
 	}
 	return added
 }
 
 func (l *Loop) expireTriggers(now time.Time) {
+	expired := false
 	for _, in := range l.order {
-		l.reportMissed(in.expire(now))
+		expired = in.expire(now) || expired
 	}
-	l.dispatchMissed()
+	if expired {
+		l.wake()
+	}
 }
 
-// shutdown stops intake and sends what is still queued for inspection.
+// shutdown stops intake, turns waiting triggers into MISSED verdicts and
+// sends what is still queued, in order.
 func (l *Loop) shutdown(b *batch, out chan<- *batch) {
 	l.closeMu.Lock()
 	l.closed = true
 	l.closeMu.Unlock()
+	for _, in := range l.order {
+		in.close("the appliance is shutting down")
+	}
 	for {
-		b.items = b.items[:0]
+		b.reset()
 		l.fill(b)
 		if len(b.items) == 0 {
 			break
 		}
 		out <- b
-		b = newBatch(cap(b.items), l.opts.ImageSize)
+		b = newBatch(l.opts.BatchSize, l.opts.ImageSize)
 	}
-	for _, in := range l.order {
-		l.reportMissed(in.close("the appliance is shutting down"))
-	}
-	l.dispatchMissed()
 }
 
 // infer runs the encoder on each batch, scores each frame and dispatches the
-// verdicts, then hands the buffer back.
+// verdicts, MISSED ones in their place, then hands the buffer back. It is
+// the only goroutine that dispatches, so each camera's verdicts reach the
+// sinks in the order the camera's queue held them.
 func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	for b := range in {
-		n := len(b.items)
-		start := time.Now()
-		emb, err := l.embed.Load().Embed(b.pixels[:n*b.per], n)
+		n := b.frames
+		var emb []float32
+		var err error
 		done := time.Now()
-		l.Inference.Observe(done.Sub(start))
-		l.Batches.Inc()
+		if n > 0 {
+			start := time.Now()
+			emb, err = l.embed.Load().Embed(b.pixels[:n*b.per], n)
+			done = time.Now()
+			l.Inference.Observe(done.Sub(start))
+			l.Batches.Inc()
+		}
 		scorers := *l.scorers.Load()
+		row := 0
 		for i, it := range b.items {
+			if it.missed != nil {
+				l.dispatch(Result{Verdict: *it.missed})
+				b.items[i] = item{}
+				continue
+			}
 			f := it.frame
 			in := l.intakes[f.Camera]
 			var v defects.Verdict
@@ -156,11 +183,12 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 				v = defects.MissedVerdict(f.Camera, f.Seq, it.partID, f.CapturedAt, done, in.opts.MissedAction, "no defect classes for this camera")
 			default:
 				dim := len(emb) / n
-				row := append([]float32(nil), emb[i*dim:(i+1)*dim]...)
-				v = scorer.Verdict(f, row, done)
+				emb := append([]float32(nil), emb[row*dim:(row+1)*dim]...)
+				v = scorer.Verdict(f, emb, done)
 				v.PartID = it.partID
 				v.Source = defects.SourceLocal
 			}
+			row++
 			if v.Outcome == defects.Missed {
 				in.stats.Missed.Inc()
 			} else {

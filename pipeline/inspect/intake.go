@@ -10,11 +10,15 @@ import (
 	"github.com/linesight/linesight/pipeline/metrics"
 )
 
-// item is a frame accepted for inspection, with the trigger it serves.
+// item is a frame accepted for inspection, with the trigger it serves, or
+// the MISSED verdict of a trigger that could not be served. MISSED verdicts
+// wait in their camera's queue like frames, so they never overtake the
+// verdicts of the camera's earlier parts.
 type item struct {
 	frame       *frame.Frame
 	partID      string
-	triggeredAt time.Time // zero in free-run
+	triggeredAt time.Time        // zero in free-run
+	missed      *defects.Verdict // set for a MISSED verdict (no frame)
 }
 
 type trigger struct {
@@ -37,7 +41,8 @@ type intake struct {
 	stats *CameraStats
 
 	mu           sync.Mutex
-	queue        []item // FIFO, at most opts.Queue
+	queue        []item // FIFO: at most opts.Queue frames, plus MISSED verdicts
+	frames       int    // frames in queue
 	pending      []trigger
 	history      []*frame.Frame // triggered: recent frames, oldest first, each retained
 	lastAccepted time.Time
@@ -62,60 +67,77 @@ func newIntake(o CameraOptions) *intake {
 	return &intake{opts: o, stats: &CameraStats{}}
 }
 
-// submit takes a frame from the camera. It returns the MISSED verdicts of
-// triggers it could not serve, for the caller to publish.
-func (in *intake) submit(f *frame.Frame) (missed []defects.Verdict) {
+// submit takes a frame from the camera.
+func (in *intake) submit(f *frame.Frame) {
 	in.stats.Frames.Inc()
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.opts.Mode == Triggered {
-		missed = in.matchTriggers(f)
+		in.matchTriggers(f)
 		in.remember(f)
-		return missed
+		return
 	}
 	if in.opts.Rate > 0 && !in.lastAccepted.IsZero() &&
 		f.CapturedAt.Sub(in.lastAccepted) < time.Duration(float64(time.Second)/in.opts.Rate) {
 		in.stats.Skipped.Inc()
 		f.Release()
-		return nil
+		return
 	}
 	in.lastAccepted = f.CapturedAt
-	if len(in.queue) >= in.opts.Queue {
-		in.queue[0].frame.Release()
-		in.queue = append(in.queue[:0], in.queue[1:]...)
+	if in.frames >= in.opts.Queue {
+		in.dropOldestFrame()
 		in.stats.Dropped.Inc()
 	}
-	in.queue = append(in.queue, item{frame: f})
-	in.stats.QueueDepth.Set(int64(len(in.queue)))
-	return nil
+	in.push(item{frame: f})
+}
+
+// push appends an item to the queue. Called with mu held.
+func (in *intake) push(it item) {
+	in.queue = append(in.queue, it)
+	if it.frame != nil {
+		in.frames++
+		in.stats.QueueDepth.Set(int64(in.frames))
+	}
+}
+
+// pushMissed queues a MISSED verdict behind the camera's queued frames.
+// Called with mu held.
+func (in *intake) pushMissed(v defects.Verdict) { in.push(item{missed: &v}) }
+
+// dropOldestFrame releases the oldest queued frame. Called with mu held.
+func (in *intake) dropOldestFrame() {
+	for i, it := range in.queue {
+		if it.frame != nil {
+			it.frame.Release()
+			in.queue = append(in.queue[:i], in.queue[i+1:]...)
+			in.frames--
+			return
+		}
+	}
 }
 
 // matchTriggers gives f to every pending trigger it satisfies. Called with mu held.
-func (in *intake) matchTriggers(f *frame.Frame) (missed []defects.Verdict) {
+func (in *intake) matchTriggers(f *frame.Frame) {
 	served := 0
 	for _, t := range in.pending {
 		if f.CapturedAt.Before(t.at) {
 			break // pending is in time order
 		}
 		served++
-		if v, ok := in.enqueueTriggered(f, t); !ok {
-			missed = append(missed, v)
-		}
+		in.enqueueTriggered(f, t)
 	}
 	in.pending = append(in.pending[:0], in.pending[served:]...)
-	return missed
 }
 
-// enqueueTriggered queues f for trigger t, or returns the MISSED verdict when
-// the queue is full. Called with mu held.
-func (in *intake) enqueueTriggered(f *frame.Frame, t trigger) (defects.Verdict, bool) {
-	if len(in.queue) >= in.opts.Queue {
-		return in.missed(t, f.Seq, "inference queue full"), false
+// enqueueTriggered queues f for trigger t, or t's MISSED verdict when the
+// queue is full. Called with mu held.
+func (in *intake) enqueueTriggered(f *frame.Frame, t trigger) {
+	if in.frames >= in.opts.Queue {
+		in.pushMissed(in.missed(t, f.Seq, "inference queue full"))
+		return
 	}
 	f.Retain()
-	in.queue = append(in.queue, item{frame: f, partID: t.partID, triggeredAt: t.at})
-	in.stats.QueueDepth.Set(int64(len(in.queue)))
-	return defects.Verdict{}, true
+	in.push(item{frame: f, partID: t.partID, triggeredAt: t.at})
 }
 
 // remember keeps f in the recent-frame history (which holds its own
@@ -132,9 +154,9 @@ func (in *intake) remember(f *frame.Frame) {
 }
 
 // trigger registers a trigger; a recent frame may serve it at once.
-func (in *intake) trigger(partID string, at time.Time) (missed []defects.Verdict, err error) {
+func (in *intake) trigger(partID string, at time.Time) error {
 	if in.opts.Mode != Triggered {
-		return nil, fmt.Errorf("camera %q runs free (mode %s): it takes no triggers", in.opts.ID, in.opts.Mode)
+		return fmt.Errorf("camera %q runs free (mode %s): it takes no triggers", in.opts.ID, in.opts.Mode)
 	}
 	in.stats.Triggers.Inc()
 	t := trigger{partID: partID, at: at}
@@ -145,15 +167,14 @@ func (in *intake) trigger(partID string, at time.Time) (missed []defects.Verdict
 	if len(in.pending) == 0 {
 		for _, f := range in.history {
 			if !f.CapturedAt.Before(at) {
-				if v, ok := in.enqueueTriggered(f, t); !ok {
-					return []defects.Verdict{v}, nil
-				}
-				return nil, nil
+				in.enqueueTriggered(f, t)
+				return nil
 			}
 		}
 	}
 	if len(in.pending) >= maxPendingTriggers {
-		return []defects.Verdict{in.missed(t, 0, "too many triggers waiting for a frame")}, nil
+		in.pushMissed(in.missed(t, 0, "too many triggers waiting for a frame"))
+		return nil
 	}
 	i := len(in.pending)
 	for i > 0 && in.pending[i-1].at.After(at) {
@@ -162,13 +183,14 @@ func (in *intake) trigger(partID string, at time.Time) (missed []defects.Verdict
 	in.pending = append(in.pending, trigger{})
 	copy(in.pending[i+1:], in.pending[i:])
 	in.pending[i] = t
-	return nil, nil
+	return nil
 }
 
-// expire turns triggers older than the timeout into MISSED verdicts.
-func (in *intake) expire(now time.Time) (missed []defects.Verdict) {
+// expire turns triggers older than the timeout into queued MISSED verdicts
+// and reports whether there were any.
+func (in *intake) expire(now time.Time) bool {
 	if in.opts.Mode != Triggered || in.opts.TriggerTimeout <= 0 {
-		return nil
+		return false
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -177,11 +199,11 @@ func (in *intake) expire(now time.Time) (missed []defects.Verdict) {
 		if now.Sub(t.at) < in.opts.TriggerTimeout {
 			break
 		}
-		missed = append(missed, in.missed(t, 0, fmt.Sprintf("no frame within %s of the trigger", in.opts.TriggerTimeout)))
+		in.pushMissed(in.missed(t, 0, fmt.Sprintf("no frame within %s of the trigger", in.opts.TriggerTimeout)))
 		n++
 	}
 	in.pending = append(in.pending[:0], in.pending[n:]...)
-	return missed
+	return n > 0
 }
 
 // pop takes the oldest queued item.
@@ -193,23 +215,26 @@ func (in *intake) pop() (item, bool) {
 	}
 	it := in.queue[0]
 	in.queue = append(in.queue[:0], in.queue[1:]...)
-	in.stats.QueueDepth.Set(int64(len(in.queue)))
+	if it.frame != nil {
+		in.frames--
+		in.stats.QueueDepth.Set(int64(in.frames))
+	}
 	return it, true
 }
 
-// close releases held frames and turns waiting triggers into MISSED verdicts.
-func (in *intake) close(reason string) (missed []defects.Verdict) {
+// close releases the recent-frame history and turns waiting triggers into
+// MISSED verdicts, queued behind the frames already accepted.
+func (in *intake) close(reason string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, t := range in.pending {
-		missed = append(missed, in.missed(t, 0, reason))
+		in.pushMissed(in.missed(t, 0, reason))
 	}
 	in.pending = nil
 	for _, f := range in.history {
 		f.Release()
 	}
 	in.history = nil
-	return missed
 }
 
 func (in *intake) missed(t trigger, seq uint64, reason string) defects.Verdict {

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/metrics"
 )
@@ -32,9 +31,6 @@ type Loop struct {
 	// shared, shutdown exclusively, so nothing slips in after the last drain.
 	closeMu sync.RWMutex
 	closed  bool
-
-	missedMu sync.Mutex
-	missedQ  []defects.Verdict // MISSED verdicts waiting for dispatch
 
 	sinks []*sinkRunner
 
@@ -133,7 +129,7 @@ func (l *Loop) Submit(f *frame.Frame) {
 		f.Release()
 		return
 	}
-	l.reportMissed(in.submit(f))
+	in.submit(f)
 	l.wake()
 }
 
@@ -149,35 +145,11 @@ func (l *Loop) Trigger(camera, partID string, at time.Time) error {
 	if l.closed {
 		return errors.New("trigger: the inspection loop is stopping")
 	}
-	missed, err := in.trigger(partID, at)
-	if err != nil {
+	if err := in.trigger(partID, at); err != nil {
 		return err
 	}
-	l.reportMissed(missed)
 	l.wake()
 	return nil
-}
-
-// reportMissed queues MISSED verdicts for dispatch by the collector; the
-// queue is unbounded so a trigger is never lost and intake never blocks.
-func (l *Loop) reportMissed(vs []defects.Verdict) {
-	if len(vs) == 0 {
-		return
-	}
-	l.missedMu.Lock()
-	l.missedQ = append(l.missedQ, vs...)
-	l.missedMu.Unlock()
-}
-
-// dispatchMissed sends the queued MISSED verdicts to the sinks.
-func (l *Loop) dispatchMissed() {
-	l.missedMu.Lock()
-	vs := l.missedQ
-	l.missedQ = nil
-	l.missedMu.Unlock()
-	for _, v := range vs {
-		l.dispatch(Result{Verdict: v})
-	}
 }
 
 func (l *Loop) wake() {

@@ -491,6 +491,32 @@ func TestBatchingAndEncoderCanChangeWhileRunning(t *testing.T) {
 	}
 }
 
+// A camera's MISSED verdicts (here a trigger that timed out) must not
+// overtake the verdicts of its earlier parts that are still being inspected.
+func TestMissedVerdictsKeepTheirCamerasOrder(t *testing.T) {
+	emb := &fakeEmbedder{gate: make(chan struct{})}
+	cam := triggered("cam0", 8)
+	cam.TriggerTimeout = 30 * time.Millisecond
+	h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond, Cameras: []CameraOptions{cam}}, emb)
+	now := time.Now()
+	if err := h.loop.Trigger("cam0", "P-1", now); err != nil {
+		t.Fatal(err)
+	}
+	h.frame("cam0", 2, now.Sub(h.t0))
+	waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
+	// P-2's frame never comes: it times out while P-1 is in the encoder.
+	if err := h.loop.Trigger("cam0", "P-2", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.loop.CameraStats("cam0").Missed.Value() == 1 })
+	time.Sleep(50 * time.Millisecond)
+	close(emb.gate)
+	vs := h.wait(2)
+	if vs[0].PartID != "P-1" || vs[1].PartID != "P-2" || vs[1].Outcome != defects.Missed {
+		t.Errorf("verdicts %s %s, %s %s; want P-1 first, then P-2 MISSED", vs[0].PartID, vs[0].Outcome, vs[1].PartID, vs[1].Outcome)
+	}
+}
+
 // A trigger times out on schedule even while another camera keeps the
 // encoder busy without pause.
 func TestTriggersExpireWhileTheLoopIsBusy(t *testing.T) {
