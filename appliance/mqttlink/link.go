@@ -43,8 +43,9 @@ type Options struct {
 	// StatusPoll is how often the appliance's state is checked for a
 	// change worth a new status message.
 	StatusPoll time.Duration
-	// ShutdownTimeout bounds the wait for in-flight PUBACKs and the offline
-	// message when Run stops.
+	// ShutdownTimeout bounds, when Run stops, the publishing of what the
+	// outbox still holds (and the wait for its PUBACKs), and then the
+	// offline message.
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
 }
@@ -128,8 +129,9 @@ func (l *Link) Connected() bool { return l.connected.Load() }
 func (l *Link) Published() uint64 { return l.published.Load() }
 
 // Run connects, retrying with backoff, and serves each connection until it
-// is lost or ctx ends. On ctx's end it waits briefly for PUBACKs in flight,
-// publishes the offline status and disconnects. It returns nil on a clean
+// is lost or ctx ends. On ctx's end it publishes what the outbox still
+// holds and waits for the PUBACKs (up to ShutdownTimeout), publishes the
+// offline status and disconnects. It returns nil on a clean
 // stop.
 func (l *Link) Run(ctx context.Context) error {
 	l.startedAt = time.Now()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -151,5 +152,41 @@ func TestUnrecordedAckIsRepublishedNotLost(t *testing.T) {
 	msgs := sub.await("15 verdicts", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 15 })
 	if dups := checkInOrder(t, verdictIDs(t, msgs), 15); dups != 1 {
 		t.Errorf("%d duplicates; want exactly the unrecorded one", dups)
+	}
+}
+
+// A clean stop publishes what the outbox holds (within the shutdown
+// timeout) before the offline status, so the last verdicts of a shutdown
+// reach the PLC in time instead of late, after the next start.
+func TestCleanStopPublishesTheOutboxBeforeOffline(t *testing.T) {
+	b := startBroker(t, nil)
+	sub := subscribe(t, b.URL(), "plc", "linesight/line1/#", nil)
+	ob, app := newOutbox(), newFakeApp()
+	l, stop := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+	const n = 200
+	for i := range n {
+		ob.Append(verdict("cam0", uint64(i+1), defects.Pass))
+	}
+	stop()
+	if left := ob.OutboxLen(); left != 0 {
+		t.Fatalf("%d verdicts left in the outbox after a clean stop", left)
+	}
+	sub.await("offline", "/status", func(m []received) bool {
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"offline"`)
+	})
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	lastVerdict, offline := -1, -1
+	for i, m := range sub.msgs {
+		switch {
+		case strings.HasSuffix(m.topic, "/verdict"):
+			lastVerdict = i
+		case strings.HasSuffix(m.topic, "/status") && strings.Contains(string(m.payload), `"offline"`):
+			offline = i
+		}
+	}
+	if lastVerdict > offline {
+		t.Errorf("a verdict (message %d) came after the offline status (message %d)", lastVerdict, offline)
 	}
 }

@@ -74,11 +74,19 @@ func (p *publisher) complete() error {
 	return nil
 }
 
-// drain waits up to timeout for the PUBACKs in flight at shutdown, so a
-// clean stop does not leave verdicts the broker has to be sent again.
+// drain publishes, at shutdown, what the outbox still holds and waits for
+// the PUBACKs, up to timeout: the appliance stops the link after its last
+// verdicts are in the outbox, and they should reach the PLC before the
+// offline status rather than late, after the next start.
 func (p *publisher) drain(timeout time.Duration) {
 	deadline := time.After(timeout)
-	for len(p.win) > 0 {
+	for {
+		if err := p.fill(); err != nil {
+			p.l.log.Warn("mqtt: outbox not read at shutdown; its verdicts stay in the outbox", "err", err)
+		}
+		if len(p.win) == 0 {
+			return
+		}
 		select {
 		case <-p.headDone():
 			if err := p.complete(); err != nil {
@@ -88,7 +96,8 @@ func (p *publisher) drain(timeout time.Duration) {
 		case <-p.s.lost:
 			return
 		case <-deadline:
-			p.l.log.Warn("mqtt: PUBACKs still outstanding at shutdown; those verdicts stay in the outbox", "count", len(p.win))
+			p.l.log.Warn("mqtt: PUBACKs still outstanding at shutdown; those verdicts stay in the outbox",
+				"count", len(p.win), "outbox", p.l.outbox.OutboxLen())
 			return
 		}
 	}
