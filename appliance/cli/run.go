@@ -94,7 +94,13 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	}
 
 	runErr := a.Run(ctx)
-	time.Sleep(cfg.Journal.FlushInterval + 100*time.Millisecond)
+	// The loop has drained into the journal: commit its last records now,
+	// so the link publishes them before it goes offline.
+	syncCtx, cancelSync := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := j.Sync(syncCtx); err != nil {
+		log.Error("journal: last verdicts not committed before the PLC link stops", "err", err)
+	}
+	cancelSync()
 	stopMQTT()
 	if err := <-mqttErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("mqtt: %w", err)

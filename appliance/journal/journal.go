@@ -289,6 +289,26 @@ func (j *Journal) enqueue(ctx context.Context, p *pending) error {
 	}
 }
 
+// Sync commits the records written so far now, instead of at the next
+// flush interval, and returns once they are on disk (and in the outbox), or
+// the commit failed. A stopping appliance calls it after the loop has
+// drained, before the MQTT link publishes its last verdicts.
+func (j *Journal) Sync(ctx context.Context) error {
+	if j.opts.ReadOnly {
+		return errors.New("sync journal: opened read-only")
+	}
+	done := make(chan error, 1)
+	if err := j.enqueue(ctx, &pending{synced: done}); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("sync journal: %w", ctx.Err())
+	}
+}
+
 // keepImage samples PASS images 1 in KeepPassImages per camera and keeps
 // every FAIL and UNCERTAIN one.
 func (j *Journal) keepImage(v *defects.Verdict) bool {
@@ -355,6 +375,15 @@ func (j *Journal) run() {
 			if !ok {
 				j.flushAll(batch)
 				return
+			}
+			if p.synced != nil {
+				batch = j.flush(batch)
+				if len(batch) > 0 {
+					p.synced <- fmt.Errorf("journal: %d records not committed yet; retrying at the next interval", len(batch))
+				} else {
+					p.synced <- nil
+				}
+				continue
 			}
 			batch = append(batch, p)
 			if len(batch) < maxBatch {

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -132,5 +133,33 @@ func TestOutboxLimitPolicies(t *testing.T) {
 				t.Errorf("after an ack and a new record: %v", got)
 			}
 		})
+	}
+}
+
+// Sync commits what was written without waiting for the flush interval, so
+// a stopping appliance can hand its last verdicts to the MQTT link at once.
+func TestSyncCommitsWithoutWaitingForTheInterval(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.FlushInterval = time.Hour
+	j := mustOpen(t, o)
+	for i := range 3 {
+		write(t, j, verdict("cam0", uint64(i+1), t0, defects.Fail, "scratch", ""), testFrame(8, 8, uint64(i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := j.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, w := j.OutboxLen(), j.Stats().Written; n != 3 || w != 3 {
+		t.Fatalf("after Sync: outbox %d, written %d; want 3 and 3", n, w)
+	}
+	select {
+	case <-j.OutboxNotify():
+	default:
+		t.Error("Sync added outbox entries without a notification")
+	}
+	j.Close()
+	if err := j.Sync(ctx); err == nil {
+		t.Error("Sync on a closed journal succeeded")
 	}
 }

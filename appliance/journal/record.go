@@ -38,6 +38,9 @@ type pending struct {
 	keepTier  bool // the image is a FAIL/UNCERTAIN one, evicted last
 	noOutbox  bool
 	verdict   []byte // outbox JSON
+	// synced, when set, makes this a Sync request rather than a record:
+	// the writer commits what it holds and answers on it.
+	synced chan error
 }
 
 // recordTime is the time a verdict is filed under: when the part was
