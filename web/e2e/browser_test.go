@@ -45,26 +45,99 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+	// The first action starts the browser; it must run on the context
+	// without a deadline, or the deadline would end the browser.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		cancel()
+		cancelAlloc()
 		t.Fatalf("start Chromium: %v", err)
 	}
+
+	// Keep the page's console and uncaught errors for a failing test.
+	console := &syncBuffer{}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(console, "%s %s: %s (%s:%d)\n", m.Time.Format("15:04:05.000"), m.Type, m.Text, m.URL, m.Line+1)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		<-done
+		if t.Failed() && console.String() != "" {
+			t.Logf("browser console:\n%s", console.String())
+		}
+	})
 	return ctx
 }
 
-// do runs actions with a deadline, failing the test with what was being done.
-func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+// stepTimeout bounds one group of browser steps.
+const stepTimeout = 45 * time.Second
+
+// do runs steps in order with a deadline, failing the test with what was
+// being done.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 45*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Run(tctx, actions...); err != nil {
+	if err := chromedp.Do(tctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
 
+// value runs one action that returns a value, with a deadline.
+func value[T any](t *testing.T, ctx context.Context, what string, action chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(tctx, action)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// eval evaluates a JavaScript expression in the page and decodes its value.
+func eval[T any](t *testing.T, ctx context.Context, what, expr string) T {
+	t.Helper()
+	return value(t, ctx, what, chromedp.Evaluate[T](expr))
+}
+
+// js is a step that runs a JavaScript expression in the page for its
+// effect; its value is dropped in the page, so it may be any object.
+func js(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void]("void (" + expr + ")")
+}
+
+// submit submits a form the way pressing Enter in it does: the browser
+// checks the fields and the page's submit handler runs. (chromedp.Submit
+// calls form.submit(), which skips both and loads the form's action.)
+func submit(form string) chromedp.Action[chromedp.Void] {
+	return js(`document.querySelector(` + jsString(form) + `).requestSubmit()`)
+}
+
+// setValue sets a form field's value and fires input and change, as an
+// edit by hand does; it fails when the field refuses the value (a select
+// without that option). chromedp.SetValue cannot set an empty value.
+func setValue(field, v string) chromedp.Action[chromedp.Void] {
+	return js(`(() => {
+		const e = document.querySelector(` + jsString(field) + `);
+		e.value = ` + jsString(v) + `;
+		e.dispatchEvent(new Event("input", { bubbles: true }));
+		e.dispatchEvent(new Event("change", { bubbles: true }));
+		if (e.value !== ` + jsString(v) + `) throw new Error("` + field + ` refused the value");
+	})()`)
+}
+
 // waitJS polls a JavaScript expression until it is truthy.
-func waitJS(expr string) chromedp.Action {
-	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second))
+func waitJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second))
 }
 
 // screenshotDir is docs/dashboard with LINESIGHT_SCREENSHOTS=1, else a
@@ -78,12 +151,24 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// screenshot saves a full-page PNG.
+// screenshot saves the whole page, scrolled parts included, as a PNG.
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	var png []byte
+	savePNG(t, ctx, dir, name, chromedp.FullScreenshot(100))
+}
+
+// screenshotScreen saves what the screen shows, as a PNG: for a long page,
+// or one with a dialog over it.
+func screenshotScreen(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	savePNG(t, ctx, dir, name, chromedp.CaptureScreenshot())
+}
+
+func savePNG(t *testing.T, ctx context.Context, dir, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
 	// Let images and charts settle before the picture.
-	do(t, ctx, "screenshot "+name, chromedp.Sleep(500*time.Millisecond), chromedp.FullScreenshot(&png, 100))
+	do(t, ctx, "settle before screenshot "+name, chromedp.Sleep(500*time.Millisecond))
+	png := value(t, ctx, "screenshot "+name, capture)
 	path := filepath.Join(dir, name+".png")
 	must(t, os.WriteFile(path, png, 0o644))
 	t.Logf("screenshot %s (%d KB)", path, len(png)>>10)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,8 +28,7 @@ func TestDashboard(t *testing.T) {
 			chromedp.WaitVisible("#figures"),
 			waitJS(`document.querySelectorAll("#feed li").length >= 2`),
 			waitJS(`document.querySelectorAll("#cameras .camera").length === 2`))
-		var navLinks int
-		do(t, ctx, "read the nav", chromedp.Evaluate(`document.querySelectorAll("#nav a").length`, &navLinks))
+		navLinks := eval[int](t, ctx, "read the nav", `document.querySelectorAll("#nav a").length`)
 		if navLinks != 1 {
 			t.Errorf("kiosk nav shows %d pages, want only Live", navLinks)
 		}
@@ -42,7 +42,7 @@ func TestDashboard(t *testing.T) {
 		do(t, ctx, "log in",
 			chromedp.SendKeys("#login-name", a.User),
 			chromedp.SendKeys("#login-password", a.Password),
-			chromedp.Submit("#login-form"),
+			submit("#login-form"),
 			chromedp.WaitVisible("#history-filters"),
 			waitJS(`[...document.querySelectorAll("#nav a")].some(a => a.textContent === "Users")`))
 	})
@@ -51,22 +51,31 @@ func TestDashboard(t *testing.T) {
 		do(t, ctx, "open live",
 			chromedp.Navigate(a.URL+"/#/live"),
 			waitJS(`document.querySelectorAll("#feed li").length >= 1`),
-			chromedp.Evaluate(`window.__e2eMarker = 1`, nil))
-		var before int
-		do(t, ctx, "count inspected", chromedp.Evaluate(`Number(document.querySelector('[data-figure="inspected"] .value').textContent.replace(/\D/g, ""))`, &before))
+			js(`window.__e2eMarker = 1`))
+		before := eval[int](t, ctx, "count inspected", `Number(document.querySelector('[data-figure="inspected"] .value').textContent.replace(/\D/g, ""))`)
 		// A triggered part shows up in the feed and on its camera.
 		if code := a.api(t, "POST", "/cameras/station2/trigger", map[string]string{"part_id": "E2E-1"}, nil); code != 202 {
 			t.Fatalf("trigger: HTTP %d", code)
 		}
 		do(t, ctx, "see the triggered verdict",
 			waitJS(`document.querySelector('#feed li[data-part="E2E-1"]') !== null`),
-			waitJS(`document.querySelector('#cameras [data-camera="station2"]').className.match(/PASS|FAIL|UNCERTAIN|MISSED/)`),
-			waitJS(`Number(document.querySelector('[data-figure="inspected"] .value').textContent.replace(/\D/g, "")) > `+strconv.Itoa(before)),
-			waitJS(`[...document.querySelectorAll("#cameras img")].every(i => i.complete && i.naturalWidth > 0)`))
-		var marker int
-		do(t, ctx, "check no reload", chromedp.Evaluate(`window.__e2eMarker || 0`, &marker))
+			waitJS(`document.querySelector('#cameras [data-camera="station2"]')?.className.match(/PASS|FAIL|UNCERTAIN|MISSED/)`),
+			waitJS(`Number(document.querySelector('[data-figure="inspected"] .value')?.textContent.replace(/\D/g, "")) > `+strconv.Itoa(before)),
+			waitJS(`(() => { const i = [...document.querySelectorAll("#cameras img")]; return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); })()`))
+		marker := eval[int](t, ctx, "check no reload", `window.__e2eMarker || 0`)
 		if marker != 1 {
 			t.Error("the page reloaded")
+		}
+		// A 1366x768 panel at the line shows the whole page, and the yield
+		// and each camera's verdict are big enough to read from two metres.
+		if eval[bool](t, ctx, "check height", `document.documentElement.scrollHeight > window.innerHeight + 1`) {
+			t.Error("the live view is taller than a 1366x768 panel")
+		}
+		for _, sel := range []string{`[data-figure="yield"] .value`, `#cameras [data-camera="station2"] .verdict`} {
+			px := eval[float64](t, ctx, "measure "+sel, `parseFloat(getComputedStyle(document.querySelector(`+jsString(sel)+`)).fontSize)`)
+			if px < 40 {
+				t.Errorf("%s is %.0f px high, want at least 40 px", sel, px)
+			}
 		}
 		screenshot(t, ctx, shots, "live")
 	})
@@ -76,38 +85,43 @@ func TestDashboard(t *testing.T) {
 			chromedp.Navigate(a.URL+"/#/history"),
 			waitJS(`document.querySelectorAll("#history tbody tr[data-id]").length > 0`),
 			chromedp.SendKeys("#f-part", "E2E-1"),
-			chromedp.Submit("#history-filters"),
+			submit("#history-filters"),
 			waitJS(`(() => { const r = document.querySelectorAll("#history tbody tr[data-id]"); return r.length === 1 && r[0].textContent.includes("E2E-1"); })()`))
 		do(t, ctx, "filter by camera",
-			chromedp.SetValue("#f-part", ""),
-			chromedp.SetValue("#f-camera", "conveyor"),
-			chromedp.Submit("#history-filters"),
+			// The camera options arrive after the page.
+			waitJS(`document.querySelector('#f-camera option[value="conveyor"]') !== null`),
+			setValue("#f-part", ""),
+			setValue("#f-camera", "conveyor"),
+			submit("#history-filters"),
 			waitJS(`(() => { const r = [...document.querySelectorAll("#history tbody tr[data-id]")]; return r.length > 0 && r.every(x => x.children[2].textContent === "conveyor"); })()`))
-		var csv string
-		do(t, ctx, "read the CSV link", chromedp.AttributeValue("#csv", "href", &csv, nil))
+		csv := value(t, ctx, "read the CSV link", chromedp.AttributeValue("#csv", "href")).Value
 		if !strings.Contains(csv, "/api/v1/history.csv?") || !strings.Contains(csv, "camera=conveyor") {
 			t.Errorf("CSV link %q does not carry the filters", csv)
 		}
-		screenshot(t, ctx, shots, "history")
+		screenshotScreen(t, ctx, shots, "history")
 		do(t, ctx, "open a record",
-			chromedp.SetValue("#f-camera", ""),
-			chromedp.SetValue("#f-outcome", "FAIL"),
-			chromedp.Submit("#history-filters"),
-			waitJS(`document.querySelectorAll("#history tbody tr[data-id]").length > 0`),
+			setValue("#f-camera", ""),
+			setValue("#f-outcome", "FAIL"),
+			submit("#history-filters"),
+			waitJS(`(() => { const r = [...document.querySelectorAll("#history tbody tr[data-id]")]; return r.length > 0 && r.every(x => x.dataset.outcome === "FAIL"); })()`),
 			chromedp.Click("#history tbody tr[data-id]"),
-			waitJS(`document.querySelector("#detail").open`),
-			waitJS(`[...document.querySelectorAll("#detail img")].every(i => i.complete && i.naturalWidth > 0)`))
-		screenshot(t, ctx, shots, "history-detail")
+			waitJS(`document.querySelector("#detail")?.open && document.querySelector("#detail .verdict.FAIL") !== null`),
+			waitJS(`(() => { const i = document.querySelector("#detail img"); return i !== null && i.complete && i.naturalWidth > 0; })()`))
+		screenshotScreen(t, ctx, shots, "history-detail")
 	})
 
 	t.Run("statistics", func(t *testing.T) {
 		do(t, ctx, "open statistics",
 			chromedp.Navigate(a.URL+"/#/stats"),
 			waitJS(`document.querySelectorAll("#stats-summary .figure").length > 0`))
-		var charts bool
-		do(t, ctx, "check charts", chromedp.Evaluate(`!!window.Chart`, &charts))
+		charts := eval[bool](t, ctx, "check charts", `!!window.Chart`)
 		if charts {
 			do(t, ctx, "wait for the charts", waitJS(`["chart-yield","chart-pareto","chart-latency"].every(id => window.Chart.getChart(document.getElementById(id)))`))
+			// The line has run for a minute at most: the last hour shows it.
+			do(t, ctx, "show the last hour",
+				js(`window.__e2eChart = window.Chart.getChart(document.getElementById("chart-yield"))`),
+				setValue("#stats-range", "1h"),
+				waitJS(`(() => { const c = window.Chart.getChart(document.getElementById("chart-yield")); return c && c !== window.__e2eChart; })()`))
 		} else if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
 			t.Error("Chart.js is not embedded: run make assets before the tests")
 		} else {
@@ -120,14 +134,20 @@ func TestDashboard(t *testing.T) {
 		oldHash := a.configHash(t)
 		do(t, ctx, "open defect classes",
 			chromedp.Navigate(a.URL+"/#/classes"),
-			waitJS(`document.querySelector("#classes-yaml").value.includes("missing component")`),
-			waitJS(`document.querySelector("#classes-hash").dataset.hash === `+jsString(oldHash)))
+			waitJS(`document.querySelector("#classes-yaml")?.value.includes("states: [incomplete]")`),
+			waitJS(`document.querySelector("#classes-hash")?.dataset.hash === `+jsString(oldHash)))
 		do(t, ctx, "edit a prompt and try it",
-			chromedp.Evaluate(`(() => { const y = document.querySelector("#classes-yaml"); y.value = y.value.replace("with a missing component", "with a broken or missing component"); })()`, nil),
-			chromedp.Clear("#try-last"),
-			chromedp.SendKeys("#try-last", "100"),
+			js(`(() => { const y = document.querySelector("#classes-yaml"); y.value = y.value.replace("states: [incomplete]", "states: [incomplete, broken]"); })()`),
+			setValue("#try-last", "100"),
 			chromedp.Click("#try"),
-			chromedp.WaitVisible("#flipped"))
+			waitJS(`document.querySelector("#flipped, #classes-msg .error") !== null`))
+		if msg := eval[string](t, ctx, "read the preview", `document.querySelector("#classes-msg").textContent`); msg != "" {
+			t.Fatalf("try it: %s", msg)
+		}
+		// The line has run for seconds, so fewer than 100 may be stored.
+		if got := eval[string](t, ctx, "read the preview", `document.querySelector("#flipped").textContent`); !regexp.MustCompile(`^\d+ of [1-9]\d* verdicts would change$`).MatchString(got) {
+			t.Errorf("try it says %q, want stored verdicts rescored", got)
+		}
 		screenshot(t, ctx, shots, "classes")
 		do(t, ctx, "save",
 			chromedp.SendKeys("#save-comment", "e2e: broaden missing component"),
@@ -135,21 +155,20 @@ func TestDashboard(t *testing.T) {
 			chromedp.WaitVisible("#save-ok"),
 			waitJS(`document.querySelector("#classes-hash").dataset.hash !== `+jsString(oldHash)),
 			waitJS(`document.querySelector("#audit").textContent.includes("e2e: broaden missing component")`))
-		var shown string
-		do(t, ctx, "read the new hash", chromedp.Evaluate(`document.querySelector("#classes-hash").dataset.hash`, &shown))
+		shown := eval[string](t, ctx, "read the new hash", `document.querySelector("#classes-hash").dataset.hash`)
 		if got := a.configHash(t); got != shown || got == oldHash {
 			t.Errorf("appliance config hash %q after save, page shows %q, was %q", got, shown, oldHash)
 		}
 		// The reload took effect: new verdicts carry the new hash.
 		do(t, ctx, "see the new hash on the system page",
 			chromedp.Navigate(a.URL+"/#/system"),
-			waitJS(`document.querySelector("#system-config-hash") && document.querySelector("#system-config-hash").textContent === `+jsString(shown)))
+			waitJS(`document.querySelector("#system-config-hash")?.textContent === `+jsString(shown)))
 		screenshot(t, ctx, shots, "system")
 
 		do(t, ctx, "save an invalid file",
 			chromedp.Navigate(a.URL+"/#/classes"),
-			waitJS(`document.querySelector("#classes-yaml").value.length > 0`),
-			chromedp.Evaluate(`document.querySelector("#classes-yaml").value += "\n  bogus: [\n"`, nil),
+			waitJS(`document.querySelector("#classes-yaml")?.value.length > 0`),
+			js(`document.querySelector("#classes-yaml").value += "\n  bogus: [\n"`),
 			chromedp.Click("#save"),
 			waitJS(`document.querySelector("#classes-msg .error") !== null`))
 		if got := a.configHash(t); got != shown {
@@ -162,9 +181,9 @@ func TestDashboard(t *testing.T) {
 			chromedp.Navigate(a.URL+"/#/users"),
 			chromedp.WaitVisible("#user-add"),
 			chromedp.SendKeys("#user-name", "olga"),
-			chromedp.SetValue("#user-role", "operator"),
+			setValue("#user-role", "operator"),
 			chromedp.SendKeys("#user-password", "olga-password-1"),
-			chromedp.Submit("#user-add"),
+			submit("#user-add"),
 			waitJS(`document.querySelector('#users tr[data-user="olga"]') !== null`))
 		screenshot(t, ctx, shots, "users")
 	})
@@ -174,9 +193,8 @@ func TestDashboard(t *testing.T) {
 		do(t, phone, "live on a phone",
 			chromedp.Navigate(a.URL+"/"),
 			waitJS(`document.querySelectorAll("#feed li").length >= 1`),
-			waitJS(`[...document.querySelectorAll("#cameras img")].every(i => i.complete && i.naturalWidth > 0)`))
-		var overflow bool
-		do(t, phone, "check width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow))
+			waitJS(`(() => { const i = [...document.querySelectorAll("#cameras img")]; return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); })()`))
+		overflow := eval[bool](t, phone, "check width", `document.documentElement.scrollWidth > window.innerWidth + 1`)
 		if overflow {
 			t.Error("the live view is wider than a phone screen")
 		}

@@ -56,7 +56,7 @@ export async function render(root) {
       h("td", k.good ? h("strong", `${k.name} (good)`) : k.name),
       h("td.num", k.threshold),
       h("td", h("details",
-        h("summary", `${(k.prompts || []).length} prompts`),
+        h("summary", plural((k.prompts || []).length, "prompt")),
         h("ul", (k.prompts || []).map((p) => h("li", h("small", p)))))));
     const setBlock = (s) => h("div", { style: "margin-bottom:10px" },
       h("h3", { style: "margin:4px 0" }, s.name, h("small.muted", `  uncertain → ${s.uncertain || "—"}`)),
@@ -143,6 +143,10 @@ export async function render(root) {
     fill(msg, errorBox(err));
   }
   loadAudit();
+}
+
+function plural(n, word) {
+  return `${num(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function short(hash) {

@@ -62,8 +62,10 @@ export async function render(root) {
         get("/stats/latency" + query(q)),
       ]);
       const t = y.total || {};
+      const yieldNow = t.total ? t.yield : null;
       fill(summary,
-        fig("Yield", pct(t.total ? t.yield : null), "yield"),
+        // Red below 90 %, as on the live view.
+        fig("Yield", pct(yieldNow), yieldNow !== null && yieldNow < 0.9 ? "yield.low" : "yield"),
         fig("Inspected", num(t.total)),
         fig("Fail", num(t.fail), "fail"),
         fig("Uncertain", num(t.uncertain), "uncertain"),

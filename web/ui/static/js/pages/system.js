@@ -3,6 +3,7 @@
 
 import { h, fill, bytes, dateTime, duration, ms, num, pct, errorBox } from "../dom.js";
 import { get } from "../api.js";
+import { latest } from "../status.js";
 
 export async function render(root) {
   const body = h("div.grid#system", { style: "grid-template-columns:repeat(auto-fit,minmax(320px,1fr))" });
@@ -16,15 +17,17 @@ export async function render(root) {
       fill(body, errorBox(err));
       return;
     }
-    const kv = (...pairs) => h("dl.kv", pairs.map(([k, v]) => [h("dt", k), h("dd", v ?? "—")]));
+    const kv = (...pairs) => h("dl.kv", pairs.filter(Boolean).map(([k, v]) => [h("dt", k), h("dd", v ?? "—")]));
     const m = s.model || {}, w = s.warmup || {}, d = s.defects || {}, b = s.broker || {}, o = s.outbox || {};
     const disk = s.disk || {}, j = s.journal || {};
+    // How long the warm-up took is in the status the top bar polls.
+    const warmupNs = w.took_ns || (latest() || {}).warmup_ns;
     fill(body,
       h("section.panel", h("h2", "Appliance"), kv(
         ["Line", s.line], ["State", h(`span.state.${s.state}`, s.state)],
         ["Version", s.version], ["Go", s.go_version],
-        ["Started", dateTime(s.started_at)], ["Ready", dateTime(s.ready_at)],
-        ["Warm-up", `${w.state || "—"}${w.took_ns ? " in " + ms(w.took_ns) : ""}`])),
+        ["Started", dateTime(s.started_at)], s.ready_at ? ["Ready", dateTime(s.ready_at)] : null,
+        ["Warm-up", `${w.state || "—"}${warmupNs ? " in " + ms(warmupNs) : ""}`])),
       h("section.panel", h("h2", "Model"), kv(
         ["Bundle", h("code", m.bundle)], ["Variant", m.variant], ["Provider", m.provider],
         ["Digest", h("code", m.digest)])),
