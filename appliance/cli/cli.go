@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Stdio are the streams a command reads and writes.
@@ -17,6 +18,32 @@ type Stdio struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+}
+
+// serialized makes Out and Err safe for the goroutines of a command (the
+// appliance's logger and the command's own output): writes to them take one
+// lock, so streams that are not files (a buffer, a pipe wrapper) and a
+// shared Out and Err stay whole.
+func (s Stdio) serialized() Stdio {
+	mu := &sync.Mutex{}
+	if s.Out != nil {
+		s.Out = &lockedWriter{mu: mu, w: s.Out}
+	}
+	if s.Err != nil {
+		s.Err = &lockedWriter{mu: mu, w: s.Err}
+	}
+	return s
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // command is one subcommand: its name path ("model synth"), a one-line
@@ -57,6 +84,7 @@ var errUsage = errors.New("usage")
 
 // Run runs the command named by args and returns the process exit status.
 func Run(ctx context.Context, args []string, stdio Stdio) int {
+	stdio = stdio.serialized()
 	cmds := commands()
 	for _, c := range cmds {
 		words := strings.Fields(c.name)
