@@ -26,9 +26,10 @@ type System struct {
 	Journal   any          `json:"journal,omitempty"`
 }
 
-// Warmup is "running", "done" or "failed".
+// Warmup is "running", "done" or "failed", and how long it took once done.
 type Warmup struct {
-	State string `json:"state"`
+	State    string        `json:"state"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }
 
 type ModelInfo struct {

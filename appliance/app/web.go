@@ -52,7 +52,7 @@ func (w Web) System() web.System {
 	case StateFailed:
 		sys.Warmup.State = "failed"
 	default:
-		sys.Warmup.State = "done"
+		sys.Warmup.State, sys.Warmup.Duration = "done", st.Warmup
 	}
 	byID := map[string]CameraStatus{}
 	for _, c := range st.Cameras {
