@@ -15,14 +15,17 @@ import (
 //     memory: ONNX Runtime does not constant-fold a DequantizeLinear (it
 //     keeps Q/DQ pairs for its quantization fusions), so each weight is
 //     dequantized into a scratch buffer at every run. That costs speed
-//     (about half of fp32 measured on an AVX2 box) and buys memory and disk;
+//     (0.4-0.6x fp32 measured on an AVX2 box) and buys memory and disk;
 //     the accuracy is that of 8-bit weights alone, with no activation
 //     rounding.
 //   - INT8Blocks (int8b): MatMulNBits with bits=8. Weights are quantized in
 //     blocks of 32 along K, each block with its own scale, which follows
 //     the weights more closely than one scale per column. accuracy_level 4
 //     lets ORT quantize the activations per block too and use its integer
-//     kernels (AVX2 or AVX-512 VNNI, chosen at run time).
+//     kernels where MLAS has them for the CPU. It is the most accurate int8
+//     variant; on an AVX2 box without VNNI it measured slower than fp32
+//     (docs/benchmarks-variants.md), so its speed must be measured on the
+//     target.
 //   - INT8VNNI (int8vnni): INT8's DynamicQuantizeMatMul with the full
 //     [-127, 127] weight range. CPUs with VNNI (vpdpbusd) accumulate uint8 x
 //     int8 products straight into int32, so the 7-bit restriction INT8 needs
