@@ -51,6 +51,12 @@ func (r *Report) WriteChart(path string) error {
 	p.Legend.Add("best, from CPU time (no other load)", barsCPU)
 	p.Legend.Top = true
 	p.NominalX(labels...)
+	// Headroom above the tallest bar keeps the legend off the bars.
+	top := 0.0
+	for i := range b1 {
+		top = max(top, b1[i], best[i], cpu[i])
+	}
+	p.Y.Min, p.Y.Max = 0, 1.35*top
 	if err := p.Save(vg.Length(40+32*len(labels))*vg.Millimeter, 100*vg.Millimeter, path); err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
