@@ -27,18 +27,35 @@ func (l *Link) onTrigger(s *session) paho.MessageHandler {
 		select {
 		case s.triggers <- in:
 		default:
-			l.log.Error("mqtt: trigger queue full; trigger dropped", "topic", in.topic)
+			// Refused, and said so: the publish runs on its own goroutine
+			// because the router must not block.
+			camera, _ := l.topics.TriggerCamera(in.topic)
+			e := &ErrorMessage{V: ContractVersion, Line: l.o.Line, Camera: camera, At: in.at.UTC(), Size: len(in.payload),
+				Code: CodeRefused, Reason: fmt.Sprintf("%d triggers are already waiting; trigger refused", triggerQueue)}
+			l.log.Error("mqtt: trigger queue full; trigger refused", "topic", in.topic)
+			go s.client.Publish(l.topics.Error(camera), 1, false, mustJSON(e))
 		}
 	}
 }
 
 // serveTriggers feeds triggers to the appliance in arrival order and
-// answers bad ones on the camera's error topic.
+// answers bad ones on the camera's error topic. When the session ends, the
+// triggers already taken from the broker (and acknowledged to it) are still
+// served: their verdicts go out through the outbox on the next connection.
 func (l *Link) serveTriggers(ctx context.Context, s *session) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			for {
+				select {
+				case in := <-s.triggers:
+					if e := l.handleTrigger(in); e != nil {
+						l.log.Warn("mqtt: trigger rejected after the connection ended", "topic", in.topic, "code", e.Code, "reason", e.Reason)
+					}
+				default:
+					return
+				}
+			}
 		case in := <-s.triggers:
 			if e := l.handleTrigger(in); e != nil {
 				l.log.Warn("mqtt: trigger rejected", "topic", in.topic, "code", e.Code, "reason", e.Reason, "size", e.Size)

@@ -1,12 +1,14 @@
 package mqttlink
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
@@ -109,5 +111,26 @@ func awaitTriggers(t *testing.T, app *fakeApp, n int) {
 		case <-deadline:
 			t.Fatalf("%d of %d triggers arrived", len(app.triggered()), n)
 		}
+	}
+}
+
+// Triggers taken from the broker before the connection ended are served,
+// not dropped: the broker has acknowledged them, so only the appliance can
+// still answer them (through the outbox, on the next connection).
+func TestTriggersQueuedWhenTheSessionEndsAreServed(t *testing.T) {
+	app := newFakeApp()
+	l, err := New(testOptions("tcp://127.0.0.1:1"), newOutbox(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{lost: make(chan struct{}), triggers: make(chan inbound, triggerQueue)}
+	for i := 0; i < 3; i++ {
+		s.triggers <- inbound{topic: "linesight/line1/cam0/trigger", payload: []byte(fmt.Sprintf(`{"part_id":"P-%d"}`, i)), at: time.Now()}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l.serveTriggers(ctx, s)
+	if got := app.triggered(); fmt.Sprint(got) != "[cam0/P-0 cam0/P-1 cam0/P-2]" {
+		t.Errorf("triggers served after the session ended: %v", got)
 	}
 }
