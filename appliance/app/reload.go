@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -74,6 +75,9 @@ func (a *App) ReloadDefects() error {
 	path := a.Config.Defects
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
+	if st := a.State(); st != StateReady {
+		return fmt.Errorf("reload defect classes: the appliance is %s", st)
+	}
 	classes, err := defects.Load(path)
 	if err == nil {
 		var scorers inspect.Scorers
