@@ -252,6 +252,16 @@ func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile s
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	return ServeTLSConfig(ctx, addr, h, tlsCfg, log, ready)
+}
+
+// ServeTLSConfig listens on addr (with TLS when tlsCfg is set) until ctx
+// ends, then shuts down, letting requests in progress finish for a few
+// seconds. Requests inherit ctx, so long-lived streams end with the server.
+func ServeTLSConfig(ctx context.Context, addr string, h http.Handler, tlsCfg *tls.Config, log *slog.Logger, ready func(net.Addr)) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -262,7 +272,6 @@ func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile s
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	// Requests inherit ctx, so the live streams end when the server stops.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
@@ -276,7 +285,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile s
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
-		log.Warn("web server did not shut down cleanly", "err", err)
+		log.Warn("HTTP server did not shut down cleanly", "addr", addr, "err", err)
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

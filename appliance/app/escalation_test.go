@@ -16,6 +16,7 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/web"
 )
 
 const escalationToken = "line-one-shared-token"
@@ -73,7 +74,7 @@ func startEscalationServer(t *testing.T) (string, *escalation.Server, string) {
 	done := make(chan error, 1)
 	go func() {
 		// A free loopback port rather than the configured one.
-		done <- escalation.Serve(ctx, "127.0.0.1:0", srv.Handler(), nil, nil, func(a net.Addr) { addr <- a })
+		done <- web.ServeTLSConfig(ctx, "127.0.0.1:0", srv.Handler(), nil, nil, func(a net.Addr) { addr <- a })
 	}()
 	t.Cleanup(func() { cancel(); <-done; release() })
 	select {

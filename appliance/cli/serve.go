@@ -9,6 +9,7 @@ import (
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/escalation"
+	"github.com/linesight/linesight/web"
 )
 
 // serveEscalations runs the escalation server: other appliances send it the
@@ -44,7 +45,7 @@ func serveEscalations(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		tlsCfg = tc
 	}
-	return escalation.Serve(ctx, s.Listen, srv.Handler(), tlsCfg, log, func(addr net.Addr) {
+	return web.ServeTLSConfig(ctx, s.Listen, srv.Handler(), tlsCfg, log, func(addr net.Addr) {
 		log.Info("escalation server listening", "url", scheme+"://"+addr.String()+escalation.Path,
 			"mutual_tls", s.TLS.ClientCA != "", "model", cfg.Model.Bundle, "variant", cfg.Model.Variant)
 	})

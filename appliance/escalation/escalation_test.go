@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -62,18 +63,9 @@ func (brightModel) Prepare(set *defects.ClassSet) (*defects.Scorer, error) {
 // startServer runs a server with h on a loopback port and returns its URL.
 func startServer(t *testing.T, h http.Handler) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, "127.0.0.1:0", h, nil, nil, func(a net.Addr) { addr <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case a := <-addr:
-		return "http://" + a.String()
-	case err := <-done:
-		t.Fatal(err)
-	}
-	return ""
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // uncertain is a local verdict to escalate, with its frame (bright or dark).
