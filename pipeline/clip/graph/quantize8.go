@@ -15,7 +15,7 @@ import (
 //     memory: ONNX Runtime does not constant-fold a DequantizeLinear (it
 //     keeps Q/DQ pairs for its quantization fusions), so each weight is
 //     dequantized into a scratch buffer at every run. That costs speed
-//     (0.4-0.6x fp32 measured on an AVX2 box) and buys memory and disk;
+//     (0.6x fp32 measured on an AVX2 box) and buys memory and disk;
 //     the accuracy is that of 8-bit weights alone, with no activation
 //     rounding.
 //   - INT8Blocks (int8b): MatMulNBits with bits=8. Weights are quantized in
