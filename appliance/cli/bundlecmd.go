@@ -29,7 +29,7 @@ type bundleFlags struct {
 
 func (f *bundleFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "bundle directory to write")
-	fs.StringVar(&f.variants, "variants", "fp32", "variants to write: any of fp32,fp16,int8")
+	fs.StringVar(&f.variants, "variants", "fp32", "variants to write: any of fp32,fp16,int8,int8w,int8b,int8vnni (docs/variants.md)")
 	fs.BoolVar(&f.replace, "replace", false, "replace an existing bundle at --out")
 }
 
