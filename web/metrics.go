@@ -129,3 +129,6 @@ func (s *Server) metrics(c echo.Context) error {
 	p.Gauge("linesight_web_alarms", "Active alarms.", nil, float64(len(s.alarms.list())))
 	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", p.buf.Bytes())
 }
+
+// String is the exposition written so far.
+func (p *Prom) String() string { return p.buf.String() }

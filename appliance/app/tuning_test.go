@@ -2,8 +2,10 @@ package app
 
 import (
 	"fmt"
+	"github.com/linesight/linesight/web"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +146,12 @@ performance: {adaptive: true, deadline: 1ms, window: 100ms, swap_variants: true}
 	for range 10 { // and some after the swap
 		a.Trigger("trig", fmt.Sprintf("P-%d", triggers), time.Now())
 		triggers++
+	}
+	// The change is a metric too.
+	var prom web.Prom
+	Web{App: a}.WriteMetrics(&prom)
+	if m := prom.String(); !strings.Contains(m, "linesight_tuning_changes_total") || strings.Contains(m, "linesight_tuning_changes_total 0\n") {
+		t.Errorf("metrics do not count the tuning change:\n%s", m)
 	}
 	vs := waitVerdicts(t, sink, func(vs []defects.Verdict) bool { return len(vs) >= triggers })
 	cancel()

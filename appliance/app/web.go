@@ -106,6 +106,22 @@ func (w Web) WriteMetrics(p *web.Prom) {
 	if st.State == StateReady || st.State == StateStopping {
 		p.Histogram("linesight_inference_seconds", "Vision encoder time per batch.", nil, st.Inference)
 	}
+	if t := st.Tuning; t != nil && t.Monitor != nil {
+		m := t.Monitor
+		p.Counter("linesight_tuning_changes_total", "Changes the adaptive controller made.", nil, m.ChangeCount)
+		p.Counter("linesight_tuning_swap_failures_total", "Variant swaps that failed.", nil, m.SwapFailures)
+		p.Gauge("linesight_tuning_batch", "Batch size in force.", nil, float64(m.Settings.Batch))
+		p.Gauge("linesight_tuning_batch_wait_seconds", "Longest wait to fill a batch, in force.", nil, m.Settings.Wait.Seconds())
+		p.Gauge("linesight_tuning_latency_seconds", "The deadline quantile of the last window.", nil, m.Last.Latency.Seconds())
+	}
+	if e := st.Escalation; e != nil {
+		for _, o := range []struct {
+			outcome string
+			n       uint64
+		}{{"remote", e.Remote}, {"timeout", e.Timeouts}, {"refused", e.Refused}, {"unreachable", e.Unreachable}, {"error", e.Errors}} {
+			p.Counter("linesight_escalations_total", "Escalated frames by outcome.", web.Labels{"outcome": o.outcome}, o.n)
+		}
+	}
 	if w.Journal != nil {
 		js := w.Journal.Stats()
 		p.Counter("linesight_journal_written_total", "Records committed to the journal.", nil, js.Written)
