@@ -123,7 +123,6 @@ type harness struct {
 	classes *fakeClasses
 	journal *journal.Journal
 	store   *Store
-	now     time.Time
 }
 
 type harnessOpt func(*Options)

@@ -87,7 +87,7 @@ func (j *Journal) Query(q Query) (Page, error) {
 		} else {
 			// Seek finds the first key >= hi; the one before it is the
 			// newest in range.
-			if k, v = c.Seek(hi); k == nil {
+			if k, _ = c.Seek(hi); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()

@@ -33,9 +33,7 @@ func TestJPEGMatchesPillow(t *testing.T) {
 	p := DefaultParams()
 
 	type jpegCase struct {
-		name, source, jpeg, decoded, out string
-		pillowEncoded                    bool
-		subsampling                      int
+		name, jpeg, decoded, out string
 	}
 	var cases []jpegCase
 	encodeJob := newReferenceJob(p)
