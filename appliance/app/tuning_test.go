@@ -2,12 +2,13 @@ package app
 
 import (
 	"fmt"
-	"github.com/linesight/linesight/web"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/linesight/linesight/web"
 
 	"github.com/linesight/linesight/appliance/tuning"
 	"github.com/linesight/linesight/defects"

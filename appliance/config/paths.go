@@ -1,9 +1,10 @@
 package config
 
 import (
-	"github.com/linesight/linesight/pipeline/capture"
 	"path/filepath"
 	"strings"
+
+	"github.com/linesight/linesight/pipeline/capture"
 )
 
 // resolvePaths makes every relative path in c relative to dir, the

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
+
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
@@ -22,13 +24,7 @@ import (
 // checkpoint. LINESIGHT_BENCH_PRESET picks the architecture (default
 // vit-b-32). Needs Python with PyTorch, like the fidelity test.
 func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
-	py := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if pythonHas(p, "torch") {
-			py = p
-			break
-		}
-	}
+	py := pyref.Find("torch")
 	if py == "" {
 		b.Skip("no python3 with torch")
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
+
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
@@ -31,28 +33,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
-}
-
-// referencePython finds a Python with PyTorch, NumPy and Pillow (Debian's
-// python3-torch, python3-numpy, python3-pil). Without one the test skips,
-// unless LINESIGHT_REQUIRE_REFERENCE=1 (CI), where it fails.
-func referencePython(t *testing.T) string {
-	t.Helper()
-	for _, py := range []string{"/usr/bin/python3", "python3"} {
-		if pythonHas(py, "torch, numpy, PIL") {
-			return py
-		}
-	}
-	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-		t.Fatal("no python3 with torch, numpy and PIL, and LINESIGHT_REQUIRE_REFERENCE=1")
-	}
-	t.Skip("no python3 with torch, numpy and PIL: skipping the PyTorch reference comparison")
-	return ""
-}
-
-// pythonHas reports whether the interpreter can import the modules.
-func pythonHas(py, modules string) bool {
-	return exec.Command(py, "-c", "import "+modules).Run() == nil
 }
 
 func runPython(t *testing.T, py, script string, job any) {
@@ -152,7 +132,7 @@ type torchReference struct {
 //
 // Images go through LineSight's preprocessing here and Pillow's there.
 func TestAgreesWithPyTorch(t *testing.T) {
-	py := referencePython(t)
+	py := pyref.Python(t, "torch, numpy, PIL")
 	dir := t.TempDir()
 	images := testImages(t, dir, 42)
 	prompts := testPrompts(42)

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 )
 
 // Go's decoder and libjpeg run different IDCTs, which move a few percent of
@@ -27,7 +29,7 @@ const (
 // losslessly, must give its tensor exactly, which separates decoder
 // differences from preprocessing ones.
 func TestJPEGMatchesPillow(t *testing.T) {
-	python := pillowPython(t)
+	python := pyref.Python(t, "PIL")
 	rng := rand.New(rand.NewPCG(3, 4))
 	dir := t.TempDir()
 	p := DefaultParams()

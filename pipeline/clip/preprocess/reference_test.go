@@ -14,27 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// pillowPython finds a Python interpreter that can import PIL. Without one
-// the reference tests are skipped, unless LINESIGHT_REQUIRE_REFERENCE=1.
-func pillowPython(t *testing.T) string {
-	t.Helper()
-	for _, candidate := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(candidate)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import PIL").Run() == nil {
-			return path
-		}
-	}
-	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-		t.Fatal("no python3 that can import PIL, and LINESIGHT_REQUIRE_REFERENCE=1")
-	}
-	t.Skip("no python3 that can import PIL: skipping the Pillow reference comparison")
-	return ""
-}
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
+)
 
 // referenceJob is the job file of testdata/clip_reference.py.
 type referenceJob struct {
@@ -216,7 +198,7 @@ var referenceSizes = []referenceCase{
 // TestMatchesPillow compares tensors with OpenAI's transform run by Pillow on
 // the same files. PNG inputs must match bit for bit.
 func TestMatchesPillow(t *testing.T) {
-	python := pillowPython(t)
+	python := pyref.Python(t, "PIL")
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := t.TempDir()
 	params := []Params{DefaultParams(), {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 )
 
 // randomPrompts makes prompts at test time: inspection vocabulary, numbers,
@@ -47,19 +49,7 @@ func randomPrompts(n int, seed uint64) []string {
 // TestMatchesIndependentPythonTokenizer compares 3,000 prompts made at test
 // time with an independent Python implementation of OpenAI's algorithm.
 func TestMatchesIndependentPythonTokenizer(t *testing.T) {
-	py := ""
-	for _, candidate := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(candidate, "-c", "import regex").Run() == nil {
-			py = candidate
-			break
-		}
-	}
-	if py == "" {
-		if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-			t.Fatal("no python3 with the regex module, and LINESIGHT_REQUIRE_REFERENCE=1")
-		}
-		t.Skip("no python3 with the regex module")
-	}
+	py := pyref.Python(t, "regex")
 	prompts := randomPrompts(3000, uint64(os.Getpid()))
 	var in bytes.Buffer
 	for _, p := range prompts {

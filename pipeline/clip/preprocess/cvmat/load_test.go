@@ -18,31 +18,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
+
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )
 
 // referenceScript is OpenAI's transform run by Pillow (see its docstring).
 var referenceScript = filepath.Join("..", "testdata", "clip_reference.py")
-
-// pillowPython finds a Python interpreter that can import PIL. Without one
-// the reference tests are skipped, unless LINESIGHT_REQUIRE_REFERENCE=1.
-func pillowPython(t *testing.T) string {
-	t.Helper()
-	for _, candidate := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(candidate)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import PIL").Run() == nil {
-			return path
-		}
-	}
-	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-		t.Fatal("no python3 that can import PIL, and LINESIGHT_REQUIRE_REFERENCE=1")
-	}
-	t.Skip("no python3 that can import PIL: skipping the Pillow reference comparison")
-	return ""
-}
 
 // runReference runs the reference script on a job of items (see the
 // script's docstring) for the transform of p.
@@ -170,7 +152,7 @@ const jpegTolerance = 0.02
 // jpegTolerance (and is then identical too, as preprocess matches Pillow
 // exactly on the same pixels).
 func TestJPEGMatchesPillow(t *testing.T) {
-	python := pillowPython(t)
+	python := pyref.Python(t, "PIL")
 	rng := rand.New(rand.NewPCG(5, 6))
 	dir := t.TempDir()
 	p := preprocess.DefaultParams()
