@@ -167,8 +167,8 @@ func (s *Server) tryClasses(c echo.Context) error {
 			}
 			res := sc.Score(full.Embedding)
 			out.Rescored++
-			countOutcome(&before, r.Outcome)
-			countOutcome(&after, res.Outcome)
+			before.Count(r.Outcome)
+			after.Count(res.Outcome)
 			if res.Outcome != r.Outcome {
 				out.Flipped++
 				if len(out.Flips) < maxFlipsShown {
@@ -184,20 +184,6 @@ func (s *Server) tryClasses(c echo.Context) error {
 	}
 	out.Before, out.After = before, after
 	return c.JSON(http.StatusOK, out)
-}
-
-func countOutcome(c *journal.Counts, o defects.Outcome) {
-	c.Total++
-	switch o {
-	case defects.Pass:
-		c.Pass++
-	case defects.Fail:
-		c.Fail++
-	case defects.Uncertain:
-		c.Uncertain++
-	case defects.Missed:
-		c.Missed++
-	}
 }
 
 // ErrNotReady is what Classes.Prepare returns while the model is not loaded.

@@ -36,7 +36,8 @@ func (c *Counts) add(o Counts) {
 	c.Missed += o.Missed
 }
 
-func (c *Counts) count(o defects.Outcome) {
+// Count adds one verdict of outcome o.
+func (c *Counts) Count(o defects.Outcome) {
 	c.Total++
 	switch o {
 	case defects.Pass:
@@ -94,7 +95,7 @@ func (a aggBatch) add(at time.Time, camera, class string, o defects.Outcome) {
 	for _, k := range []string{"m" + string(aggKey(at.Truncate(time.Minute), camera, class)),
 		"h" + string(aggKey(at.Truncate(time.Hour), camera, class))} {
 		c := a[k]
-		c.count(o)
+		c.Count(o)
 		a[k] = c
 	}
 }

@@ -64,8 +64,8 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 			}
 			scorer.ScoreInto(decodeEmbedding(emb), &res)
 			rep.Rescored++
-			rep.Before.count(s.outcome)
-			rep.After.count(res.Outcome)
+			rep.Before.Count(s.outcome)
+			rep.After.Count(res.Outcome)
 			if res.Outcome != s.outcome {
 				flips[Flip{From: s.outcome, FromClass: s.class, To: res.Outcome, ToClass: res.Class}]++
 			}
