@@ -1,7 +1,6 @@
 package clip_test
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -10,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,19 +31,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
-}
-
-func runPython(t *testing.T, py, script string, job any) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "job.json")
-	data, _ := json.Marshal(job)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(py, script, path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, out)
-	}
 }
 
 // testImages writes images made up at test time: different sizes, aspect
@@ -163,9 +148,9 @@ func TestAgreesWithPyTorch(t *testing.T) {
 		tensors = append(tensors, out)
 	}
 	job["items"] = items
-	runPython(t, py, filepath.Join("preprocess", "testdata", "clip_reference.py"), job)
+	pyref.Run(t, py, filepath.Join("preprocess", "testdata", "clip_reference.py"), job)
 	refDir := filepath.Join(dir, "torch")
-	runPython(t, py, filepath.Join("testdata", "torch_clip.py"), map[string]any{
+	pyref.Run(t, py, filepath.Join("testdata", "torch_clip.py"), map[string]any{
 		"out": refDir, "seed": 7, "pixels": tensors, "ids": ids,
 	})
 	var ref torchReference
@@ -222,14 +207,10 @@ func checkPixels(t *testing.T, images, tensors []string, p preprocess.Params) {
 		if err := pre.Image(img, got); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(tensors[i])
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := pyref.ReadTensor(t, tensors[i])
 		var worst float64
 		for j := range got {
-			want := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-			worst = math.Max(worst, math.Abs(float64(got[j]-want)))
+			worst = math.Max(worst, math.Abs(float64(got[j]-want[j])))
 		}
 		if worst > 0.02 {
 			t.Errorf("%s: preprocessing differs from Pillow by up to %.4f, want <= 0.02", filepath.Base(path), worst)

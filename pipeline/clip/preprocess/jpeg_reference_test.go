@@ -83,7 +83,7 @@ func TestJPEGMatchesPillow(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := readTensor(t, c.out)
+			want := pyref.ReadTensor(t, c.out)
 			img, err := LoadImageFile(c.jpeg)
 			if err != nil {
 				t.Fatal(err)

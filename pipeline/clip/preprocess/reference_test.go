@@ -1,8 +1,6 @@
 package preprocess
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -38,31 +35,7 @@ func newReferenceJob(p Params) referenceJob {
 
 func runReference(t *testing.T, python string, job referenceJob) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "job.json")
-	data, err := json.Marshal(job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(python, filepath.Join("testdata", "clip_reference.py"), path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("reference script: %v\n%s", err, out)
-	}
-}
-
-func readTensor(t *testing.T, path string) []float32 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return v
+	pyref.Run(t, python, filepath.Join("testdata", "clip_reference.py"), job)
 }
 
 // tensorDiff is how far apart two tensors are.
@@ -247,7 +220,7 @@ func TestMatchesPillow(t *testing.T) {
 				if err := pre.Image(img, got); err != nil {
 					t.Fatal(err)
 				}
-				want := readTensor(t, c.out)
+				want := pyref.ReadTensor(t, c.out)
 				if d := compareTensors(got, want, p); d.differ != 0 {
 					t.Errorf("%T differs from Pillow in %d of %d values (max %.4g, %d levels)", img, d.differ, len(got), d.maxAbs, d.maxByte)
 				}

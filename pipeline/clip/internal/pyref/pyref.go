@@ -4,8 +4,12 @@
 package pyref
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,4 +44,36 @@ func Find(modules string) string {
 		}
 	}
 	return ""
+}
+
+// Run writes job as JSON to a temporary file and runs `python script FILE`,
+// failing the test with the script's output if it fails.
+func Run(t testing.TB, python, script string, job any) {
+	t.Helper()
+	data, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(python, script, path).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+}
+
+// ReadTensor reads a file of little-endian float32 values, as the reference
+// scripts write them.
+func ReadTensor(t testing.TB, path string) []float32 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, len(data)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	return v
 }

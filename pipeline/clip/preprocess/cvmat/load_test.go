@@ -3,7 +3,6 @@ package cvmat
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,7 +11,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -37,30 +35,7 @@ func runReference(t *testing.T, python string, p preprocess.Params, items []map[
 	if p.ShortestEdge == 0 {
 		job["resize"] = []int{p.ResizeWidth, p.ResizeHeight}
 	}
-	data, err := json.Marshal(job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "job.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(python, referenceScript, path).CombinedOutput(); err != nil {
-		t.Fatalf("reference script: %v\n%s", err, out)
-	}
-}
-
-func readTensor(t *testing.T, path string) []float32 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return v
+	pyref.Run(t, python, referenceScript, job)
 }
 
 // testImage is smooth waves with noise on top, in colour or grey: content
@@ -219,7 +194,7 @@ func TestJPEGMatchesPillow(t *testing.T) {
 			if err := pre.Image(img, got); err != nil {
 				t.Fatal(err)
 			}
-			want := readTensor(t, c.jpeg+".f32")
+			want := pyref.ReadTensor(t, c.jpeg+".f32")
 			differ, maxAbs := 0, 0.0
 			for i := range got {
 				if got[i] != want[i] {
