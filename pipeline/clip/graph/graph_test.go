@@ -32,6 +32,24 @@ func midModel() (arch.Config, arch.Weights) {
 	return cfg, arch.RandomWeights(cfg, 11)
 }
 
+type namedModel struct {
+	name string
+	cfg  arch.Config
+	w    arch.Weights
+}
+
+// accuracyModels are the models variant accuracy is checked on: tiny, and
+// the mid-size one unless -short.
+func accuracyModels(t testing.TB) []namedModel {
+	tcfg, tw := tinyModel(t)
+	models := []namedModel{{"tiny", tcfg, tw}}
+	if !testing.Short() {
+		mcfg, mw := midModel()
+		models = append(models, namedModel{"mid", mcfg, mw})
+	}
+	return models
+}
+
 func build(t testing.TB, cfg arch.Config, w arch.Weights, tower arch.Tower, opts Options) *onnxproto.Model {
 	t.Helper()
 	m, err := Build(cfg, w, tower, opts)
@@ -168,18 +186,7 @@ func TestTextInt32IDsAndAttentionMask(t *testing.T) {
 }
 
 func TestVariantsAgreeWithReference(t *testing.T) {
-	type model struct {
-		name string
-		cfg  arch.Config
-		w    arch.Weights
-	}
-	tcfg, tw := tinyModel(t)
-	models := []model{{"tiny", tcfg, tw}}
-	if !testing.Short() {
-		mcfg, mw := midModel()
-		models = append(models, model{"mid", mcfg, mw})
-	}
-	for _, md := range models {
+	for _, md := range accuracyModels(t) {
 		px := randomPixels(md.cfg, 2, 21)
 		vref, err := reference.Vision(md.cfg, md.w, px, 2)
 		if err != nil {

@@ -17,18 +17,7 @@ var newVariants = []Variant{INT8Weights, INT8Blocks, INT8VNNI}
 // and compares its embeddings with the fp32 graph's, as `bench models`
 // does, and with the float64 reference.
 func TestNewVariantsAgreeWithFP32(t *testing.T) {
-	type model struct {
-		name string
-		cfg  arch.Config
-		w    arch.Weights
-	}
-	tcfg, tw := tinyModel(t)
-	models := []model{{"tiny", tcfg, tw}}
-	if !testing.Short() {
-		mcfg, mw := midModel()
-		models = append(models, model{"mid", mcfg, mw})
-	}
-	for _, md := range models {
+	for _, md := range accuracyModels(t) {
 		px := randomPixels(md.cfg, 3, 31)
 		ids := tokenRows(md.cfg, 77, []int{9, 40, 76}, 32)
 		fv := newSession(t, build(t, md.cfg, md.w, arch.Vision, Options{}), onnxproto.SaveOptions{})
