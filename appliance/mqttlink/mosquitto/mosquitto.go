@@ -4,6 +4,7 @@ package mosquitto
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,9 +32,10 @@ type Broker struct {
 	port int
 	tls  bool
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *syncBuffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
+	out    *syncBuffer
 }
 
 // TLS names the PEM files for a mutual-TLS listener.
@@ -58,8 +61,28 @@ func Path(t testing.TB) string {
 // tlsFiles, when set, makes the listener require client certificates.
 func Start(t testing.TB, tlsFiles *TLS) *Broker {
 	t.Helper()
-	b := &Broker{t: t, dir: t.TempDir(), port: FreePort(t), tls: tlsFiles != nil}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+	b := &Broker{t: t, dir: t.TempDir(), tls: tlsFiles != nil}
+	b.conf = filepath.Join(b.dir, "mosquitto.conf")
+	t.Cleanup(func() { b.Stop(syscall.SIGKILL) })
+	// A port found free can be taken by another test's listener before
+	// mosquitto binds it: then mosquitto exits, and it tries another.
+	for attempt := 1; ; attempt++ {
+		b.port = FreePort(t)
+		b.writeConf(tlsFiles)
+		err := b.start()
+		if err == nil {
+			return b
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (b *Broker) writeConf(tlsFiles *TLS) {
+	b.t.Helper()
+	// log_type information makes mosquitto say when its listener is open.
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type information\n",
 		b.port, b.dir)
 	if u, err := user.Current(); err == nil {
 		conf += "user " + u.Username + "\n" // as root, mosquitto would switch to a user who cannot write here
@@ -67,13 +90,9 @@ func Start(t testing.TB, tlsFiles *TLS) *Broker {
 	if tlsFiles != nil {
 		conf += fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2\n", tlsFiles.CA, tlsFiles.Cert, tlsFiles.Key)
 	}
-	b.conf = filepath.Join(b.dir, "mosquitto.conf")
 	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
 	}
-	b.Start()
-	t.Cleanup(func() { b.Stop(syscall.SIGKILL) })
-	return b
 }
 
 // URL is the broker's address for clients.
@@ -84,26 +103,50 @@ func (b *Broker) URL() string {
 	return "tcp://127.0.0.1:" + strconv.Itoa(b.port)
 }
 
-// Start runs mosquitto (again) and waits until it accepts connections.
+// Start runs mosquitto (again) on its port and waits until it accepts
+// connections.
 func (b *Broker) Start() {
 	b.t.Helper()
+	if err := b.start(); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+var errPortTaken = errors.New("port taken")
+
+// start runs mosquitto and waits until it says its listener is open, so a
+// connection is never mistaken for one to another process on the port.
+func (b *Broker) start() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.out = &syncBuffer{}
-	b.cmd = exec.Command(Path(b.t), "-c", b.conf)
-	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
-	if err := b.cmd.Start(); err != nil {
-		b.t.Fatalf("start mosquitto: %v", err)
+	cmd := exec.Command(Path(b.t), "-c", b.conf)
+	cmd.Stdout, cmd.Stderr = b.out, b.out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start mosquitto: %w", err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	listening := fmt.Sprintf("Opening ipv4 listen socket on port %d.", b.port)
 	deadline := time.Now().Add(waitFor)
 	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(b.port))
-		if err == nil {
-			c.Close()
-			return
+		out := b.out.String()
+		select {
+		case <-exited:
+			if strings.Contains(out, "Address already in use") {
+				return fmt.Errorf("mosquitto on port %d: %w", b.port, errPortTaken)
+			}
+			return fmt.Errorf("mosquitto exited before listening on %d:\n%s", b.port, out)
+		default:
+		}
+		if strings.Contains(out, listening) && strings.Contains(out, "running") {
+			b.cmd, b.exited = cmd, exited
+			return nil
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto did not listen on %d: %v\n%s", b.port, err, b.out.String())
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("mosquitto did not listen on %d within %v:\n%s", b.port, waitFor, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -117,7 +160,7 @@ func (b *Broker) Stop(sig syscall.Signal) {
 		return
 	}
 	_ = b.cmd.Process.Signal(sig)
-	_ = b.cmd.Wait()
+	<-b.exited
 	b.cmd = nil
 }
 

@@ -1,6 +1,9 @@
 package preprocess
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // bandFunc processes rows [lo, hi) as band number band; each band owns the
 // scratch buffers with its index, so bands run concurrently without sharing.
@@ -21,17 +24,23 @@ type workerPool struct {
 	tasks    chan poolTask
 	finished sync.WaitGroup
 	stop     sync.Once
+	exited   sync.WaitGroup // one count per worker goroutine
+	live     atomic.Int32   // workers started and not yet returned
 }
 
 func newWorkerPool(bands int) *workerPool {
 	p := &workerPool{bands: max(bands, 1), tasks: make(chan poolTask)}
 	for range p.bands - 1 {
+		p.exited.Add(1)
+		p.live.Add(1)
 		go p.work()
 	}
 	return p
 }
 
 func (p *workerPool) work() {
+	defer p.exited.Done()
+	defer p.live.Add(-1)
 	for t := range p.tasks {
 		t.fn(t.band, t.lo, t.hi)
 		t.finished.Done()
@@ -53,7 +62,12 @@ func (p *workerPool) run(total int, serial bool, fn bandFunc) {
 	p.finished.Wait()
 }
 
-// close stops the goroutines; the pool must not be used afterwards.
+// close stops the goroutines and returns once they have all returned, so a
+// closed pool holds no goroutine; the pool must not be used afterwards.
 func (p *workerPool) close() {
 	p.stop.Do(func() { close(p.tasks) })
+	p.exited.Wait()
 }
+
+// workers is how many of the pool's goroutines are running.
+func (p *workerPool) workers() int { return int(p.live.Load()) }

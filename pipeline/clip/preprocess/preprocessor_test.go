@@ -269,27 +269,25 @@ func TestOpaqueAlpha(t *testing.T) {
 
 // Close stops the pool's goroutines, and so does dropping the Preprocessor.
 func TestWorkersStop(t *testing.T) {
-	waitFor := func(want int) bool {
-		for range 1000 { // up to 5 s: a loaded machine schedules the exiting workers late
-			if runtime.NumGoroutine() <= want {
-				return true
-			}
-			runtime.GC()
-			time.Sleep(5 * time.Millisecond)
-		}
-		return false
-	}
-	before := runtime.NumGoroutine()
 	pre := newPreprocessor(DefaultParams(), 4)
-	if runtime.NumGoroutine() < before+3 {
-		t.Fatalf("%d goroutines after New, want at least %d", runtime.NumGoroutine(), before+3)
+	pool := pre.pool
+	if got := pool.workers(); got != 3 {
+		t.Fatalf("%d workers after New with 4 bands, want 3 (band 0 runs on the caller)", got)
 	}
 	pre.Close()
-	if !waitFor(before) {
-		t.Errorf("%d goroutines after Close, want %d", runtime.NumGoroutine(), before)
+	if got := pool.workers(); got != 0 {
+		t.Errorf("%d workers after Close returned, want 0", got)
 	}
-	newPreprocessor(DefaultParams(), 4) // dropped at once
-	if !waitFor(before) {
-		t.Errorf("%d goroutines after dropping a Preprocessor, want %d", runtime.NumGoroutine(), before)
+	pre.Close() // a second Close is harmless
+
+	// A Preprocessor dropped without Close stops its workers once collected.
+	dropped := newPreprocessor(DefaultParams(), 4).pool
+	deadline := time.Now().Add(30 * time.Second)
+	for dropped.workers() != 0 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := dropped.workers(); got != 0 {
+		t.Errorf("%d workers of a dropped Preprocessor after 30 s of collections, want 0", got)
 	}
 }
