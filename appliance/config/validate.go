@@ -244,8 +244,9 @@ func (v validator) certKey(p, cert, key string) {
 	}
 }
 
-// checkHostPort accepts host:port with a port from 1 to 65535; an empty
-// host listens on every interface.
+// checkHostPort accepts host:port with a port from 0 to 65535; an empty
+// host listens on every interface, and port 0 takes a port the system
+// picks (the server logs the address it got).
 func checkHostPort(s string) error {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
@@ -259,8 +260,8 @@ func checkHostPort(s string) error {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +77,7 @@ cameras:
 `
 
 // startAppliance generates a model, writes a configuration like the demo's
-// (kiosk on, a free loopback port), creates an admin, runs the appliance
+// (kiosk on, a loopback port the kernel picks), creates an admin, runs the appliance
 // until the test ends and waits until it is inspecting.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
@@ -94,8 +94,7 @@ func startAppliance(t *testing.T) *appliance {
 	}
 	run("", "model", "synth", "--preset", "tiny", "--seed", "1", "--out", filepath.Join(dir, "model"), "--variants", "fp32")
 
-	port := freePort(t)
-	cfg := fmt.Sprintf(`line: e2e
+	cfg := `line: e2e
 data_dir: data
 defects: classes.yaml
 model:
@@ -113,14 +112,14 @@ pipeline:
   batch_size: 2
   batch_wait: 20ms
 web:
-  listen: 127.0.0.1:%d
+  listen: 127.0.0.1:0
   kiosk: true
-`, port)
+`
 	cfgPath := filepath.Join(dir, "linesight.yaml")
 	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(demoClasses), 0o644))
 
-	a := &appliance{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
+	a := &appliance{Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
 	run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
 
 	done := make(chan int, 1)
@@ -139,12 +138,26 @@ web:
 		}
 	})
 
+	// The web server binds port 0 and logs the address it got.
+	listening := regexp.MustCompile(`msg="web server listening" url=(http://[0-9.:]+)/`)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
 		case code := <-done:
 			t.Fatalf("appliance exited with %d before it was ready:\n%s", code, logs.String())
 		default:
+		}
+		if a.URL == "" {
+			if m := listening.FindStringSubmatch(logs.String()); m != nil {
+				a.URL = m[1]
+			}
+		}
+		if a.URL == "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("appliance not listening after 2 minutes:\n%s", logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
 		resp, err := http.Get(a.URL + "/readyz")
 		if err == nil {
@@ -209,14 +222,6 @@ func (a *appliance) configHash(t *testing.T) string {
 	}
 	a.api(t, "GET", "/system", nil, &s)
 	return s.Defects.ConfigHash
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func must(t *testing.T, err error) {
