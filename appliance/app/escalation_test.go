@@ -108,9 +108,14 @@ escalation: {endpoint: %q, token: %q, timeout: 5s}
 // against a server with a larger one, over loopback HTTP.
 func TestEscalationBetweenTwoAppliances(t *testing.T) {
 	addr, srv, serverDigest := startEscalationServer(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	down := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name    string

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -44,10 +44,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve without a token: exit %d: %s", r.code, r.stder)
 	}
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := write(fmt.Sprintf("data_dir: data\nmodel: {bundle: %s, threads: 1}\nescalation: {token: 0123456789abcdef, serve: {listen: %q}}\n", model, addr))
+	// Port 0: the server logs the address it got.
+	cfg := write(fmt.Sprintf("data_dir: data\nmodel: {bundle: %s, threads: 1}\nescalation: {token: 0123456789abcdef, serve: {listen: \"127.0.0.1:0\"}}\n", model))
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb lockedBuffer
 	done := make(chan int, 1)
@@ -65,7 +63,11 @@ func TestServe(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	resp, err := http.Post("http://"+addr+escalation.Path, "multipart/form-data", strings.NewReader(""))
+	m := regexp.MustCompile(`url=(http://[0-9.:]+)/`).FindStringSubmatch(errb.String())
+	if m == nil {
+		t.Fatalf("serve logged no address:\n%s", errb.String())
+	}
+	resp, err := http.Post(m[1]+escalation.Path, "multipart/form-data", strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)
 	}

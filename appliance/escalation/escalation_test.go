@@ -115,9 +115,14 @@ func TestEscalation(t *testing.T) {
 		}
 	}))
 	// A port nothing listens on: bind one, note it, close it.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	downURL := "http://" + ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name     string
