@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/linesight/linesight/defects"
@@ -239,26 +240,31 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// The loop runs on synctest's clock, so "no further verdict" is checked after
+// every goroutine has settled, not after a guessed pause.
 func TestFreeRunRateCap(t *testing.T) {
-	h := start(t, Options{BatchSize: 8, BatchWait: time.Millisecond,
-		Cameras: []CameraOptions{{ID: "cam0", Mode: FreeRun, Queue: 64, Rate: 20}}}, &fakeEmbedder{})
-	// 30 frames 10 ms apart over 290 ms at 20/s (one per 50 ms): frames 0, 5, 10, ... 25.
-	for i := 0; i < 30; i++ {
-		h.frame("cam0", byte(i), time.Duration(i)*10*time.Millisecond)
-	}
-	vs := h.wait(6)
-	time.Sleep(20 * time.Millisecond)
-	if len(h.sink.Verdicts()) != 6 {
-		t.Fatalf("%d verdicts, want 6", len(h.sink.Verdicts()))
-	}
-	for i, v := range vs {
-		if v.Seq != uint64(5*i+1) {
-			t.Errorf("verdict %d: seq %d, want %d", i, v.Seq, 5*i+1)
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, Options{BatchSize: 8, BatchWait: time.Millisecond,
+			Cameras: []CameraOptions{{ID: "cam0", Mode: FreeRun, Queue: 64, Rate: 20}}}, &fakeEmbedder{})
+		// 30 frames 10 ms apart over 290 ms at 20/s (one per 50 ms): frames 0, 5, 10, ... 25.
+		for i := 0; i < 30; i++ {
+			h.frame("cam0", byte(i), time.Duration(i)*10*time.Millisecond)
 		}
-	}
-	if s := h.loop.CameraStats("cam0").Skipped.Value(); s != 24 {
-		t.Errorf("skipped %d, want 24", s)
-	}
+		vs := h.wait(6)
+		time.Sleep(time.Second) // past any batch wait, on the bubble's clock
+		synctest.Wait()
+		if len(h.sink.Verdicts()) != 6 {
+			t.Fatalf("%d verdicts, want 6", len(h.sink.Verdicts()))
+		}
+		for i, v := range vs {
+			if v.Seq != uint64(5*i+1) {
+				t.Errorf("verdict %d: seq %d, want %d", i, v.Seq, 5*i+1)
+			}
+		}
+		if s := h.loop.CameraStats("cam0").Skipped.Value(); s != 24 {
+			t.Errorf("skipped %d, want 24", s)
+		}
+	})
 }
 
 func triggered(id string, queue int) CameraOptions {
@@ -494,63 +500,68 @@ func TestBatchingAndEncoderCanChangeWhileRunning(t *testing.T) {
 // A camera's MISSED verdicts (here a trigger that timed out) must not
 // overtake the verdicts of its earlier parts that are still being inspected.
 func TestMissedVerdictsKeepTheirCamerasOrder(t *testing.T) {
-	emb := &fakeEmbedder{gate: make(chan struct{})}
-	cam := triggered("cam0", 8)
-	cam.TriggerTimeout = 30 * time.Millisecond
-	h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond, Cameras: []CameraOptions{cam}}, emb)
-	now := time.Now()
-	if err := h.loop.Trigger("cam0", "P-1", now); err != nil {
-		t.Fatal(err)
-	}
-	h.frame("cam0", 2, now.Sub(h.t0))
-	waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
-	// P-2's frame never comes: it times out while P-1 is in the encoder.
-	if err := h.loop.Trigger("cam0", "P-2", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return h.loop.CameraStats("cam0").Missed.Value() == 1 })
-	time.Sleep(50 * time.Millisecond)
-	close(emb.gate)
-	vs := h.wait(2)
-	if vs[0].PartID != "P-1" || vs[1].PartID != "P-2" || vs[1].Outcome != defects.Missed {
-		t.Errorf("verdicts %s %s, %s %s; want P-1 first, then P-2 MISSED", vs[0].PartID, vs[0].Outcome, vs[1].PartID, vs[1].Outcome)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		emb := &fakeEmbedder{gate: make(chan struct{})}
+		cam := triggered("cam0", 8)
+		cam.TriggerTimeout = 30 * time.Millisecond
+		h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond, Cameras: []CameraOptions{cam}}, emb)
+		now := time.Now()
+		if err := h.loop.Trigger("cam0", "P-1", now); err != nil {
+			t.Fatal(err)
+		}
+		h.frame("cam0", 2, now.Sub(h.t0))
+		waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
+		// P-2's frame never comes: it times out while P-1 is in the encoder.
+		if err := h.loop.Trigger("cam0", "P-2", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return h.loop.CameraStats("cam0").Missed.Value() == 1 })
+		time.Sleep(time.Second) // P-1 still in the encoder, long after P-2 timed out
+		synctest.Wait()
+		close(emb.gate)
+		vs := h.wait(2)
+		if vs[0].PartID != "P-1" || vs[1].PartID != "P-2" || vs[1].Outcome != defects.Missed {
+			t.Errorf("verdicts %s %s, %s %s; want P-1 first, then P-2 MISSED", vs[0].PartID, vs[0].Outcome, vs[1].PartID, vs[1].Outcome)
+		}
+	})
 }
 
 // A trigger times out on schedule even while another camera keeps the
-// encoder busy without pause.
+// encoder busy without pause (on synctest's clock: the schedule is exact).
 func TestTriggersExpireWhileTheLoopIsBusy(t *testing.T) {
-	cam := triggered("cam0", 8)
-	cam.TriggerTimeout = 30 * time.Millisecond
-	h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond,
-		Cameras: []CameraOptions{cam, freeRun("cam1", 4)}}, &fakeEmbedder{delay: 2 * time.Millisecond})
-	stop := make(chan struct{})
-	fed := make(chan struct{})
-	pool := frame.NewPool(16)
-	go func() {
-		defer close(fed)
-		for seq := uint64(1); ; seq++ {
-			select {
-			case <-stop:
-				return
-			default:
+	synctest.Test(t, func(t *testing.T) {
+		cam := triggered("cam0", 8)
+		cam.TriggerTimeout = 30 * time.Millisecond
+		h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond,
+			Cameras: []CameraOptions{cam, freeRun("cam1", 4)}}, &fakeEmbedder{delay: 2 * time.Millisecond})
+		stop := make(chan struct{})
+		fed := make(chan struct{})
+		pool := frame.NewPool(16)
+		go func() {
+			defer close(fed)
+			for seq := uint64(1); ; seq++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				f := pool.Get(1, 1, 3)
+				f.Camera, f.Seq, f.CapturedAt = "cam1", seq, time.Now()
+				h.loop.Submit(f)
+				time.Sleep(200 * time.Microsecond)
 			}
-			f := pool.Get(1, 1, 3)
-			f.Camera, f.Seq, f.CapturedAt = "cam1", seq, time.Now()
-			h.loop.Submit(f)
-			time.Sleep(200 * time.Microsecond)
+		}()
+		defer func() { close(stop); <-fed }()
+		waitFor(t, func() bool { return h.loop.CameraStats("cam1").Inspected.Value() > 5 })
+		if err := h.loop.Trigger("cam0", "P-1", time.Now()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	defer func() { close(stop); <-fed }()
-	waitFor(t, func() bool { return h.loop.CameraStats("cam1").Inspected.Value() > 5 })
-	if err := h.loop.Trigger("cam0", "P-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for h.loop.CameraStats("cam0").Missed.Value() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the trigger did not time out within 2s while the loop was busy")
+		deadline := time.Now().Add(2 * time.Second)
+		for h.loop.CameraStats("cam0").Missed.Value() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the trigger did not time out within 2s while the loop was busy")
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	})
 }
