@@ -30,7 +30,7 @@ var uiFiles fs.FS = ui.FS
 func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("run", stdio)
 	cfgPath := fs.String("config", "", "appliance configuration file")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
@@ -149,7 +149,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	camera := fs.String("camera", "", "camera id")
 	partID := fs.String("part-id", "", "the part's id, echoed in its verdict")
 	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $LINESIGHT_PASSWORD")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *camera == "" || *partID == "" {
