@@ -66,7 +66,7 @@ func commands() []command {
 		{"serve", "answer other appliances' escalated frames with this model", serveEscalations},
 		{"bench models", "measure every variant of a bundle: size, memory, speed, agreement with fp32", benchModels},
 		{"bench", "measure the whole loop against the bare vision session on the same model", bench},
-		{"trigger", "ask a running appliance to inspect a part on a triggered camera", triggerPart},
+		{"trigger", "ask a running appliance to inspect a part on a triggered camera; --wait prints its verdict", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
 		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout)", evalDataset},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
@@ -74,7 +74,7 @@ func commands() []command {
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
 		{"journal rescore", "score stored embeddings with another defect-class file; report what would change", journalRescore},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
-		{"check-config", "validate the appliance configuration and its defect-class file", checkConfig},
+		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}
 }

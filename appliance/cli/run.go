@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -141,39 +137,4 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		return nil, nil, err
 	}
 	return store, srv, nil
-}
-
-func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
-	fs := newFlags("trigger", stdio)
-	url := fs.String("url", "http://127.0.0.1:8080", "the running appliance's web address")
-	camera := fs.String("camera", "", "camera id")
-	partID := fs.String("part-id", "", "the part's id, echoed in its verdict")
-	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $LINESIGHT_PASSWORD")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if *camera == "" || *partID == "" {
-		return fmt.Errorf("need --camera ID and --part-id ID")
-	}
-	body, _ := json.Marshal(map[string]string{"part_id": *partID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url+"/api/v1/cameras/"+*camera+"/trigger", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if *user != "" {
-		req.SetBasicAuth(*user, os.Getenv("LINESIGHT_PASSWORD"))
-	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("send trigger: %w", err)
-	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("trigger refused (%s): %s", resp.Status, bytes.TrimSpace(reply))
-	}
-	stdio.Out.Write(reply)
-	return nil
 }
