@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +60,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
 	if cfg.Web.Listen != "" {
-		store, srv, err := newWebServer(cfg, a, j, link, log)
+		store, srv, err := newWebServer(cfg, a, j, link, log, stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -110,19 +112,21 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger) (*web.Store, *web.Server, error) {
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger, stderr io.Writer) (*web.Store, *web.Server, error) {
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
 	if err != nil {
 		return nil, nil, err
 	}
-	password, err := store.EnsureAdmin(time.Now())
+	password, passwordFile, err := web.PrepareFirstAdmin(store, cfg.DataDir, time.Now())
 	if err != nil {
 		store.Close()
-		return nil, nil, fmt.Errorf("create the first admin: %w", err)
+		return nil, nil, err
 	}
 	if password != "" {
-		// Shown once: only the hash is kept.
-		log.Warn("initial admin created; change its password after logging in", "user", "admin", "password", password)
+		// Shown once, framed so it stands out from the log; only the hash
+		// and the owner-only file keep it.
+		fmt.Fprint(stderr, firstAdminBox("admin", password, passwordFile))
+		log.Warn("initial admin created; it must change its password at the first login", "user", "admin", "password_file", passwordFile)
 	}
 	adapter := app.Web{App: a, Journal: j, Version: Version}
 	if link != nil {
@@ -131,10 +135,37 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	srv, err := web.New(web.Options{
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
+		InitialPasswordFile: filepath.Join(cfg.DataDir, web.InitialPasswordFile),
 	})
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
 	return store, srv, nil
+}
+
+// firstAdminBox frames the first admin's credentials for the console.
+func firstAdminBox(user, password, file string) string {
+	lines := []string{
+		"LineSight: first start. A dashboard admin was created:",
+		"",
+		"    user:      " + user,
+		"    password:  " + password,
+		"",
+		"The password is also in " + file,
+		"(readable by its owner only) until it is changed. Log in and",
+		"set a new one: nothing else is allowed before that.",
+	}
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l))
+	}
+	rule := "+" + strings.Repeat("-", width+4) + "+\n"
+	var b strings.Builder
+	b.WriteString("\n" + rule)
+	for _, l := range lines {
+		fmt.Fprintf(&b, "|  %-*s  |\n", width, l)
+	}
+	b.WriteString(rule + "\n")
+	return b.String()
 }

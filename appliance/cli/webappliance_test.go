@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,6 +20,8 @@ type webAppliance struct {
 	Config string
 	Dir    string
 	Stderr *lockedBuffer
+	// Stop ends the appliance and waits for it; the test's end calls it too.
+	Stop func()
 }
 
 // webApplianceConfig writes a configuration with the web server on a port
@@ -56,7 +59,7 @@ func startWebAppliance(t *testing.T, cfg string) *webAppliance {
 	go func() {
 		done <- Run(ctx, []string{"run", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: a.Stderr, Err: a.Stderr})
 	}()
-	t.Cleanup(func() {
+	a.Stop = sync.OnceFunc(func() {
 		cancel()
 		select {
 		case code := <-done:
@@ -67,6 +70,7 @@ func startWebAppliance(t *testing.T, cfg string) *webAppliance {
 			t.Errorf("run did not stop within 30 s")
 		}
 	})
+	t.Cleanup(a.Stop)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if a.URL == "" {
