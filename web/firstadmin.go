@@ -22,15 +22,12 @@ const InitialPasswordFile = "initial-admin-password"
 // logging out.
 const levelAccount = "account"
 
-// errMustChange is what an account that must change its password gets from
-// every other route.
-var errMustChange = echo.NewHTTPError(http.StatusForbidden,
-	"change your password first: until then this account may only change its password (POST /api/v1/auth/password), see who is logged in (GET /api/v1/auth/me) or log out")
-
-// mustChange refuses a route to an account that must change its password.
+// mustChange refuses every route but levelAccount's to an account that
+// must change its password, saying what to do.
 func mustChange(id *identity, level string) error {
 	if id.MustChange && level != levelAccount {
-		return errMustChange
+		return echo.NewHTTPError(http.StatusForbidden,
+			"change your password first: until then this account may only change its password (POST /api/v1/auth/password), see who is logged in (GET /api/v1/auth/me) or log out")
 	}
 	return nil
 }
