@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +19,10 @@ import (
 // passwordEnv holds the password of `trigger --user`.
 const passwordEnv = "LINESIGHT_PASSWORD"
 
+// requestTimeout bounds each request to the appliance (not the wait for a
+// verdict).
+const requestTimeout = 10 * time.Second
+
 // triggerPart asks a running appliance, through its web API, to inspect a
 // part; with --wait it prints that part's verdict.
 func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
@@ -30,7 +33,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $"+passwordEnv+" or --password-file")
 	passwordFile := fs.String("password-file", "", "read the user's password from the first line of FILE instead of $"+passwordEnv)
 	wait := fs.Bool("wait", false, "wait for the part's verdict and print it as JSON")
-	timeout := fs.Duration("timeout", 30*time.Second, "with --wait: give up when no verdict came within this time")
+	timeout := fs.Duration("timeout", 30*time.Second, "with --wait: give up when no verdict came within this time of the trigger's acceptance")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -56,28 +59,40 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 		stdio.Out.Write(reply)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	// Subscribe before triggering, so the verdict cannot pass unseen.
-	stream, err := c.verdicts(ctx, *camera)
+	// Subscribe before triggering, so the verdict cannot pass unseen. The
+	// stream lives in its own context: opening it is bounded like any
+	// request, and the wait for the verdict by --timeout from the trigger's
+	// acceptance.
+	streamCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	opening := time.AfterFunc(requestTimeout, func() {
+		stop(fmt.Errorf("no answer from %s within %s", c.base, requestTimeout))
+	})
+	stream, err := c.verdicts(streamCtx, *camera)
+	opening.Stop()
 	if err != nil {
+		if streamCtx.Err() != nil {
+			return fmt.Errorf("open the verdict stream: %w", context.Cause(streamCtx))
+		}
 		return err
 	}
 	defer stream.Close()
 	if _, err := c.trigger(ctx, *camera, *partID); err != nil {
 		return err
 	}
+	waiting := time.AfterFunc(*timeout, func() {
+		stop(fmt.Errorf("no verdict for part %s on camera %s within %s (the trigger was accepted; find the verdict later with GET /api/v1/history?part_id=%s)",
+			*partID, *camera, *timeout, url.QueryEscape(*partID)))
+	})
+	defer waiting.Stop()
 	v, err := waitVerdict(stream, *camera, *partID)
 	switch {
 	case err == nil:
 		// As the appliance sent it: fields this build does not know stay.
 		_, err := fmt.Fprintf(stdio.Out, "%s\n", v)
 		return err
-	case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
-		return fmt.Errorf("no verdict for part %s on camera %s within %s (the trigger was accepted; find the verdict later with GET /api/v1/history?part_id=%s)",
-			*partID, *camera, *timeout, url.QueryEscape(*partID))
-	case ctx.Err() != nil:
-		return ctx.Err()
+	case streamCtx.Err() != nil:
+		return context.Cause(streamCtx)
 	default:
 		return fmt.Errorf("wait for the verdict of part %s: %w", *partID, err)
 	}
@@ -139,7 +154,7 @@ func refused(what string, resp *http.Response) error {
 // trigger posts the trigger and returns the appliance's reply.
 func (c apiClient) trigger(ctx context.Context, camera, partID string) ([]byte, error) {
 	body, _ := json.Marshal(map[string]string{"part_id": partID})
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := c.do(ctx, http.MethodPost, "/api/v1/cameras/"+url.PathEscape(camera)+"/trigger", body)
 	if err != nil {
