@@ -18,6 +18,7 @@ func TestFirstAdminChangesItsPassword(t *testing.T) {
 	}
 	chromiumPath(t)
 	a := startFirstTime(t)
+	shots := screenshotDir(t)
 	ctx := newBrowser(t, 1366, 768)
 	const newPassword = "a-password-of-our-own"
 
@@ -29,6 +30,7 @@ func TestFirstAdminChangesItsPassword(t *testing.T) {
 		submit("#login-form"),
 		chromedp.WaitVisible("#password-form"),
 		chromedp.WaitVisible("#password-forced"))
+	screenshot(t, ctx, shots, "password")
 	if n := eval[int](t, ctx, "read the nav", `document.querySelectorAll("#nav a").length`); n != 0 {
 		t.Errorf("the nav offers %d pages before the password is changed", n)
 	}
