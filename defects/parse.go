@@ -95,7 +95,7 @@ func buildSet(doc *yamlconf.Doc, path, name string, rs rawSet, fileTemplates []s
 			doc.Errorf(yamlconf.Key(path, "uncertain"), "unknown policy %q (accepted: reject, pass, escalate)", rs.Uncertain)
 		}
 	}
-	ctx := classContext{doc: doc, templates: templates, templatesPath: templatesPath}
+	ctx := classContext{doc: doc, set: name, templates: templates, templatesPath: templatesPath}
 	if rs.Good == nil {
 		doc.Errorf(yamlconf.Key(path, "good"), "missing: every set needs a good class")
 	} else {
@@ -140,6 +140,7 @@ func checkUniqueNames(doc *yamlconf.Doc, path string, rs rawSet) {
 
 type classContext struct {
 	doc           *yamlconf.Doc
+	set           string
 	templates     []string
 	templatesPath string
 }
@@ -174,6 +175,14 @@ func (c classContext) build(path string, rc rawClass, good bool) Class {
 		cl.Prompts = rc.Prompts
 	case rc.States != nil:
 		checkPhrases(doc, yamlconf.Key(path, "states"), rc.States, "state")
+		for i, state := range rc.States {
+			// A state word is what fills a template's placeholder: one of its
+			// own would reach the model as a literal "{}".
+			if strings.Contains(state, Placeholder) {
+				doc.Errorf(yamlconf.Index(yamlconf.Key(path, "states"), i), "state word %q of class %q in set %q contains %s; state words are filled into the templates' %s and cannot hold one",
+					state, rc.Name, c.set, Placeholder, Placeholder)
+			}
+		}
 		if len(c.templates) == 0 {
 			doc.Errorf(yamlconf.Key(path, "states"), "states need templates, and %s has none", c.templatesPath)
 		}

@@ -236,6 +236,18 @@ cameras:
 			want: []wantErr{{2, "", "invalid YAML"}}, // the unclosed bracket
 		},
 		{
+			name: "placeholder in a state word",
+			src: `version: 1
+templates: ["a {} part"]
+sets:
+  brackets:
+    good: {states: [flawless], threshold: 0.5}
+    defects:
+      - {name: scratch, states: [scratched, "{} scratched"], threshold: 0.5}
+`,
+			want: []wantErr{{7, "sets.brackets.defects[0].states[1]", `state word "{} scratched" of class "scratch" in set "brackets" contains {}`}},
+		},
+		{
 			name: "set templates replace the file's and are checked",
 			src:  strings.Replace(validSet, "    uncertain: pass", "    uncertain: pass\n    templates: [\"no placeholder\"]", 1),
 			want: []wantErr{{6, "sets.s.templates[0]", `template "no placeholder" has no {}`}},

@@ -24,6 +24,8 @@ type identity struct {
 	Role  string
 	CSRF  string // "" for Basic credentials, which need no CSRF token
 	Token string // the session token; "" for Basic
+	// MustChange: the account may only change its password (see mustChange).
+	MustChange bool
 }
 
 type session struct {
@@ -44,7 +46,7 @@ func newSessions(now func() time.Time) *sessions {
 }
 
 func (s *sessions) create(u User) identity {
-	id := identity{Name: u.Name, Role: u.Role, CSRF: randomToken(24), Token: randomToken(32)}
+	id := identity{Name: u.Name, Role: u.Role, CSRF: randomToken(24), Token: randomToken(32), MustChange: u.MustChangePassword}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[id.Token] = &session{identity: id, expires: s.now().Add(sessionTTL)}
@@ -184,7 +186,7 @@ func (s *Server) identify(c echo.Context) (*identity, error) {
 		return nil, echo.NewHTTPError(http.StatusUnauthorized, errWrongLogin.Error())
 	}
 	s.limiter.succeed(client)
-	return &identity{Name: u.Name, Role: u.Role}, nil
+	return &identity{Name: u.Name, Role: u.Role, MustChange: u.MustChangePassword}, nil
 }
 
 // access levels of a route: kiosk routes are read-only live views that a
@@ -211,8 +213,11 @@ func (s *Server) guard(level string) echo.MiddlewareFunc {
 				}
 				return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
 			}
+			if err := mustChange(id, level); err != nil {
+				return err
+			}
 			need := level
-			if need == levelKiosk {
+			if need == levelKiosk || need == levelAccount {
 				need = RoleOperator
 			}
 			if roleRank[id.Role] < roleRank[need] {

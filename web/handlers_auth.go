@@ -61,7 +61,7 @@ func (s *Server) login(c echo.Context) error {
 	id := s.sessions.create(u)
 	s.setCookies(c, id.Token, id.CSRF, int(sessionTTL.Seconds()))
 	s.log.Info("login", "user", u.Name, "client", client)
-	return c.JSON(http.StatusOK, map[string]any{"user": userView{u.Name, u.Role}, "csrf_token": id.CSRF})
+	return c.JSON(http.StatusOK, map[string]any{"user": userView{u.Name, u.Role}, "csrf_token": id.CSRF, "must_change_password": u.MustChangePassword})
 }
 
 func (s *Server) setCookies(c echo.Context, token, csrf string, maxAge int) {
@@ -90,7 +90,7 @@ func (s *Server) me(c echo.Context) error {
 		}
 		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
 	}
-	out := map[string]any{"user": userView{id.Name, id.Role}, "kiosk": false}
+	out := map[string]any{"user": userView{id.Name, id.Role}, "kiosk": false, "must_change_password": id.MustChange}
 	if id.CSRF != "" {
 		out["csrf_token"] = id.CSRF
 	}
@@ -121,6 +121,7 @@ func (s *Server) changePassword(c echo.Context) error {
 	}
 	s.sessions.endUser(id.Name)
 	s.auditLog(c, AuditEntry{Action: "user.password", Detail: id.Name})
+	s.forgetInitialPassword()
 	return c.NoContent(http.StatusNoContent)
 }
 

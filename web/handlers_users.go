@@ -72,6 +72,9 @@ func (s *Server) updateUser(c echo.Context) error {
 		detail += " password changed"
 	}
 	s.auditLog(c, AuditEntry{Action: "user.update", Detail: detail})
+	if req.Password != "" {
+		s.forgetInitialPassword()
+	}
 	return c.JSON(http.StatusOK, u)
 }
 

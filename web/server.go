@@ -62,6 +62,9 @@ type Options struct {
 	LoginWindow time.Duration
 	// AlarmEvery is how often alarm conditions are checked (default 2 s).
 	AlarmEvery time.Duration
+	// InitialPasswordFile holds the first admin's generated password; it
+	// is removed once no account must change its password any more.
+	InitialPasswordFile string
 }
 
 // Server is the web server's handler and the goroutines it owns.
@@ -143,9 +146,9 @@ func (s *Server) routes() *echo.Echo {
 
 	api := e.Group("/api/v1")
 	api.POST("/auth/login", s.login, limitBody(maxBody))
-	api.POST("/auth/logout", s.logout, s.guard(levelOperator))
+	api.POST("/auth/logout", s.logout, s.guard(levelAccount))
 	api.GET("/auth/me", s.me)
-	api.POST("/auth/password", s.changePassword, limitBody(maxBody), s.guard(levelOperator))
+	api.POST("/auth/password", s.changePassword, limitBody(maxBody), s.guard(levelAccount))
 
 	kiosk := s.guard(levelKiosk)
 	api.GET("/status", func(c echo.Context) error { return c.JSON(http.StatusOK, s.opts.App.Status()) }, kiosk)

@@ -53,6 +53,10 @@ type User struct {
 	Hash      []byte    `json:"hash,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// MustChangePassword marks an account whose password someone else
+	// knows (the generated first admin): until its owner sets a new one,
+	// the API lets it do nothing else.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 }
 
 // public is the user without the hash, for the API.
@@ -110,6 +114,10 @@ func checkPassword(p string) error {
 
 // AddUser creates a user.
 func (s *Store) AddUser(name, role, password string, now time.Time) (User, error) {
+	return s.addUser(name, role, password, now, false)
+}
+
+func (s *Store) addUser(name, role, password string, now time.Time, mustChange bool) (User, error) {
 	if !userNamePattern.MatchString(name) {
 		return User{}, ErrBadUserName
 	}
@@ -123,7 +131,7 @@ func (s *Store) AddUser(name, role, password string, now time.Time) (User, error
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u := User{Name: name, Role: role, Hash: hash, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
+	u := User{Name: name, Role: role, Hash: hash, CreatedAt: now.UTC(), UpdatedAt: now.UTC(), MustChangePassword: mustChange}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(name)) != nil {
@@ -229,7 +237,7 @@ func (s *Store) UpdateUser(name, role, password string, now time.Time) (User, er
 			u.Role = role
 		}
 		if hash != nil {
-			u.Hash = hash
+			u.Hash, u.MustChangePassword = hash, false
 		}
 		u.UpdatedAt = now.UTC()
 		return putUser(b, u)
@@ -265,14 +273,15 @@ func countAdmins(b *bolt.Bucket) int {
 }
 
 // EnsureAdmin creates "admin" with a random password when there are no users
-// at all, and returns the password ("" when users existed).
+// at all, and returns the password ("" when users existed). The account must
+// change its password before it may do anything else.
 func (s *Store) EnsureAdmin(now time.Time) (string, error) {
 	users, err := s.Users()
 	if err != nil || len(users) > 0 {
 		return "", err
 	}
 	password := randomToken(12)
-	if _, err := s.AddUser("admin", RoleAdmin, password, now); err != nil {
+	if _, err := s.addUser("admin", RoleAdmin, password, now, true); err != nil {
 		return "", err
 	}
 	return password, nil

@@ -69,7 +69,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	duration := fs.Duration("duration", 20*time.Second, "how long to measure each of the loop and the bare session")
 	warmup := fs.Duration("warmup", 3*time.Second, "run time before measuring")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {

@@ -35,7 +35,7 @@ func benchModels(ctx context.Context, args []string, stdio Stdio) error {
 	cores := fs.Int("cores", 0, "cores for the peak GFLOP/s (default: CPUs available to this process)")
 	clock := fs.Float64("clock-ghz", 0, "sustained clock for the peak GFLOP/s (default: cpufreq's maximum, else /proc/cpuinfo's MHz)")
 	fmaUnits := fs.Int("fma-units", 2, "vector FMA units per core for the peak GFLOP/s")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {

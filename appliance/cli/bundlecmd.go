@@ -54,7 +54,7 @@ func modelSynth(_ context.Context, args []string, stdio Stdio) error {
 	bf.register(fs)
 	preset := fs.String("preset", "tiny", "architecture: tiny, vit-b-32, vit-b-16, vit-l-14, vit-l-14-336")
 	seed := fs.Uint64("seed", 1, "random seed; the same preset and seed always give the same weights")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if bf.out == "" {
@@ -87,7 +87,7 @@ func modelImport(_ context.Context, args []string, stdio Stdio) error {
 	var bf bundleFlags
 	bf.register(fs)
 	from := fs.String("from", "", "Hugging Face CLIPModel directory: config.json + model.safetensors (or a sharded index)")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *from == "" || bf.out == "" {

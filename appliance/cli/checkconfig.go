@@ -7,24 +7,30 @@ import (
 	"strings"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/yamlconf"
 )
 
-// checkConfig validates an appliance file and the defect-class file it
-// names, without opening the model or the cameras.
+// checkConfig validates an appliance file, the defect-class file it names
+// and the presence of the model bundle's files, without opening the model
+// or the cameras.
 func checkConfig(_ context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("check-config", stdio)
+	cfgPath := fs.String("config", "", "appliance configuration file (or give it as the argument)")
 	fs.Usage = func() {
-		fmt.Fprintln(stdio.Err, "Usage: linesight check-config FILE\n\nValidates the appliance configuration and its defect-class file; prints every problem with its file, line and key.")
+		fmt.Fprintln(stdio.Err, "Usage: linesight check-config --config FILE   (or: linesight check-config FILE)\n\nValidates the appliance configuration, its defect-class file and the model bundle's files;\nprints every problem with its file, line and key.")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	file := *cfgPath
+	switch {
+	case file == "" && fs.NArg() == 1:
+		file = fs.Arg(0)
+	case file == "" || fs.NArg() > 0:
 		fs.Usage()
 		return errUsage
 	}
-	file := fs.Arg(0)
 	c, err := config.LoadAppliance(file)
 	if err != nil {
 		var problems yamlconf.Errors
@@ -33,6 +39,13 @@ func checkConfig(_ context.Context, args []string, stdio Stdio) error {
 		}
 		for _, p := range problems {
 			fmt.Fprintln(stdio.Err, p)
+		}
+		return fmt.Errorf("%s: %d %s", file, len(problems), plural(len(problems), "problem"))
+	}
+	if err := bundle.Check(c.Model.Bundle, c.Model.Variant); err != nil {
+		problems := strings.Split(err.Error(), "\n")
+		for _, p := range problems {
+			fmt.Fprintf(stdio.Err, "%s: model.bundle: %s\n", file, p)
 		}
 		return fmt.Errorf("%s: %d %s", file, len(problems), plural(len(problems), "problem"))
 	}

@@ -24,13 +24,27 @@ sets:
     defects:
       - {name: scratch, prompts: ["a scratched bracket"], threshold: 0.5}
 `)
+	model := synth(t, 1, "fp32")
 	good := write("good.yaml", `line: line1
 defects: defects.yaml
-model: {bundle: models/tiny, providers: [{name: cuda}, {name: cpu}]}
+model: {bundle: `+model+`, providers: [{name: cuda}, {name: cpu}]}
 cameras:
   - {id: cam0, source: {kind: synthetic}}
   - {id: cam1, source: {kind: stream, url: "rtsp://cam1/s"}, mode: triggered}
 mqtt: {broker: tcp://plc}
+`)
+	// The model is not loaded, but its files must be there.
+	noBundle := write("nobundle.yaml", `line: line1
+defects: defects.yaml
+model: {bundle: models/tiny}
+cameras:
+  - {id: cam0, source: {kind: synthetic}}
+`)
+	noVariant := write("novariant.yaml", `line: line1
+defects: defects.yaml
+model: {bundle: `+model+`, variant: int8}
+cameras:
+  - {id: cam0, source: {kind: synthetic}}
 `)
 	bad := write("bad.yaml", `line: line1
 defects: defects.yaml
@@ -52,7 +66,7 @@ pipline: {}
 				good + ": ok",
 				"line     line1",
 				"cameras  2: cam0 (synthetic, freerun), cam1 (stream, triggered)",
-				"model    " + filepath.Join(dir, "models/tiny") + " (fp32; providers: cuda, cpu)",
+				"model    " + model + " (fp32; providers: cuda, cpu)",
 				"defects  " + filepath.Join(dir, "defects.yaml") + " (sets: brackets)",
 				"mqtt     tcp://plc:1883 as linesight-line1",
 				"web      127.0.0.1:8080",
@@ -68,9 +82,19 @@ pipline: {}
 				"linesight check-config: " + bad + ": 3 problems",
 			},
 		},
+		{name: "--config like every command", args: []string{"--config", good}, code: 0, stdout: []string{good + ": ok"}},
+		{
+			name: "no model bundle", args: []string{"--config", noBundle}, code: 1,
+			stderr: []string{noBundle + ": model.bundle: model bundle folder " + filepath.Join(dir, "models/tiny") + " does not exist"},
+		},
+		{
+			name: "bundle without the variant", args: []string{noVariant}, code: 1,
+			stderr: []string{noVariant + ": model.bundle: model bundle " + model + " lacks onnx/vision_model_int8.onnx and onnx/text_model_int8.onnx of variant int8 (variants present: fp32)"},
+		},
+		{name: "--config and an argument", args: []string{"--config", good, bad}, code: 2, stderr: []string{"Usage: linesight check-config --config FILE"}},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope.yaml")}, code: 1, stderr: []string{"no such file"}},
-		{name: "no file", args: nil, code: 2, stderr: []string{"Usage: linesight check-config FILE"}},
-		{name: "two files", args: []string{good, bad}, code: 2, stderr: []string{"Usage: linesight check-config FILE"}},
+		{name: "no file", args: nil, code: 2, stderr: []string{"Usage: linesight check-config --config FILE"}},
+		{name: "two files", args: []string{good, bad}, code: 2, stderr: []string{"Usage: linesight check-config --config FILE"}},
 		{name: "bad flag", args: []string{"--strict", good}, code: 2},
 	}
 	for _, tt := range tests {

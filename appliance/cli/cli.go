@@ -66,7 +66,7 @@ func commands() []command {
 		{"serve", "answer other appliances' escalated frames with this model", serveEscalations},
 		{"bench models", "measure every variant of a bundle: size, memory, speed, agreement with fp32", benchModels},
 		{"bench", "measure the whole loop against the bare vision session on the same model", bench},
-		{"trigger", "ask a running appliance to inspect a part on a triggered camera", triggerPart},
+		{"trigger", "ask a running appliance to inspect a part on a triggered camera; --wait prints its verdict", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
 		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout)", evalDataset},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
@@ -74,7 +74,7 @@ func commands() []command {
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
 		{"journal rescore", "score stored embeddings with another defect-class file; report what would change", journalRescore},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
-		{"check-config", "validate the appliance configuration and its defect-class file", checkConfig},
+		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}
 }
@@ -86,6 +86,12 @@ var errUsage = errors.New("usage")
 func Run(ctx context.Context, args []string, stdio Stdio) int {
 	stdio = stdio.serialized()
 	cmds := commands()
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"}
+	}
 	for _, c := range cmds {
 		words := strings.Fields(c.name)
 		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
@@ -103,20 +109,58 @@ func Run(ctx context.Context, args []string, stdio Stdio) int {
 			}
 		}
 	}
+	// A group's name alone, or with a word that is none of its commands:
+	// show the group's commands.
+	if len(args) > 0 {
+		if group := groupOf(cmds, args[0]); len(group) > 0 {
+			fmt.Fprintf(stdio.Err, "Usage: linesight %s COMMAND [flags]\n\nCommands:\n", args[0])
+			listCommands(stdio.Err, group)
+			fmt.Fprintf(stdio.Err, "\nRun `linesight %s COMMAND -h` for a command's flags.\n", args[0])
+			switch {
+			case len(args) > 1 && isHelp(args[1]):
+				return 0
+			case len(args) == 1:
+				fmt.Fprintf(stdio.Err, "\n%q needs a command\n", args[0])
+			default:
+				fmt.Fprintf(stdio.Err, "\nunknown command %q\n", strings.Join(args[:2], " "))
+			}
+			return 2
+		}
+	}
 	usage(stdio.Err, cmds)
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || isHelp(args[0]) {
 		return 0
 	}
 	fmt.Fprintf(stdio.Err, "\nunknown command %q\n", strings.Join(args, " "))
 	return 2
 }
 
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// groupOf lists the commands whose name has more than one word and begins
+// with word ("model" gives model synth, model import, ...).
+func groupOf(cmds []command, word string) []command {
+	var group []command
+	for _, c := range cmds {
+		if first, _, sub := strings.Cut(c.name, " "); sub && first == word {
+			group = append(group, c)
+		}
+	}
+	return group
+}
+
 func usage(w io.Writer, cmds []command) {
-	fmt.Fprintln(w, "linesight: visual inspection with CLIP\n\nUsage: linesight COMMAND [flags]\n\nCommands:")
+	fmt.Fprintln(w, "linesight: visual inspection with CLIP\n\nUsage: linesight COMMAND [flags] [arguments]\n\nCommands:")
+	listCommands(w, cmds)
+	fmt.Fprintln(w, "\nRun `linesight COMMAND -h` for a command's flags. Flags may come before or after\narguments; `--` ends the flags. `linesight --version` prints the version.")
+}
+
+func listCommands(w io.Writer, cmds []command) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun `linesight COMMAND -h` for a command's flags.")
 }
 
 // newFlags makes a flag set that reports errors instead of exiting.
@@ -126,13 +170,45 @@ func newFlags(name string, stdio Stdio) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags, mapping a bad flag to errUsage (the flag package has
-// already printed why).
+// parse parses flags wherever they stand among the arguments, as Go users
+// expect (`inspect DIR --out f.jsonl`); `--` ends the flags, and a lone `-`
+// is an argument. A bad flag maps to errUsage (the flag package has already
+// printed why). fs.Args() holds the arguments afterwards, in order.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
 		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// The flag package stops at the first argument, or after a "--"
+		// that it consumes: then everything left is an argument.
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	// Leave the arguments where fs.Args() returns them.
+	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// parseNoArgs parses a command that takes flags only, refusing arguments
+// at once rather than ignoring them.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s takes flags only; unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
 		return errUsage
 	}
 	return nil

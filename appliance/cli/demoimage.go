@@ -17,7 +17,7 @@ func demoImage(_ context.Context, args []string, stdio Stdio) error {
 	out := fs.String("out", "part.png", "PNG file to write")
 	width := fs.Int("width", 640, "image width")
 	height := fs.Int("height", 480, "image height")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *width < 16 || *height < 16 {

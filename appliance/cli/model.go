@@ -21,7 +21,7 @@ func modelTokenize(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("model tokenize", stdio)
 	context := fs.Int("context", 77, "context length: ids are zero padded or truncated to it (EOT kept last)")
 	dir := fs.String("bundle", "", "use this bundle's tokenizer files (default: OpenAI's vocabulary, built in)")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *context < 2 {
@@ -118,7 +118,7 @@ func modelEmbed(_ context.Context, args []string, stdio Stdio) error {
 	var images, texts stringList
 	fs.Var(&images, "image", "image file to embed (repeatable)")
 	fs.Var(&texts, "text", "text to embed (repeatable)")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if len(images) == 0 && len(texts) == 0 {

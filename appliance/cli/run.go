@@ -1,17 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +28,7 @@ var uiFiles fs.FS = ui.FS
 func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("run", stdio)
 	cfgPath := fs.String("config", "", "appliance configuration file")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
@@ -62,7 +60,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
 	if cfg.Web.Listen != "" {
-		store, srv, err := newWebServer(cfg, a, j, link, log)
+		store, srv, err := newWebServer(cfg, a, j, link, log, stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -114,19 +112,21 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger) (*web.Store, *web.Server, error) {
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger, stderr io.Writer) (*web.Store, *web.Server, error) {
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
 	if err != nil {
 		return nil, nil, err
 	}
-	password, err := store.EnsureAdmin(time.Now())
+	password, passwordFile, err := web.PrepareFirstAdmin(store, cfg.DataDir, time.Now())
 	if err != nil {
 		store.Close()
-		return nil, nil, fmt.Errorf("create the first admin: %w", err)
+		return nil, nil, err
 	}
 	if password != "" {
-		// Shown once: only the hash is kept.
-		log.Warn("initial admin created; change its password after logging in", "user", "admin", "password", password)
+		// Shown once, framed so it stands out from the log; only the hash
+		// and the owner-only file keep it.
+		fmt.Fprint(stderr, firstAdminBox("admin", password, passwordFile))
+		log.Warn("initial admin created; it must change its password at the first login", "user", "admin", "password_file", passwordFile)
 	}
 	adapter := app.Web{App: a, Journal: j, Version: Version}
 	if link != nil {
@@ -135,6 +135,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	srv, err := web.New(web.Options{
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
+		InitialPasswordFile: filepath.Join(cfg.DataDir, web.InitialPasswordFile),
 	})
 	if err != nil {
 		store.Close()
@@ -143,37 +144,28 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	return store, srv, nil
 }
 
-func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
-	fs := newFlags("trigger", stdio)
-	url := fs.String("url", "http://127.0.0.1:8080", "the running appliance's web address")
-	camera := fs.String("camera", "", "camera id")
-	partID := fs.String("part-id", "", "the part's id, echoed in its verdict")
-	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $LINESIGHT_PASSWORD")
-	if err := parse(fs, args); err != nil {
-		return err
+// firstAdminBox frames the first admin's credentials for the console.
+func firstAdminBox(user, password, file string) string {
+	lines := []string{
+		"LineSight: first start. A dashboard admin was created:",
+		"",
+		"    user:      " + user,
+		"    password:  " + password,
+		"",
+		"The password is also in " + file,
+		"(readable by its owner only) until it is changed. Log in and",
+		"set a new one: nothing else is allowed before that.",
 	}
-	if *camera == "" || *partID == "" {
-		return fmt.Errorf("need --camera ID and --part-id ID")
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l))
 	}
-	body, _ := json.Marshal(map[string]string{"part_id": *partID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url+"/api/v1/cameras/"+*camera+"/trigger", bytes.NewReader(body))
-	if err != nil {
-		return err
+	rule := "+" + strings.Repeat("-", width+4) + "+\n"
+	var b strings.Builder
+	b.WriteString("\n" + rule)
+	for _, l := range lines {
+		fmt.Fprintf(&b, "|  %-*s  |\n", width, l)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if *user != "" {
-		req.SetBasicAuth(*user, os.Getenv("LINESIGHT_PASSWORD"))
-	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("send trigger: %w", err)
-	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("trigger refused (%s): %s", resp.Status, bytes.TrimSpace(reply))
-	}
-	stdio.Out.Write(reply)
-	return nil
+	b.WriteString(rule + "\n")
+	return b.String()
 }

@@ -18,7 +18,7 @@ import (
 func serveEscalations(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("serve", stdio)
 	cfgPath := fs.String("config", "", "configuration file: model, data_dir and the escalation section")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {

@@ -228,7 +228,8 @@ func (v validator) pipeline(c *Config) {
 
 func (v validator) web(w *Web) {
 	if w.Listen != "" {
-		if err := checkHostPort(w.Listen); err != nil {
+		// Port 0 lets the system pick one; the log says which.
+		if err := checkHostPort(w.Listen, true); err != nil {
 			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; empty turns the server off)", w.Listen, err)
 		}
 	}
@@ -244,10 +245,10 @@ func (v validator) certKey(p, cert, key string) {
 	}
 }
 
-// checkHostPort accepts host:port with a port from 0 to 65535; an empty
-// host listens on every interface, and port 0 takes a port the system
-// picks (the server logs the address it got).
-func checkHostPort(s string) error {
+// checkHostPort accepts host:port with a port from 1 to 65535 (or 0, a
+// port the system picks, where anyPort is set: the server logs the address
+// it got); an empty host listens on every interface.
+func checkHostPort(s string, anyPort bool) error {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
 		return errors.New("no port")
@@ -260,8 +261,11 @@ func checkHostPort(s string) error {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	if anyPort && err == nil && n == 0 {
+		return nil
+	}
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return nil
 }

@@ -81,6 +81,23 @@ cameras:
 // until the test ends and waits until it is inspecting.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
+	return startApplianceWith(t, true)
+}
+
+// startFirstTime is startAppliance on a data directory without users: the
+// appliance creates the first admin itself, and Password is what it wrote to
+// data/initial-admin-password.
+func startFirstTime(t *testing.T) *appliance {
+	t.Helper()
+	a := startApplianceWith(t, false)
+	data, err := os.ReadFile(filepath.Join(a.Dir, "data", "initial-admin-password"))
+	must(t, err)
+	a.Password = strings.TrimSpace(string(data))
+	return a
+}
+
+func startApplianceWith(t *testing.T, addAdmin bool) *appliance {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 
@@ -120,7 +137,9 @@ web:
 	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(demoClasses), 0o644))
 
 	a := &appliance{Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
-	run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
+	if addAdmin {
+		run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
+	}
 
 	done := make(chan int, 1)
 	go func() {

@@ -199,3 +199,55 @@ func (b *Bundle) Tokenizer() (*tokenizer.Tokenizer, error) {
 	}
 	return t, nil
 }
+
+// Check says what a bundle lacks for a variant, without loading any model:
+// the folder, a readable config.json (and preprocessor_config.json when
+// present), the variant's two model files, and tokenizer files. Every
+// problem is reported, one error each, joined.
+func Check(dir, variant string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("model bundle folder %s does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("model bundle folder %s: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("model bundle %s is not a folder", dir)
+	}
+	var problems []error
+	cfg, err := arch.LoadConfig(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		problems = append(problems, fmt.Errorf("model bundle %s has no %s", dir, ConfigFile))
+	} else if err != nil {
+		problems = append(problems, fmt.Errorf("model bundle %s: %w", dir, err))
+	} else if _, err := loadPreprocess(dir, cfg); err != nil {
+		problems = append(problems, fmt.Errorf("model bundle %s: %w", dir, err))
+	}
+	if variant == "" {
+		variant = FP32
+	}
+	modelDir := filepath.Join(dir, ModelDir)
+	if st, err := os.Stat(modelDir); err != nil || !st.IsDir() {
+		problems = append(problems, fmt.Errorf("model bundle %s has no %s/ folder for its model files", dir, ModelDir))
+	} else {
+		var missing []string
+		for _, stem := range []string{visionStem, textStem} {
+			name := stem + Suffix(variant) + ".onnx"
+			if !fileExists(filepath.Join(modelDir, name)) {
+				missing = append(missing, filepath.Join(ModelDir, name))
+			}
+		}
+		if len(missing) > 0 {
+			have := "none"
+			if vs, err := findVariants(modelDir); err == nil {
+				have = strings.Join((&Bundle{variants: vs}).Variants(), ", ")
+			}
+			problems = append(problems, fmt.Errorf("model bundle %s lacks %s of variant %s (variants present: %s)",
+				dir, strings.Join(missing, " and "), variant, have))
+		}
+	}
+	if err := tokenizer.CheckDir(dir); err != nil {
+		problems = append(problems, fmt.Errorf("model bundle: %w", err))
+	}
+	return errors.Join(problems...)
+}

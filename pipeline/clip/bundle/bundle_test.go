@@ -155,3 +155,46 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 		t.Error("a failed write left its partial directory behind")
 	}
 }
+
+func TestCheckSaysWhatIsMissing(t *testing.T) {
+	dir := writeTiny(t, graph.FP32)
+	if err := Check(dir, ""); err != nil {
+		t.Fatalf("complete bundle: %v", err)
+	}
+	if err := Check(dir, "int8"); err == nil || !strings.Contains(err.Error(), "onnx/vision_model_int8.onnx and onnx/text_model_int8.onnx of variant int8 (variants present: fp32)") {
+		t.Errorf("absent variant: %v", err)
+	}
+	if err := Check(filepath.Join(dir, "nope"), "fp32"); err == nil || !strings.Contains(err.Error(), "nope does not exist") {
+		t.Errorf("absent folder: %v", err)
+	}
+	// Take the pieces away one by one: each is named, all at once.
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Remove(filepath.Join(dir, ConfigFile)))
+	must(os.Remove(filepath.Join(dir, ModelDir, "text_model.onnx")))
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		for _, tf := range tokenizerFiles {
+			if e.Name() == tf {
+				must(os.Remove(filepath.Join(dir, tf)))
+			}
+		}
+	}
+	err := Check(dir, "fp32")
+	if err == nil {
+		t.Fatal("an incomplete bundle passed the check")
+	}
+	for _, want := range []string{"has no config.json", "lacks onnx/text_model.onnx of variant fp32", "no tokenizer in " + dir} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("check error lacks %q:\n%v", want, err)
+		}
+	}
+	must(os.RemoveAll(filepath.Join(dir, ModelDir)))
+	if err := Check(dir, "fp32"); err == nil || !strings.Contains(err.Error(), "has no onnx/ folder") {
+		t.Errorf("no model folder: %v", err)
+	}
+}

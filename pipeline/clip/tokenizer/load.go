@@ -45,17 +45,35 @@ func Default() (*Tokenizer, error) {
 // FromDir loads the tokenizer files of a model directory: tokenizer.json if
 // present, else vocab.json with merges.txt, else bpe_simple_vocab_16e6.txt.gz.
 func FromDir(dir string) (*Tokenizer, error) {
+	load, err := find(dir)
+	if err != nil {
+		return nil, err
+	}
+	return load()
+}
+
+// CheckDir says whether a model directory holds tokenizer files FromDir
+// would load, without reading them.
+func CheckDir(dir string) error {
+	_, err := find(dir)
+	return err
+}
+
+// find picks the tokenizer files of dir and returns how to load them.
+func find(dir string) (func() (*Tokenizer, error), error) {
 	has := func(name string) bool {
 		info, err := os.Stat(filepath.Join(dir, name))
 		return err == nil && !info.IsDir()
 	}
 	switch {
 	case has(TokenizerJSONFile):
-		return FromTokenizerJSON(filepath.Join(dir, TokenizerJSONFile))
+		return func() (*Tokenizer, error) { return FromTokenizerJSON(filepath.Join(dir, TokenizerJSONFile)) }, nil
 	case has(VocabJSONFile) && has(MergesFile):
-		return FromVocabMerges(filepath.Join(dir, VocabJSONFile), filepath.Join(dir, MergesFile))
+		return func() (*Tokenizer, error) {
+			return FromVocabMerges(filepath.Join(dir, VocabJSONFile), filepath.Join(dir, MergesFile))
+		}, nil
 	case has(OpenAIVocabFile):
-		return FromOpenAIVocab(filepath.Join(dir, OpenAIVocabFile))
+		return func() (*Tokenizer, error) { return FromOpenAIVocab(filepath.Join(dir, OpenAIVocabFile)) }, nil
 	}
 	return nil, fmt.Errorf("no tokenizer in %s: looked for %s, %s with %s, and %s",
 		dir, TokenizerJSONFile, VocabJSONFile, MergesFile, OpenAIVocabFile)

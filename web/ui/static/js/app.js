@@ -14,6 +14,7 @@ const pages = {
   system: { title: "System", load: () => import("./pages/system.js") },
   users: { title: "Users", load: () => import("./pages/users.js"), role: "admin" },
   login: { title: "Log in", load: () => import("./pages/login.js"), public: true, hidden: true },
+  password: { title: "Change password", load: () => import("./pages/password.js"), hidden: true },
 };
 
 const root = document.getElementById("page");
@@ -41,12 +42,13 @@ function allowed(name) {
 function renderNav(active) {
   const s = session.current();
   const nav = document.getElementById("nav");
-  fill(nav, Object.entries(pages)
+  fill(nav, s.mustChange ? null : Object.entries(pages)
     .filter(([name, p]) => !p.hidden && allowed(name))
     .map(([name, p]) => h(`a${name === active ? ".active" : ""}`, { href: `#/${name}`, "aria-current": name === active ? "page" : null }, p.title)));
   const who = document.getElementById("who");
   if (s.user) {
-    fill(who, h("span", `${s.user} (${s.role})`), h("button", { type: "button", onclick: logout }, "Log out"));
+    fill(who, h("span", `${s.user} (${s.role})`), h("a.button", { href: "#/password" }, "Password"),
+      h("button", { type: "button", onclick: logout }, "Log out"));
   } else {
     fill(who, s.kiosk ? h("span", "kiosk") : null, active === "login" ? null : h("a.button", { href: "#/login" }, "Log in"));
   }
@@ -62,6 +64,11 @@ async function route() {
   const { name, args } = currentRoute();
   const ticket = ++rendering;
   if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
+  // An account with the generated password may only change it.
+  if (session.current().mustChange && name !== "password") {
+    go("password");
+    return;
+  }
   if (!allowed(name)) {
     if (!session.current().user && name !== "login") {
       sessionStorage.setItem("linesight.after-login", location.hash || "#/live");

@@ -3,7 +3,8 @@
 
 import { get, post, setCSRF } from "./api.js";
 
-let state = { user: "", role: "", kiosk: false };
+// mustChange: the account must set a new password before anything else.
+let state = { user: "", role: "", kiosk: false, mustChange: false };
 
 export const current = () => state;
 
@@ -15,7 +16,7 @@ export const canEdit = () => atLeast("engineer");
 
 function set(me) {
   const u = (me && me.user) || {};
-  state = { user: u.name || "", role: u.role || "", kiosk: !!(me && me.kiosk) };
+  state = { user: u.name || "", role: u.role || "", kiosk: !!(me && me.kiosk), mustChange: !!(me && me.must_change_password) };
   setCSRF(me && me.csrf_token);
   window.dispatchEvent(new CustomEvent("linesight:session"));
 }

@@ -22,8 +22,10 @@ async function poll() {
     document.getElementById("line-name").textContent = last.line ? "line " + last.line : "";
   } catch (err) {
     el.className = "state offline";
-    el.textContent = err.status === 401 ? "locked" : "offline";
-    if (err.status !== 401) last = null;
+    // 403: logged in, but the password must be changed first.
+    const locked = err.status === 401 || err.status === 403;
+    el.textContent = locked ? "locked" : "offline";
+    if (!locked) last = null;
   }
   for (const fn of listeners) {
     try { fn(last); } catch (e) { console.error(e); }

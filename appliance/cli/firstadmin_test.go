@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/linesight/linesight/web"
+)
+
+var boxedPassword = regexp.MustCompile(`\|\s+password:\s+(\S+)\s+\|`)
+
+// The first start shows the generated admin password once, framed on
+// stderr, and keeps it in an owner-only file; log lines never carry it.
+func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
+	cfg := webApplianceConfig(t, `  - id: cam0
+    source: {kind: synthetic, width: 64, height: 48, fps: 5, seed: 1}`)
+	a := startWebAppliance(t, cfg)
+	a.Stop()
+	out := a.Stderr.String()
+	m := boxedPassword.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no framed password on stderr:\n%s", out)
+	}
+	password := m[1]
+	if !strings.Contains(out, "+-----") || !strings.Contains(out, "|      user:      admin") {
+		t.Errorf("the password is not in a box:\n%s", out)
+	}
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, "level=") && strings.Contains(line, password) {
+			t.Errorf("a log line carries the password: %s", line)
+		}
+	}
+	file := filepath.Join(a.Dir, "data", web.InitialPasswordFile)
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatalf("no password file: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", file, st.Mode().Perm())
+	}
+	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
+		t.Errorf("%s holds %q, want the boxed password", file, data)
+	}
+
+	again := startWebAppliance(t, cfg)
+	again.Stop()
+	if strings.Contains(again.Stderr.String(), password) || boxedPassword.MatchString(again.Stderr.String()) {
+		t.Errorf("the second start showed a password again:\n%s", again.Stderr.String())
+	}
+}

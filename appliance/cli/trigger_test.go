@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestTrigger(t *testing.T) {
+	// station waits for triggers; slow is triggered too, but its next frame
+	// is 100 s away and it reports a part MISSED only after a minute.
+	cfg := webApplianceConfig(t, `  - id: station
+    mode: triggered
+    source: {kind: synthetic, width: 64, height: 48, fps: 20, seed: 1}
+  - id: slow
+    mode: triggered
+    trigger_timeout: 1m
+    source: {kind: synthetic, width: 64, height: 48, fps: 0.01, seed: 2}`)
+	mustRun(t, "operator-password\n", "user", "add", "--config", cfg, "--name", "op", "--role", "operator")
+	a := startWebAppliance(t, cfg)
+
+	t.Run("no password", func(t *testing.T) {
+		t.Setenv(passwordEnv, "")
+		r := run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-0", "--user", "op")
+		if r.code != 1 || !strings.Contains(r.stder, "no password: set $LINESIGHT_PASSWORD or pass --password-file FILE") {
+			t.Errorf("exit %d:\n%s", r.code, r.stder)
+		}
+		if strings.Contains(a.Stderr.String(), "failed login") {
+			t.Errorf("a missing password reached the appliance as a failed login:\n%s", a.Stderr.String())
+		}
+	})
+
+	t.Run("wait prints the verdict of the part", func(t *testing.T) {
+		t.Setenv(passwordEnv, "operator-password")
+		r := run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-1", "--user", "op", "--wait")
+		if r.code != 0 {
+			t.Fatalf("exit %d:\n%s", r.code, r.stder)
+		}
+		var v struct {
+			Camera  string `json:"camera"`
+			PartID  string `json:"part_id"`
+			Outcome string `json:"outcome"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("stdout is not one verdict: %v\n%s", err, r.stdout)
+		}
+		if v.Camera != "station" || v.PartID != "P-1" || !slices.Contains([]string{"PASS", "FAIL", "UNCERTAIN"}, v.Outcome) {
+			t.Errorf("verdict %+v, want an inspection of P-1 on station", v)
+		}
+	})
+
+	t.Run("password file", func(t *testing.T) {
+		t.Setenv(passwordEnv, "")
+		file := filepath.Join(t.TempDir(), "password")
+		os.WriteFile(file, []byte("operator-password\n"), 0o600)
+		r := run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-2", "--user", "op", "--password-file", file)
+		if r.code != 0 || !strings.Contains(r.stdout, `"part_id":"P-2"`) {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stder)
+		}
+	})
+
+	t.Run("wait gives up at the timeout", func(t *testing.T) {
+		t.Setenv(passwordEnv, "operator-password")
+		r := run(t, "", "trigger", "--url", a.URL, "--camera", "slow", "--part-id", "P-3", "--user", "op", "--wait", "--timeout", "2s")
+		if r.code != 1 || !strings.Contains(r.stder, "no verdict for part P-3 on camera slow within 2s") {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stder)
+		}
+	})
+}
