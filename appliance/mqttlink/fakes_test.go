@@ -95,6 +95,7 @@ type fakeApp struct {
 	mu       sync.Mutex
 	triggers []string // camera/part
 	refuse   error
+	hold     chan struct{} // when set, Trigger waits until it is closed
 	snap     Snapshot
 	changed  chan struct{}
 }
@@ -107,6 +108,12 @@ func newFakeApp() *fakeApp {
 }
 
 func (a *fakeApp) Trigger(camera, partID string, _ time.Time) error {
+	a.mu.Lock()
+	hold := a.hold
+	a.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.refuse != nil {
