@@ -57,9 +57,12 @@ type Options struct {
 	UI      fs.FS     // the dashboard's files; nil serves a placeholder
 	Log     *slog.Logger
 	Now     func() time.Time
-	// LoginLimit failed logins per LoginWindow per client (default 5 per minute).
-	LoginLimit  int
-	LoginWindow time.Duration
+	// LoginLimit failed logins of one account from one address per
+	// LoginWindow (default 5 per minute); LoginAddressLimit failed logins
+	// from one address, all accounts together (default twice LoginLimit).
+	LoginLimit        int
+	LoginAddressLimit int
+	LoginWindow       time.Duration
 	// AlarmEvery is how often alarm conditions are checked (default 2 s).
 	AlarmEvery time.Duration
 }
@@ -72,7 +75,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
-	limiter  *limiter
+	limiter  *loginLimiter
 	live     *Live
 	alarms   *alarms
 	classMu  sync.Mutex // one save or trial at a time
@@ -98,6 +101,9 @@ func New(o Options) (*Server, error) {
 	if o.LoginLimit <= 0 {
 		o.LoginLimit = 5
 	}
+	if o.LoginAddressLimit <= 0 {
+		o.LoginAddressLimit = 2 * o.LoginLimit
+	}
 	if o.LoginWindow <= 0 {
 		o.LoginWindow = time.Minute
 	}
@@ -109,7 +115,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: o, store: o.Store, log: o.Log, now: o.Now, live: o.Live,
-		sessions: newSessions(o.Now), limiter: newLimiter(o.LoginLimit, o.LoginWindow, o.Now),
+		sessions: newSessions(o.Now), limiter: newLoginLimiter(o.LoginLimit, o.LoginAddressLimit, o.LoginWindow, o.Now),
 		alarms: newAlarms(),
 	}
 	s.e = s.routes()
