@@ -135,6 +135,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	srv, err := web.New(web.Options{
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
+		MaxStreams: cfg.Web.MaxStreams, MaxCameraStreams: cfg.Web.MaxStreamsPerCamera,
 	})
 	if err != nil {
 		store.Close()

@@ -233,6 +233,8 @@ func (v validator) web(w *Web) {
 		}
 	}
 	v.certKey("web.tls", w.TLS.Cert, w.TLS.Key)
+	v.intIn("web.max_streams", w.MaxStreams, 1, MaxWebStreams)
+	v.intIn("web.max_streams_per_camera", w.MaxStreamsPerCamera, 1, MaxWebStreams)
 }
 
 func (v validator) certKey(p, cert, key string) {
