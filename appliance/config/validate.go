@@ -228,8 +228,14 @@ func (v validator) pipeline(c *Config) {
 
 func (v validator) web(w *Web) {
 	if w.Listen != "" {
-		if err := checkHostPort(w.Listen); err != nil {
-			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; empty turns the server off)", w.Listen, err)
+		// Port 0 takes any free port, logged at start (for tests and demos):
+		// the host is checked as with any other port.
+		listen := w.Listen
+		if host, ok := strings.CutSuffix(listen, ":0"); ok {
+			listen = host + ":1"
+		}
+		if err := checkHostPort(listen); err != nil {
+			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; port 0 takes a free port; empty turns the server off)", w.Listen, err)
 		}
 	}
 	v.certKey("web.tls", w.TLS.Cert, w.TLS.Key)
