@@ -18,6 +18,7 @@ func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
 
 	var want []string
 	for i := range 30 {
@@ -60,6 +61,7 @@ func TestBadTriggersGetErrorMessages(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
 
 	cases := []struct {
 		camera, payload, code string
@@ -114,16 +116,20 @@ func TestRefusedForAFullQueueNamesThePart(t *testing.T) {
 	b := startBroker(t, nil)
 	plc := subscribe(t, b.URL(), "plc", "linesight/line1/+/error", nil)
 	ob, app := newOutbox(), newFakeApp()
-	app.hold = make(chan struct{}) // the appliance takes none until released
+	l, _ := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
+	hold := make(chan struct{}) // the appliance takes none until released
+	app.mu.Lock()
+	app.hold = hold
+	app.mu.Unlock()
 	release := sync.OnceFunc(func() {
 		app.mu.Lock()
-		close(app.hold)
 		app.hold = nil
 		app.mu.Unlock()
+		close(hold)
 	})
-	l, _ := runLink(t, testOptions(b.URL()), ob, app)
-	t.Cleanup(release) // before the link stops, so a failure does not hang it
-	awaitConnected(t, l)
+	t.Cleanup(release) // runs before the link stops, so a failure does not hang it
 
 	// One is held by the appliance, triggerQueue wait, the rest are refused.
 	const sent = triggerQueue + 10
