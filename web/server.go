@@ -129,6 +129,8 @@ func New(o Options) (*Server, error) {
 		sessions: newSessions(o.Now), limiter: newLoginLimiter(o.LoginLimit, o.LoginAddressLimit, o.LoginWindow, o.Now),
 		streams: newStreamSlots(o.MaxStreams, o.MaxCameraStreams), alarms: newAlarms(),
 	}
+	// Hashed now, so that the first unknown name is not the slow one.
+	dummyHash()
 	s.e = s.routes()
 	return s, nil
 }
