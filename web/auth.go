@@ -99,68 +99,9 @@ func (s *sessions) count() int {
 	return len(s.m)
 }
 
-// limiter counts failed logins per client address in a fixed window.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	fails  map[string]*failures
-}
-
-type failures struct {
-	n     int
-	start time.Time
-}
-
-func newLimiter(max int, window time.Duration, now func() time.Time) *limiter {
-	return &limiter{max: max, window: window, now: now, fails: map[string]*failures{}}
-}
-
-// blocked says how long a client must wait; 0 lets it try.
-func (l *limiter) blocked(client string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.fails[client]
-	if f == nil || f.n < l.max {
-		return 0
-	}
-	left := f.start.Add(l.window).Sub(l.now())
-	if left <= 0 {
-		delete(l.fails, client)
-		return 0
-	}
-	return left
-}
-
-func (l *limiter) fail(client string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.fails) > 10000 { // bound memory under a spray of addresses
-		for k, f := range l.fails {
-			if now.Sub(f.start) > l.window {
-				delete(l.fails, k)
-			}
-		}
-	}
-	f := l.fails[client]
-	if f == nil || now.Sub(f.start) > l.window {
-		f = &failures{start: now}
-		l.fails[client] = f
-	}
-	f.n++
-}
-
-func (l *limiter) succeed(client string) {
-	l.mu.Lock()
-	delete(l.fails, client)
-	l.mu.Unlock()
-}
-
 func tooMany(c echo.Context, wait time.Duration) error {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	return echo.NewHTTPError(http.StatusTooManyRequests, "too many failed logins from this address; wait and try again")
+	return echo.NewHTTPError(http.StatusTooManyRequests, "too many failed logins; wait and try again")
 }
 
 // identify finds who is calling: a session cookie or Basic credentials.
@@ -176,16 +117,16 @@ func (s *Server) identify(c echo.Context) (*identity, error) {
 		return nil, nil
 	}
 	client := c.RealIP()
-	if wait := s.limiter.blocked(client); wait > 0 {
+	if wait := s.limiter.blocked(client, name); wait > 0 {
 		return nil, tooMany(c, wait)
 	}
 	u, err := s.store.Authenticate(name, password)
 	if err != nil {
-		s.limiter.fail(client)
+		s.limiter.fail(client, name)
 		s.log.Warn("failed login", "user", name, "client", client, "via", "basic")
 		return nil, echo.NewHTTPError(http.StatusUnauthorized, errWrongLogin.Error())
 	}
-	s.limiter.succeed(client)
+	s.limiter.succeed(client, name)
 	return &identity{Name: u.Name, Role: u.Role, MustChange: u.MustChangePassword}, nil
 }
 

@@ -44,20 +44,20 @@ type loginRequest struct {
 
 func (s *Server) login(c echo.Context) error {
 	client := c.RealIP()
-	if wait := s.limiter.blocked(client); wait > 0 {
-		return tooMany(c, wait)
-	}
 	var req loginRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
+	if wait := s.limiter.blocked(client, req.Name); wait > 0 {
+		return tooMany(c, wait)
+	}
 	u, err := s.store.Authenticate(req.Name, req.Password)
 	if err != nil {
-		s.limiter.fail(client)
+		s.limiter.fail(client, req.Name)
 		s.log.Warn("failed login", "user", req.Name, "client", client)
 		return echo.NewHTTPError(http.StatusUnauthorized, errWrongLogin.Error())
 	}
-	s.limiter.succeed(client)
+	s.limiter.succeed(client, req.Name)
 	id := s.sessions.create(u)
 	s.setCookies(c, id.Token, id.CSRF, int(sessionTTL.Seconds()))
 	s.log.Info("login", "user", u.Name, "client", client)
@@ -109,11 +109,11 @@ func (s *Server) changePassword(c echo.Context) error {
 	}
 	id := who(c)
 	client := c.RealIP()
-	if wait := s.limiter.blocked(client); wait > 0 {
+	if wait := s.limiter.blocked(client, id.Name); wait > 0 {
 		return tooMany(c, wait)
 	}
 	if _, err := s.store.Authenticate(id.Name, req.Old); err != nil {
-		s.limiter.fail(client)
+		s.limiter.fail(client, id.Name)
 		return echo.NewHTTPError(http.StatusForbidden, "the old password is wrong")
 	}
 	if _, err := s.store.UpdateUser(id.Name, "", req.New, s.now()); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -149,25 +148,4 @@ func withParam(c echo.Context, camera string) echo.Context {
 	c.SetParamNames("camera")
 	c.SetParamValues(camera)
 	return c
-}
-
-type triggerRequest struct {
-	PartID string `json:"part_id"`
-}
-
-// trigger takes {"part_id": "..."}; the trigger time is the arrival time, so
-// the first frame captured from now on is inspected.
-func (s *Server) trigger(c echo.Context) error {
-	at := time.Now()
-	var req triggerRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	if req.PartID == "" || len(req.PartID) > 128 || strings.ContainsAny(req.PartID, "\x00\n\r") {
-		return badRequest("part_id must be 1 to 128 printable characters")
-	}
-	if err := s.opts.App.Trigger(c.Param("camera"), req.PartID, at); err != nil {
-		return echo.NewHTTPError(http.StatusConflict, err.Error())
-	}
-	return c.JSON(http.StatusAccepted, map[string]any{"camera": c.Param("camera"), "part_id": req.PartID, "triggered_at": at.UTC()})
 }

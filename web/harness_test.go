@@ -30,6 +30,7 @@ type fakeApp struct {
 	mu       sync.Mutex
 	sys      System
 	triggers []string
+	refuse   error // when set, Trigger refuses with it
 }
 
 func (f *fakeApp) Status() any   { return map[string]string{"state": f.State()} }
@@ -37,6 +38,9 @@ func (f *fakeApp) State() string { return f.System().State }
 func (f *fakeApp) Trigger(camera, partID string, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return f.refuse
+	}
 	f.triggers = append(f.triggers, camera+"/"+partID)
 	return nil
 }

@@ -57,14 +57,21 @@ type Options struct {
 	UI      fs.FS     // the dashboard's files; nil serves a placeholder
 	Log     *slog.Logger
 	Now     func() time.Time
-	// LoginLimit failed logins per LoginWindow per client (default 5 per minute).
-	LoginLimit  int
-	LoginWindow time.Duration
+	// LoginLimit failed logins of one account from one address per
+	// LoginWindow (default 5 per minute); LoginAddressLimit failed logins
+	// from one address, all accounts together (default twice LoginLimit).
+	LoginLimit        int
+	LoginAddressLimit int
+	LoginWindow       time.Duration
 	// AlarmEvery is how often alarm conditions are checked (default 2 s).
 	AlarmEvery time.Duration
 	// InitialPasswordFile holds the first admin's generated password; it
 	// is removed once no account must change its password any more.
 	InitialPasswordFile string
+	// MaxStreams caps the live streams (MJPEG and verdict events) open at
+	// once (default 32), MaxCameraStreams those of one camera (default 8).
+	MaxStreams       int
+	MaxCameraStreams int
 }
 
 // Server is the web server's handler and the goroutines it owns.
@@ -75,8 +82,9 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
-	limiter  *limiter
+	limiter  *loginLimiter
 	live     *Live
+	streams  *streamSlots
 	alarms   *alarms
 	classMu  sync.Mutex // one save or trial at a time
 }
@@ -101,20 +109,31 @@ func New(o Options) (*Server, error) {
 	if o.LoginLimit <= 0 {
 		o.LoginLimit = 5
 	}
+	if o.LoginAddressLimit <= 0 {
+		o.LoginAddressLimit = 2 * o.LoginLimit
+	}
 	if o.LoginWindow <= 0 {
 		o.LoginWindow = time.Minute
 	}
 	if o.AlarmEvery <= 0 {
 		o.AlarmEvery = 2 * time.Second
 	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 32
+	}
+	if o.MaxCameraStreams <= 0 {
+		o.MaxCameraStreams = 8
+	}
 	if o.Live == nil {
 		o.Live = NewLive(LiveOptions{})
 	}
 	s := &Server{
 		opts: o, store: o.Store, log: o.Log, now: o.Now, live: o.Live,
-		sessions: newSessions(o.Now), limiter: newLimiter(o.LoginLimit, o.LoginWindow, o.Now),
-		alarms: newAlarms(),
+		sessions: newSessions(o.Now), limiter: newLoginLimiter(o.LoginLimit, o.LoginAddressLimit, o.LoginWindow, o.Now),
+		streams: newStreamSlots(o.MaxStreams, o.MaxCameraStreams), alarms: newAlarms(),
 	}
+	// Hashed now, so that the first unknown name is not the slow one.
+	dummyHash()
 	s.e = s.routes()
 	return s, nil
 }
@@ -155,8 +174,8 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/system", s.system, kiosk)
 	api.GET("/cameras", s.cameras, kiosk)
 	api.GET("/cameras/:camera/frame.jpg", s.frameJPEG, kiosk)
-	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk)
-	api.GET("/verdicts/stream", s.verdictStream, kiosk)
+	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk, s.streamSlot(cameraParam))
+	api.GET("/verdicts/stream", s.verdictStream, kiosk, s.streamSlot(cameraQuery))
 	api.GET("/shift", s.shift, kiosk)
 	api.GET("/alarms", s.listAlarms, kiosk)
 
@@ -262,9 +281,6 @@ func Serve(ctx context.Context, addr string, h http.Handler, certFile, keyFile s
 // ends, then shuts down, letting requests in progress finish for a few
 // seconds. Requests inherit ctx, so long-lived streams end with the server.
 func ServeTLSConfig(ctx context.Context, addr string, h http.Handler, tlsCfg *tls.Config, log *slog.Logger, ready func(net.Addr)) error {
-	if log == nil {
-		log = slog.Default()
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -275,7 +291,47 @@ func ServeTLSConfig(ctx context.Context, addr string, h http.Handler, tlsCfg *tl
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+	return ServeListener(ctx, ln, h, Timeouts{}, log)
+}
+
+// Timeouts bound how long a client may hold a connection without finishing
+// what it sends: a client that trickles its request or idles between
+// requests is cut off, so slow clients cannot pile up connections. Zero
+// fields take the defaults.
+type Timeouts struct {
+	// ReadHeader bounds reading the request line and headers (10 s).
+	ReadHeader time.Duration
+	// Read bounds reading the whole request, body included (30 s). It ends
+	// with the body (net/http clears it then), so a response may take
+	// longer: a live stream runs as long as its client reads it.
+	Read time.Duration
+	// Idle bounds a kept-alive connection's wait for its next request (60 s).
+	Idle time.Duration
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = 10 * time.Second
+	}
+	if t.Read <= 0 {
+		t.Read = 30 * time.Second
+	}
+	if t.Idle <= 0 {
+		t.Idle = time.Minute
+	}
+	return t
+}
+
+// ServeListener serves h on ln with the timeouts until ctx ends, then shuts
+// down as ServeTLSConfig does.
+func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	addr := ln.Addr().String()
+	t = t.withDefaults()
+	srv := &http.Server{Handler: h,
+		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, IdleTimeout: t.Idle,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	done := make(chan error, 1)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -197,16 +198,40 @@ func (s *Store) Authenticate(name, password string) (User, error) {
 		return err
 	})
 	if err != nil {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		compareHash(dummyHash(), []byte(password))
 		return User{}, errWrongLogin
 	}
-	if bcrypt.CompareHashAndPassword(u.Hash, []byte(password)) != nil {
+	if compareHash(u.Hash, []byte(password)) != nil {
 		return User{}, errWrongLogin
 	}
 	return u.public(), nil
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.MinCost)
+// compareHash is bcrypt's comparison, a variable so tests can see what each
+// login path compares (its time is what must not differ).
+var compareHash = bcrypt.CompareHashAndPassword
+
+// dummy is the hash an unknown name's password is compared with. It has the
+// cost new hashes get: a cheaper one answered an unknown name in 2 ms and a
+// wrong password in 77, which told who has an account.
+var dummy struct {
+	mu   sync.Mutex
+	cost int
+	hash []byte
+}
+
+func dummyHash() []byte {
+	dummy.mu.Lock()
+	defer dummy.mu.Unlock()
+	if dummy.cost != bcryptCost {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcryptCost)
+		if err != nil { // only for a cost out of range, which bcryptCost is not
+			panic("web: dummy password hash: " + err.Error())
+		}
+		dummy.hash, dummy.cost = h, bcryptCost
+	}
+	return dummy.hash
+}
 
 // UpdateUser changes a role and/or a password (empty: unchanged).
 func (s *Store) UpdateUser(name, role, password string, now time.Time) (User, error) {

@@ -108,7 +108,7 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 			OutboxFull:    "drop_oldest",
 			StatsInterval: 10 * time.Second,
 		},
-		Web: Web{Listen: "127.0.0.1:8080"},
+		Web: Web{Listen: "127.0.0.1:8080", MaxStreams: 32, MaxStreamsPerCamera: 8},
 		Journal: Journal{
 			FlushInterval: 200 * time.Millisecond, MaxMB: 10240, MaxAge: 720 * time.Hour,
 			KeepPassImages: 100, JPEGQuality: 85, ImageMaxSide: 1024,

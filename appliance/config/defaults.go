@@ -52,6 +52,8 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 	set("mqtt.stats_interval", func() { m.StatsInterval = DefaultStatsInterval })
 
 	set("web.listen", func() { c.Web.Listen = DefaultListen })
+	set("web.max_streams", func() { c.Web.MaxStreams = DefaultMaxStreams })
+	set("web.max_streams_per_camera", func() { c.Web.MaxStreamsPerCamera = DefaultMaxStreamsPerCamera })
 
 	applyTuningDefaults(set, c)
 

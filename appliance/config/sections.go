@@ -50,6 +50,11 @@ type Web struct {
 	TLS    ServerTLS `yaml:"tls" json:"tls"`
 	// Kiosk serves the operator view without login, for a screen at the line.
 	Kiosk bool `yaml:"kiosk" json:"kiosk"`
+	// MaxStreams caps the live streams (MJPEG and verdict events) open at
+	// once, MaxStreamsPerCamera those of one camera: each costs a
+	// connection and, for MJPEG, a camera's frames at up to 5 a second.
+	MaxStreams          int `yaml:"max_streams" json:"max_streams"`
+	MaxStreamsPerCamera int `yaml:"max_streams_per_camera" json:"max_streams_per_camera"`
 }
 
 // ServerTLS is the dashboard's certificate; both empty serves plain HTTP.
@@ -95,7 +100,10 @@ const (
 	DefaultOutboxFull       = OutboxDropOldest
 	DefaultStatsInterval    = 10 * time.Second
 
-	DefaultListen = "127.0.0.1:8080"
+	DefaultListen              = "127.0.0.1:8080"
+	DefaultMaxStreams          = 32
+	DefaultMaxStreamsPerCamera = 8
+	MaxWebStreams              = 10000
 
 	DefaultFlushInterval  = 200 * time.Millisecond
 	DefaultMaxMB          = 10240

@@ -230,10 +230,12 @@ func (v validator) web(w *Web) {
 	if w.Listen != "" {
 		// Port 0 lets the system pick one; the log says which.
 		if err := checkHostPort(w.Listen, true); err != nil {
-			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; empty turns the server off)", w.Listen, err)
+			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; port 0 takes a free port; empty turns the server off)", w.Listen, err)
 		}
 	}
 	v.certKey("web.tls", w.TLS.Cert, w.TLS.Key)
+	v.intIn("web.max_streams", w.MaxStreams, 1, MaxWebStreams)
+	v.intIn("web.max_streams_per_camera", w.MaxStreamsPerCamera, 1, MaxWebStreams)
 }
 
 func (v validator) certKey(p, cert, key string) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -145,6 +146,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	o.MQTT.StatsInterval = 50 * time.Millisecond
 	l, stop := runLink(t, o, ob, app)
 	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
 
 	for i, out := range []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Missed} {
 		ob.Append(verdict("cam0", uint64(i+1), out))
@@ -176,7 +178,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 
 	// The trigger table lists exactly what the decoder accepts.
 	var keys []string
-	for _, f := range reflect.VisibleFields(reflect.TypeFor[triggerPayload]()) {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[trigger.Payload]()) {
 		keys = append(keys, strings.Split(f.Tag.Get("json"), ",")[0])
 	}
 	var documented []string
@@ -210,7 +212,7 @@ func TestDocExamplesMatchTheirSchemas(t *testing.T) {
 		seen[kind] = true
 		checkSchema(t, schemas, kind, payload)
 		if kind == "trigger" {
-			if _, err := DecodeTrigger(payload); err != nil {
+			if _, err := trigger.Decode(payload); err != nil {
 				t.Errorf("doc trigger example rejected: %v", err)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -153,11 +154,11 @@ type ErrorMessage struct {
 
 // Error codes.
 const (
-	CodeTooLarge      = "too_large"      // payload over MaxTriggerSize
-	CodeMalformed     = "malformed"      // not a JSON object of the documented shape
-	CodeInvalid       = "invalid"        // well-formed but a value is not acceptable
-	CodeUnknownCamera = "unknown_camera" // the topic names no configured camera
-	CodeRefused       = "refused"        // the appliance could not take the trigger
+	CodeTooLarge      = trigger.CodeTooLarge  // payload over trigger.MaxSize
+	CodeMalformed     = trigger.CodeMalformed // not a JSON object of the documented shape
+	CodeInvalid       = trigger.CodeInvalid   // well-formed but a value is not acceptable
+	CodeUnknownCamera = "unknown_camera"      // the topic names no configured camera
+	CodeRefused       = "refused"             // the appliance could not take the trigger
 )
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,10 +1,14 @@
 package mqttlink
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/linesight/linesight/appliance/trigger"
+)
 
 // ContractVersion is the version of docs/mqtt.md the payloads implement;
-// every message carries it as "v".
-const ContractVersion = 1
+// every message carries it as "v", and a trigger may name it.
+const ContractVersion = trigger.Version
 
 // Topics names the topics of one line.
 type Topics struct{ Line string }

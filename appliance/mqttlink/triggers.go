@@ -7,6 +7,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/linesight/linesight/appliance/trigger"
 )
 
 // triggerQueue is how many triggers may wait for the appliance; beyond it
@@ -28,11 +30,15 @@ func (l *Link) onTrigger(s *session) paho.MessageHandler {
 		case s.triggers <- in:
 		default:
 			// Refused, and said so: the publish runs on its own goroutine
-			// because the router must not block.
+			// because the router must not block. The part is named when the
+			// payload can be read, so the PLC knows which part has no verdict.
 			camera, _ := l.topics.TriggerCamera(in.topic)
 			e := &ErrorMessage{V: ContractVersion, Line: l.o.Line, Camera: camera, At: in.at.UTC(), Size: len(in.payload),
 				Code: CodeRefused, Reason: fmt.Sprintf("%d triggers are already waiting; trigger refused", triggerQueue)}
-			l.log.Error("mqtt: trigger queue full; trigger refused", "topic", in.topic)
+			if t, err := trigger.Decode(in.payload); err == nil {
+				e.PartID = t.PartID
+			}
+			l.log.Error("mqtt: trigger queue full; trigger refused", "topic", in.topic, "part_id", e.PartID)
 			go s.client.Publish(l.topics.Error(camera), 1, false, mustJSON(e))
 		}
 	}
@@ -76,11 +82,11 @@ func (l *Link) handleTrigger(in inbound) *ErrorMessage {
 		e.Code, e.Reason = CodeUnknownCamera, fmt.Sprintf("no camera %q on this line", camera)
 		return e
 	}
-	t, err := DecodeTrigger(in.payload)
+	t, err := trigger.Decode(in.payload)
 	if err != nil {
-		var de *DecodeError
-		errors.As(err, &de)
-		e.Code, e.Reason = de.Code, de.Reason
+		var te *trigger.Error
+		errors.As(err, &te)
+		e.Code, e.Reason = te.Code, te.Reason
 		return e
 	}
 	e.PartID = t.PartID

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
 
 	var want []string
 	for i := range 30 {
@@ -59,6 +61,7 @@ func TestBadTriggersGetErrorMessages(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
 
 	cases := []struct {
 		camera, payload, code string
@@ -66,6 +69,12 @@ func TestBadTriggersGetErrorMessages(t *testing.T) {
 		{"cam0", `not json`, CodeMalformed},
 		{"cam0", `{"part_id":42}`, CodeMalformed},
 		{"cam0", `{"part":"A"}`, CodeMalformed},
+		{"cam0", `{"PART_ID":"A"}`, CodeMalformed},
+		{"cam0", `{"Part_Id":"A"}`, CodeMalformed},
+		{"cam0", `{"V":2,"part_id":"A"}`, CodeMalformed},
+		{"cam0", `{"part_id":"A","part_id":"B"}`, CodeMalformed},
+		{"cam0", `{"part_id":"A\u001bB"}`, CodeInvalid},
+		{"cam0", `{"part_id":"A\u202eB"}`, CodeInvalid},
 		{"cam0", `{}`, CodeInvalid},
 		{"cam0", `{"part_id":"` + strings.Repeat("x", 2000) + `"}`, CodeTooLarge},
 		{"cam9", `{"part_id":"A"}`, CodeUnknownCamera},
@@ -98,6 +107,53 @@ func TestBadTriggersGetErrorMessages(t *testing.T) {
 	}
 	if got := app.triggered(); !slices.Equal(got, []string{"cam0/good"}) {
 		t.Errorf("triggers = %v", got)
+	}
+}
+
+// A trigger refused because too many are waiting still names its part, so
+// the PLC knows which part gets no verdict.
+func TestRefusedForAFullQueueNamesThePart(t *testing.T) {
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/+/error", nil)
+	ob, app := newOutbox(), newFakeApp()
+	l, _ := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+	awaitSubscribed(t, plc, app)
+	hold := make(chan struct{}) // the appliance takes none until released
+	app.mu.Lock()
+	app.hold = hold
+	app.mu.Unlock()
+	release := sync.OnceFunc(func() {
+		app.mu.Lock()
+		app.hold = nil
+		app.mu.Unlock()
+		close(hold)
+	})
+	t.Cleanup(release) // runs before the link stops, so a failure does not hang it
+
+	// One is held by the appliance, triggerQueue wait, the rest are refused.
+	const sent = triggerQueue + 10
+	for i := range sent {
+		plc.publish("linesight/line1/cam0/trigger", fmt.Appendf(nil, `{"part_id":"Q%d"}`, i))
+	}
+	msgs := plc.await("refusals", "/error", func(m []received) bool { return len(m) >= sent-triggerQueue-1 })
+	refused := map[string]bool{}
+	for _, m := range msgs {
+		var e ErrorMessage
+		if err := json.Unmarshal(m.payload, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Code != CodeRefused || !strings.HasPrefix(e.PartID, "Q") || refused[e.PartID] {
+			t.Fatalf("refusal %s: want code refused and the part it refuses", m.payload)
+		}
+		refused[e.PartID] = true
+	}
+	release()
+	awaitTriggers(t, app, sent-len(refused))
+	for _, got := range app.triggered() {
+		if refused[strings.TrimPrefix(got, "cam0/")] {
+			t.Fatalf("part %s was both refused and inspected", got)
+		}
 	}
 }
 
