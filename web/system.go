@@ -60,9 +60,16 @@ type BrokerInfo struct {
 	Published  uint64 `json:"published,omitempty"`
 }
 
+// OutboxInfo is the MQTT outbox; all zero when no broker is configured, as
+// nothing is queued then.
 type OutboxInfo struct {
 	Pending int `json:"pending"`
 	Limit   int `json:"limit"` // 0: no limit
+	// MaxAge is mqtt.outbox_max_age; Expired counts the verdicts dropped
+	// for it since start, never published, the last at LastExpired.
+	MaxAge      time.Duration `json:"max_age_ns"`
+	Expired     uint64        `json:"expired"`
+	LastExpired time.Time     `json:"last_expired,omitzero"`
 }
 
 type DiskInfo struct {

@@ -95,5 +95,6 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	}
 	js := m.outbox.Stats()
 	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
+	s.OutboxExpired = js.OutboxExpired
 	return s
 }

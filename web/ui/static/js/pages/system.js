@@ -37,7 +37,9 @@ export async function render(root) {
       h("section.panel", h("h2", "Broker and outbox"), kv(
         ["MQTT", b.configured ? (b.connected ? h("span.state.ready", "connected") : h("span.state.failed", "disconnected")) : "not configured"],
         ["Published", b.configured ? num(b.published) : "—"],
-        ["Outbox", `${num(o.pending)} pending${o.limit ? " of " + num(o.limit) : ""}`])),
+        // Nothing is queued without a broker: no outbox to show.
+        ["Outbox", b.configured ? `${num(o.pending)} pending${o.limit ? " of " + num(o.limit) : ""}` : "—"],
+        ["Expired", b.configured ? `${num(o.expired)} dropped unpublished (older than ${duration(o.max_age_ns)})` : "—"])),
       h("section.panel", h("h2", "Storage"), kv(
         ["Data", h("code", disk.path)],
         ["Disk", disk.total_bytes ? `${bytes(disk.free_bytes)} free of ${bytes(disk.total_bytes)} (${pct(disk.used_fraction, 0)} used)` : "—"],
