@@ -39,11 +39,13 @@ func (w Web) System() web.System {
 	cfg := w.App.Config
 	sys := web.System{
 		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
-		StartedAt: w.App.startAt.UTC(),
-		Model:     web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
-		Defects:   web.DefectsInfo{ConfigHash: st.Defects.ConfigHash, LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
-		Broker:    web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
-		Disk:      diskInfo(cfg.DataDir),
+		StartedAt:  w.App.startAt.UTC(),
+		Model:      web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
+		ConfigHash: cfg.Hash(),
+		Defects: web.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
+			LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
+		Broker: web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
+		Disk:   diskInfo(cfg.DataDir),
 	}
 	switch st.State {
 	case StateStarting:

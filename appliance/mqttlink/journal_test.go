@@ -88,7 +88,11 @@ type shiftedClock struct {
 	offset time.Duration
 }
 
-func (c *shiftedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
+func (c *shiftedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
 func (c *shiftedClock) Set(d time.Duration) {
 	c.mu.Lock()
 	c.offset = d

@@ -94,7 +94,8 @@ export async function render(root, ctx) {
       r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
       h("dt", "Latency"), h("dd", ms(r.latency_ns)),
       h("dt", "Published"), h("dd", dateTime(r.published_at)),
-      h("dt", "Config"), h("dd", h("code", r.config_hash || "—")),
+      // The record's config_hash is the defect file's hash.
+      h("dt", "Defects hash"), h("dd", h("code", r.config_hash || "—")),
       h("dt", "Model"), h("dd", h("code", r.model_digest || "—")));
     const image = r.has_image
       ? h("img", { src: r.image_url, alt: `image of record ${r.id}` })
