@@ -452,7 +452,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 
 	now := j.opts.Now()
 	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery ||
-		j.outboxHeadExpired(outboxN, j.outboxCutoff(now))
+		j.outboxHeadExpired(outboxN, j.purgeCutoff(now))
 	if !due {
 		j.restoreAcks(acks)
 		return nil
@@ -480,7 +480,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 		}
 		// Expired entries go before new ones are queued, so a full
 		// outbox makes room by dropping what is stale first.
-		if err := w.expireOutbox(j.outboxCutoff(now), maxBatch); err != nil {
+		if err := w.expireOutbox(j.purgeCutoff(now), maxBatch); err != nil {
 			return err
 		}
 		if err := w.putRecords(batch); err != nil {

@@ -53,6 +53,17 @@ func expiredEntry(v []byte, cutoff time.Time) bool {
 // outboxCutoff is the oldest queue time the outbox still publishes.
 func (j *Journal) outboxCutoff(now time.Time) time.Time { return now.Add(-j.opts.OutboxMaxAge) }
 
+// purgeGrace delays the purge of an expired entry past the cutoff Pending
+// applies, so that an entry handed to the broker just before it expired
+// gets its PUBACK recorded as published rather than being marked expired
+// under it.
+const purgeGrace = 5 * time.Second
+
+// purgeCutoff is the oldest queue time the writer keeps in the outbox.
+func (j *Journal) purgeCutoff(now time.Time) time.Time {
+	return j.outboxCutoff(now).Add(-purgeGrace)
+}
+
 // Pending returns up to limit entries after `after` (ID order; 0 = from the
 // start). Entries acked but not yet committed are left out, and so are
 // entries older than the outbox's max age: they are never published, and
