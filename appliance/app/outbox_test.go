@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/linesight/linesight/appliance/config"
@@ -93,6 +94,22 @@ func TestSystemHashesAndOutboxWithoutBroker(t *testing.T) {
 	sys := Web{App: a, Journal: j}.System()
 	if j.OutboxLen() != 2 || sys.Outbox.Pending != 0 {
 		t.Errorf("outbox %d, System shows %+v; want it hidden without a broker", j.OutboxLen(), sys.Outbox)
+	}
+	var metrics web.Prom
+	Web{App: a, Journal: j}.WriteMetrics(&metrics)
+	if strings.Contains(metrics.String(), "linesight_outbox_") {
+		t.Errorf("outbox metrics without a broker:\n%s", metrics.String())
+	}
+	a.Config.MQTT.Broker = "tcp://127.0.0.1:1883" // as if configured: the same journal's outbox is then shown
+	metrics = web.Prom{}
+	Web{App: a, Journal: j}.WriteMetrics(&metrics)
+	for _, want := range []string{"linesight_outbox_pending 2\n", "linesight_outbox_expired_total 0\n", "linesight_outbox_dropped_total 0\n"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics with a broker lack %q:\n%s", want, metrics.String())
+		}
+	}
+	if sys := (Web{App: a, Journal: j}).System(); sys.Outbox.Pending != 2 || sys.Outbox.MaxAge != cfg.MQTT.OutboxMaxAge {
+		t.Errorf("System with a broker shows outbox %+v", sys.Outbox)
 	}
 	if sys.ConfigHash != cfg.Hash() || sys.Defects.DefectsHash != cfg.Classes().Hash() || sys.ConfigHash == sys.Defects.DefectsHash {
 		t.Errorf("config_hash %q defects_hash %q; want the configuration's %q and the defect file's %q",
