@@ -30,11 +30,14 @@ const (
 	outboxBacklog = 1000
 	diskWarnFree  = 0.10
 	diskCritFree  = 0.03
+	// outboxExpiredHold keeps the alarm up this long after verdicts last
+	// expired, so an operator who looks a little later still sees it.
+	outboxExpiredHold = 10 * time.Minute
 )
 
-// conditions derives the alarm conditions from a health snapshot; Since is
-// filled by the alarm set.
-func conditions(sys System) []Alarm {
+// conditions derives the alarm conditions from a health snapshot taken at
+// now; Since is filled by the alarm set.
+func conditions(sys System, now time.Time) []Alarm {
 	var out []Alarm
 	add := func(kind, severity, camera, format string, args ...any) {
 		id := kind
@@ -68,8 +71,12 @@ func conditions(sys System) []Alarm {
 	if sys.Outbox.Limit > 0 {
 		limit = min(limit, sys.Outbox.Limit/2)
 	}
-	if sys.Outbox.Pending > limit {
+	if sys.Broker.Configured && sys.Outbox.Pending > limit {
 		add("outbox_backlog", "warning", "", "%d verdicts are waiting to be published", sys.Outbox.Pending)
+	}
+	if last := sys.Outbox.LastExpired; sys.Broker.Configured && !last.IsZero() && now.Sub(last) < outboxExpiredHold {
+		add("outbox_expired", "warning", "", "%d verdicts waited longer than mqtt.outbox_max_age (%s) and were dropped, never published; the last at %s",
+			sys.Outbox.Expired, sys.Outbox.MaxAge, last.UTC().Format(time.TimeOnly))
 	}
 	if sys.Disk.TotalBytes > 0 {
 		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
@@ -151,7 +158,8 @@ func (a *alarms) ack(id, user string, now time.Time) (Alarm, bool) {
 // checkAlarms evaluates the conditions and tells the stream's clients
 // when the set changed.
 func (s *Server) checkAlarms() {
-	if s.alarms.update(s.now(), conditions(s.opts.App.System())) {
+	now := s.now()
+	if s.alarms.update(now, conditions(s.opts.App.System(), now)) {
 		s.publishAlarms()
 	}
 }

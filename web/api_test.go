@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -409,4 +411,43 @@ func TestServesDashboardFiles(t *testing.T) {
 	}
 	a.expect("GET", "/ui/js/", "", 404)
 	a.expect("GET", "/ui/missing.js", "", 404)
+}
+
+// The outbox alarms speak of a link that exists: without a broker nothing
+// is queued, so neither a backlog nor expired verdicts raise one.
+func TestOutboxAlarms(t *testing.T) {
+	h := newHarness(t)
+	c := h.login("olga")
+	recent, old := time.Now().Add(-time.Minute), time.Now().Add(-time.Hour)
+	outbox := OutboxInfo{Pending: 5000, Limit: 100000, MaxAge: time.Minute, Expired: 9708, LastExpired: recent}
+	for _, tc := range []struct {
+		name        string
+		broker      BrokerInfo
+		lastExpired time.Time
+		want        []string
+	}{
+		{"not configured", BrokerInfo{}, recent, nil},
+		{"configured", BrokerInfo{Configured: true, Connected: true}, recent, []string{"outbox_backlog", "outbox_expired"}},
+		{"expired long ago", BrokerInfo{Configured: true, Connected: true}, old, []string{"outbox_backlog"}},
+	} {
+		o := outbox
+		o.LastExpired = tc.lastExpired
+		h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "connected"}}, Broker: tc.broker, Outbox: o})
+		h.srv.checkAlarms()
+		var list []Alarm
+		if err := json.Unmarshal([]byte(c.expect("GET", "/api/v1/alarms", "", 200)), &list); err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, a := range list {
+			kinds = append(kinds, a.Kind)
+			if a.Kind == "outbox_expired" && (!strings.Contains(a.Message, "9708 verdicts") || !strings.Contains(a.Message, "never published")) {
+				t.Errorf("%s: message %q", tc.name, a.Message)
+			}
+		}
+		sort.Strings(kinds)
+		if !slices.Equal(kinds, tc.want) {
+			t.Errorf("%s: alarms %v, want %v", tc.name, kinds, tc.want)
+		}
+	}
 }

@@ -10,20 +10,23 @@ import (
 // System is the appliance's health at a glance: what /system shows and what
 // alarms are raised from.
 type System struct {
-	Version   string       `json:"version"`
-	GoVersion string       `json:"go_version"`
-	Line      string       `json:"line"`
-	State     string       `json:"state"`
-	Error     string       `json:"error,omitempty"`
-	StartedAt time.Time    `json:"started_at"`
-	Warmup    Warmup       `json:"warmup"`
-	Model     ModelInfo    `json:"model"`
-	Defects   DefectsInfo  `json:"defects"`
-	Cameras   []CameraInfo `json:"cameras"`
-	Broker    BrokerInfo   `json:"broker"`
-	Outbox    OutboxInfo   `json:"outbox"`
-	Disk      DiskInfo     `json:"disk"`
-	Journal   any          `json:"journal,omitempty"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	// ConfigHash is the appliance configuration's hash (the MQTT status's
+	// config_hash); the defect file's is Defects.DefectsHash.
+	ConfigHash string       `json:"config_hash"`
+	Line       string       `json:"line"`
+	State      string       `json:"state"`
+	Error      string       `json:"error,omitempty"`
+	StartedAt  time.Time    `json:"started_at"`
+	Warmup     Warmup       `json:"warmup"`
+	Model      ModelInfo    `json:"model"`
+	Defects    DefectsInfo  `json:"defects"`
+	Cameras    []CameraInfo `json:"cameras"`
+	Broker     BrokerInfo   `json:"broker"`
+	Outbox     OutboxInfo   `json:"outbox"`
+	Disk       DiskInfo     `json:"disk"`
+	Journal    any          `json:"journal,omitempty"`
 }
 
 // Warmup is "running", "done" or "failed", and how long it took once done.
@@ -39,10 +42,14 @@ type ModelInfo struct {
 	Provider string `json:"provider"`
 }
 
+// DefectsInfo is the defect-class file in use. ConfigHash holds its hash
+// under its first name: deprecated, the same as DefectsHash, and not the
+// appliance configuration's hash (System.ConfigHash).
 type DefectsInfo struct {
-	ConfigHash string    `json:"config_hash"`
-	LoadedAt   time.Time `json:"loaded_at,omitzero"`
-	Error      string    `json:"error,omitempty"`
+	DefectsHash string    `json:"defects_hash"`
+	ConfigHash  string    `json:"config_hash"`
+	LoadedAt    time.Time `json:"loaded_at,omitzero"`
+	Error       string    `json:"error,omitempty"`
 }
 
 type CameraInfo struct {
@@ -60,9 +67,16 @@ type BrokerInfo struct {
 	Published  uint64 `json:"published,omitempty"`
 }
 
+// OutboxInfo is the MQTT outbox; all zero when no broker is configured, as
+// nothing is queued then.
 type OutboxInfo struct {
 	Pending int `json:"pending"`
 	Limit   int `json:"limit"` // 0: no limit
+	// MaxAge is mqtt.outbox_max_age; Expired counts the verdicts dropped
+	// for it since start, never published, the last at LastExpired.
+	MaxAge      time.Duration `json:"max_age_ns"`
+	Expired     uint64        `json:"expired"`
+	LastExpired time.Time     `json:"last_expired,omitzero"`
 }
 
 type DiskInfo struct {

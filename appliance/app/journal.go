@@ -20,10 +20,13 @@ func JournalOptions(cfg *config.Config, log *slog.Logger) journal.Options {
 		KeepPassImages: j.KeepPassImages,
 		JPEGQuality:    j.JPEGQuality,
 		ImageMaxSide:   j.ImageMaxSide,
-		OutboxLimit:    cfg.MQTT.OutboxLimit,
-		OutboxFull:     cfg.MQTT.OutboxFull,
-		Queue:          cfg.Pipeline.SinkQueue,
-		Log:            log,
+		// Nothing is queued for a link that is not configured.
+		NoOutbox:     cfg.MQTT.Broker == "",
+		OutboxLimit:  cfg.MQTT.OutboxLimit,
+		OutboxFull:   cfg.MQTT.OutboxFull,
+		OutboxMaxAge: cfg.MQTT.OutboxMaxAge,
+		Queue:        cfg.Pipeline.SinkQueue,
+		Log:          log,
 	}
 }
 

@@ -77,7 +77,7 @@ func (m mqttApp) Trigger(camera, partID string, at time.Time) error {
 func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	st := m.a.Status()
 	s := mqttlink.Snapshot{
-		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.ConfigHash,
+		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.DefectsHash,
 		Model: mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
 	}
 	switch st.State {
@@ -95,5 +95,6 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	}
 	js := m.outbox.Stats()
 	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
+	s.OutboxExpired = js.OutboxExpired
 	return s
 }

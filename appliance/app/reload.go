@@ -14,10 +14,14 @@ import (
 
 // ReloadStatus is what status shows of the defect-class file.
 type ReloadStatus struct {
-	ConfigHash string    `json:"config_hash"`
-	LoadedAt   time.Time `json:"loaded_at"`
+	// DefectsHash is the hash of the defect-class file in use. ConfigHash
+	// holds the same under its first name: deprecated, kept for API
+	// readers; it is not the appliance configuration's hash.
+	DefectsHash string    `json:"defects_hash"`
+	ConfigHash  string    `json:"config_hash"`
+	LoadedAt    time.Time `json:"loaded_at"`
 	// Error is the last failed reload; the appliance keeps running on the
-	// classes of ConfigHash until a valid file replaces it.
+	// classes of DefectsHash until a valid file replaces it.
 	Error    string    `json:"error,omitempty"`
 	FailedAt time.Time `json:"failed_at,omitempty"`
 }
@@ -34,7 +38,7 @@ func (r *reloadStatus) set(hash string, err error) {
 		r.s.Error, r.s.FailedAt = err.Error(), time.Now()
 		return
 	}
-	r.s = ReloadStatus{ConfigHash: hash, LoadedAt: time.Now()}
+	r.s = ReloadStatus{DefectsHash: hash, ConfigHash: hash, LoadedAt: time.Now()}
 }
 
 func (r *reloadStatus) get() ReloadStatus {
@@ -85,7 +89,7 @@ func (a *App) ReloadDefects() error {
 		if err == nil {
 			a.loop.SetScorers(scorers)
 			a.reload.set(classes.Hash(), nil)
-			a.Log.Info("defect classes reloaded", "file", path, "config_hash", classes.Hash())
+			a.Log.Info("defect classes reloaded", "file", path, "defects_hash", classes.Hash())
 			return nil
 		}
 	}

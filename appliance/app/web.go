@@ -39,12 +39,13 @@ func (w Web) System() web.System {
 	cfg := w.App.Config
 	sys := web.System{
 		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
-		StartedAt: w.App.startAt.UTC(),
-		Model:     web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
-		Defects:   web.DefectsInfo{ConfigHash: st.Defects.ConfigHash, LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
-		Broker:    web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
-		Outbox:    web.OutboxInfo{Limit: cfg.MQTT.OutboxLimit},
-		Disk:      diskInfo(cfg.DataDir),
+		StartedAt:  w.App.startAt.UTC(),
+		Model:      web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
+		ConfigHash: cfg.Hash(),
+		Defects: web.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
+			LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
+		Broker: web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
+		Disk:   diskInfo(cfg.DataDir),
 	}
 	switch st.State {
 	case StateStarting:
@@ -69,8 +70,15 @@ func (w Web) System() web.System {
 		sys.Broker.Connected, sys.Broker.Published = w.Broker.Connected(), w.Broker.Published()
 	}
 	if w.Journal != nil {
-		sys.Outbox.Pending = w.Journal.OutboxLen()
-		sys.Journal = w.Journal.Stats()
+		js := w.Journal.Stats()
+		sys.Journal = js
+		// Without a broker nothing is queued: there is no outbox to show.
+		if sys.Broker.Configured {
+			sys.Outbox = web.OutboxInfo{
+				Pending: w.Journal.OutboxLen(), Limit: cfg.MQTT.OutboxLimit, MaxAge: cfg.MQTT.OutboxMaxAge,
+				Expired: js.OutboxExpired, LastExpired: js.OutboxLastExpired,
+			}
+		}
 	}
 	return sys
 }
@@ -132,7 +140,11 @@ func (w Web) WriteMetrics(p *web.Prom) {
 		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "pass"}, js.EvictedPass)
 		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "kept"}, js.EvictedKept)
 		p.Counter("linesight_journal_flush_errors_total", "Journal flushes that failed.", nil, js.FlushErrors)
-		p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(w.Journal.OutboxLen()))
+		if w.App.Config.MQTT.Broker != "" {
+			p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(w.Journal.OutboxLen()))
+			p.Counter("linesight_outbox_expired_total", "Verdicts older than mqtt.outbox_max_age, dropped unpublished.", nil, js.OutboxExpired)
+			p.Counter("linesight_outbox_dropped_total", "Verdicts the full outbox dropped or refused, unpublished.", nil, js.OutboxDropped+js.OutboxRefused)
+		}
 	}
 	if w.Broker != nil {
 		up := 0.0

@@ -50,8 +50,13 @@ func checkConfig(_ context.Context, args []string, stdio Stdio) error {
 		return fmt.Errorf("%s: %d %s", file, len(problems), plural(len(problems), "problem"))
 	}
 	fmt.Fprintf(stdio.Out, "%s: ok\n", file)
-	for _, row := range summary(c) {
-		fmt.Fprintf(stdio.Out, "  %-8s %s\n", row[0], row[1])
+	rows := summary(c)
+	width := 0
+	for _, row := range rows {
+		width = max(width, len(row[0]))
+	}
+	for _, row := range rows {
+		fmt.Fprintf(stdio.Out, "  %-*s %s\n", width, row[0], row[1])
 	}
 	return nil
 }
@@ -80,7 +85,9 @@ func summary(c *config.Config) [][2]string {
 		{"defects", fmt.Sprintf("%s (sets: %s)", c.Defects, strings.Join(c.Classes().SetNames(), ", "))},
 		{"mqtt", mqtt},
 		{"web", web},
-		{"hash", c.Hash()},
+		// Named as in the MQTT status: two different hashes.
+		{"config_hash", c.Hash()},
+		{"defects_hash", c.Classes().Hash()},
 	}
 }
 

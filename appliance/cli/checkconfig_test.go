@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/linesight/linesight/appliance/config"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -46,6 +48,15 @@ model: {bundle: `+model+`, variant: int8}
 cameras:
   - {id: cam0, source: {kind: synthetic}}
 `)
+	// The appliance's configuration hash and the defect file's are two
+	// things, printed under the names the MQTT status gives them.
+	cfg, err := config.LoadAppliance(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Hash() == cfg.Classes().Hash() {
+		t.Fatal("the two hashes are equal; the test could not tell them apart")
+	}
 	bad := write("bad.yaml", `line: line1
 defects: defects.yaml
 model: {bundle: m, threads: -2}
@@ -64,13 +75,14 @@ pipline: {}
 			name: "valid file", args: []string{good}, code: 0,
 			stdout: []string{
 				good + ": ok",
-				"line     line1",
-				"cameras  2: cam0 (synthetic, freerun), cam1 (stream, triggered)",
-				"model    " + model + " (fp32; providers: cuda, cpu)",
-				"defects  " + filepath.Join(dir, "defects.yaml") + " (sets: brackets)",
-				"mqtt     tcp://plc:1883 as linesight-line1",
-				"web      127.0.0.1:8080",
-				"hash     sha256:",
+				"line         line1",
+				"cameras      2: cam0 (synthetic, freerun), cam1 (stream, triggered)",
+				"model        " + model + " (fp32; providers: cuda, cpu)",
+				"defects      " + filepath.Join(dir, "defects.yaml") + " (sets: brackets)",
+				"mqtt         tcp://plc:1883 as linesight-line1",
+				"web          127.0.0.1:8080",
+				"config_hash  " + cfg.Hash() + "\n",
+				"defects_hash " + cfg.Classes().Hash() + "\n",
 			},
 		},
 		{

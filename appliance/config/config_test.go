@@ -106,6 +106,7 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 			Reconnect:     Backoff{Min: time.Second, Max: time.Minute, Jitter: 0.2},
 			OutboxLimit:   100000,
 			OutboxFull:    "drop_oldest",
+			OutboxMaxAge:  time.Minute,
 			StatsInterval: 10 * time.Second,
 		},
 		Web: Web{Listen: "127.0.0.1:8080", MaxStreams: 32, MaxStreamsPerCamera: 8},

@@ -49,6 +49,7 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 	set("mqtt.reconnect.jitter", func() { m.Reconnect.Jitter = DefaultJitter })
 	set("mqtt.outbox_limit", func() { m.OutboxLimit = DefaultOutboxLimit })
 	set("mqtt.outbox_full", func() { m.OutboxFull = DefaultOutboxFull })
+	set("mqtt.outbox_max_age", func() { m.OutboxMaxAge = DefaultOutboxMaxAge })
 	set("mqtt.stats_interval", func() { m.StatsInterval = DefaultStatsInterval })
 
 	set("web.listen", func() { c.Web.Listen = DefaultListen })

@@ -88,6 +88,11 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 			want:   []problem{{"linesight.yaml", 9, "mqtt.reconnect.max", "2s is below min 10s"}},
 		},
 		{
+			name:   "outbox max age out of range",
+			config: minimal + "mqtt:\n  outbox_max_age: 500ms\n",
+			want:   []problem{{"linesight.yaml", 9, "mqtt.outbox_max_age", "out of range"}},
+		},
+		{
 			name:   "tls cert without key",
 			config: minimal + "web:\n  tls:\n    cert: web.pem\n",
 			want:   []problem{{"linesight.yaml", 9, "web.tls.key", "missing: cert"}},

@@ -28,6 +28,7 @@ func (v validator) mqtt(m *MQTT) {
 	v.backoff("mqtt.reconnect", m.Reconnect)
 	v.intIn("mqtt.outbox_limit", m.OutboxLimit, 1, 100_000_000)
 	v.oneOf("mqtt.outbox_full", m.OutboxFull, []string{OutboxDropOldest, OutboxRefuse})
+	v.durationIn("mqtt.outbox_max_age", m.OutboxMaxAge, time.Second, 24*time.Hour)
 	v.durationIn("mqtt.stats_interval", m.StatsInterval, time.Second, time.Hour)
 }
 

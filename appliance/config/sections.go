@@ -29,6 +29,9 @@ type MQTT struct {
 	// the broker; OutboxFull says what happens beyond it.
 	OutboxLimit int    `yaml:"outbox_limit" json:"outbox_limit"`
 	OutboxFull  string `yaml:"outbox_full" json:"outbox_full"`
+	// OutboxMaxAge is how long a verdict may wait for the broker; an older
+	// one is dropped, never published (docs/mqtt.md).
+	OutboxMaxAge time.Duration `yaml:"outbox_max_age" json:"outbox_max_age"`
 	// StatsInterval is the period of the stats message.
 	StatsInterval time.Duration `yaml:"stats_interval" json:"stats_interval"`
 }
@@ -98,6 +101,7 @@ const (
 	DefaultMQTTReconnectMax = time.Minute
 	DefaultOutboxLimit      = 100000
 	DefaultOutboxFull       = OutboxDropOldest
+	DefaultOutboxMaxAge     = time.Minute
 	DefaultStatsInterval    = 10 * time.Second
 
 	DefaultListen              = "127.0.0.1:8080"

@@ -36,10 +36,20 @@ const (
 	OutboxRefuse     = "refuse"      // journal the record but do not queue it
 )
 
+// Why a journaled verdict was never published, in Record.OutboxDropped.
+const (
+	DroppedExpired = "expired"     // it waited longer than the outbox's max age
+	DroppedFull    = "outbox_full" // drop_oldest made room for a newer verdict
+	DroppedRefused = "refused"     // the outbox was full and refuses new entries
+)
+
 // Default options.
 const (
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultJPEGQuality   = 85
+	// DefaultOutboxMaxAge is also mqtt.outbox_max_age's default (see
+	// docs/mqtt.md for why it is short).
+	DefaultOutboxMaxAge = time.Minute
 )
 
 // Options configure a journal; Open fills zero values with the defaults.
@@ -57,10 +67,17 @@ type Options struct {
 	KeepPassImages int
 	JPEGQuality    int
 	ImageMaxSide   int // 0: as captured
+	// NoOutbox queues nothing: no MQTT link is configured, so a verdict
+	// is journaled only. Entries left by an earlier run still expire.
+	NoOutbox bool
 	// OutboxLimit caps undelivered verdicts (0: no cap); OutboxFull is
 	// OutboxDropOldest (the default) or OutboxRefuse.
 	OutboxLimit int
 	OutboxFull  string
+	// OutboxMaxAge is how long a verdict may wait for the broker; older
+	// entries are never returned by Pending and are purged, their records
+	// marked DroppedExpired (0: DefaultOutboxMaxAge).
+	OutboxMaxAge time.Duration
 	// Queue is how many records may wait for the writer before Write blocks.
 	Queue int
 	// ReadOnly opens the file for queries only (the CLI); it needs no
@@ -83,7 +100,10 @@ type Stats struct {
 	EvictedKept   uint64 `json:"evicted_kept"`   // FAIL/UNCERTAIN images removed for the size cap
 	OutboxDropped uint64 `json:"outbox_dropped"` // oldest entries dropped (drop_oldest)
 	OutboxRefused uint64 `json:"outbox_refused"` // records not queued (refuse)
-	FlushErrors   uint64 `json:"flush_errors"`
+	OutboxExpired uint64 `json:"outbox_expired"` // entries older than the outbox's max age, purged unpublished
+	// OutboxLastExpired is when entries last expired; zero if none has.
+	OutboxLastExpired time.Time `json:"outbox_last_expired,omitzero"`
+	FlushErrors       uint64    `json:"flush_errors"`
 }
 
 // Journal is an open journal. Write is for one goroutine (the sink's); the
@@ -105,6 +125,9 @@ type Journal struct {
 
 	notify       chan struct{}
 	lastRetainAt atomic.Pointer[time.Time]
+	// Owned by the writer: expiries not yet logged, and when they last were.
+	expiredUnlogged int
+	expiredLoggedAt time.Time
 
 	mu       sync.Mutex
 	stats    Stats
@@ -165,6 +188,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.OutboxFull == "" {
 		o.OutboxFull = OutboxDropOldest
+	}
+	if o.OutboxMaxAge <= 0 {
+		o.OutboxMaxAge = DefaultOutboxMaxAge
 	}
 	if o.Queue <= 0 {
 		o.Queue = 256
@@ -269,7 +295,9 @@ func (j *Journal) Write(ctx context.Context, r *inspect.Result) error {
 	if err != nil {
 		return err
 	}
-	if p.verdict, err = encodeOutboxVerdict(v); err != nil {
+	if j.opts.NoOutbox {
+		p.noOutbox = true
+	} else if p.verdict, err = encodeOutboxVerdict(v, j.opts.Now()); err != nil {
 		return err
 	}
 	return j.enqueue(ctx, p)
@@ -423,7 +451,8 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	j.mu.Unlock()
 
 	now := j.opts.Now()
-	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery
+	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery ||
+		j.outboxHeadExpired(outboxN, j.purgeCutoff(now))
 	if !due {
 		j.restoreAcks(acks)
 		return nil
@@ -438,16 +467,21 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	if st, err := os.Stat(j.path); err == nil {
 		fileSize = st.Size()
 	}
-	w := txWriter{outboxLimit: j.opts.OutboxLimit, outboxFull: j.opts.OutboxFull, outboxN: outboxN}
+	w := txWriter{outboxLimit: j.opts.OutboxLimit, outboxFull: j.opts.OutboxFull, outboxN: outboxN, now: now}
 	var ret retention
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		w.tx = tx
 		// A failed attempt must not leave counts behind.
-		w.outboxN, w.outboxAdded, w.dropped, w.refused = outboxN, 0, 0, 0
+		w.outboxN, w.outboxAdded, w.dropped, w.refused, w.expired = outboxN, 0, 0, 0, 0
 		for id, at := range acks {
 			if err := w.ack(id, at); err != nil {
 				return err
 			}
+		}
+		// Expired entries go before new ones are queued, so a full
+		// outbox makes room by dropping what is stale first.
+		if err := w.expireOutbox(j.purgeCutoff(now), maxBatch); err != nil {
+			return err
 		}
 		if err := w.putRecords(batch); err != nil {
 			return err
@@ -487,8 +521,13 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	s.EvictedKept += uint64(ret.evictedKept)
 	s.OutboxDropped += uint64(w.dropped)
 	s.OutboxRefused += uint64(w.refused)
+	if w.expired > 0 {
+		s.OutboxExpired += uint64(w.expired)
+		s.OutboxLastExpired = now
+	}
 	j.mu.Unlock()
 	j.logFlush(w, ret)
+	j.logExpired(now, w.expired)
 	if w.outboxAdded > 0 {
 		select {
 		case j.notify <- struct{}{}:

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
 	"slices"
@@ -80,6 +81,9 @@ func TestMigratesSchema0(t *testing.T) {
 	if got := j.Stats().LastID; got != 13 {
 		t.Errorf("first new id %d, want 13", got)
 	}
+	if r, _ := j.Get(7); r.OutboxDropped != "" || j.Stats().OutboxExpired != 0 {
+		t.Errorf("migrated record 7 outbox_dropped %q, expired %d: it was never queued", r.OutboxDropped, j.Stats().OutboxExpired)
+	}
 	j.Close()
 
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, &bolt.Options{ReadOnly: true})
@@ -93,6 +97,10 @@ func TestMigratesSchema0(t *testing.T) {
 		}
 		if v := string(tx.Bucket(bucketMeta).Get(keyVersion)); v != "1" {
 			t.Errorf("version %q, want 1", v)
+		}
+		// Only the record written after the migration was queued.
+		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); k == nil || binary.BigEndian.Uint64(k) != 13 {
+			t.Errorf("first outbox entry %x, want 13: migrated verdicts must not be queued", k)
 		}
 		return nil
 	})

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/linesight/linesight/defects"
 )
 
@@ -120,9 +122,20 @@ func TestOutboxLimitPolicies(t *testing.T) {
 			if s.OutboxDropped != c.dropped || s.OutboxRefused != c.refused {
 				t.Errorf("dropped %d refused %d, want %d and %d", s.OutboxDropped, s.OutboxRefused, c.dropped, c.refused)
 			}
-			// Every record is journaled whatever the outbox did.
+			// Every record is journaled whatever the outbox did, and the
+			// ones never to be published say why.
 			if p, _ := j.Query(Query{}); len(p.Records) != 7 {
 				t.Errorf("%d records journaled, want 7", len(p.Records))
+			}
+			for id := uint64(1); id <= 7; id++ {
+				r, _ := j.Get(id)
+				want := ""
+				if !slices.Contains(c.want, id) {
+					want = map[string]string{OutboxDropOldest: DroppedFull, OutboxRefuse: DroppedRefused}[c.policy]
+				}
+				if r.OutboxDropped != want || r.OutboxDroppedAt.IsZero() != (want == "") {
+					t.Errorf("record %d outbox_dropped %q at %v, want %q", id, r.OutboxDropped, r.OutboxDroppedAt, want)
+				}
 			}
 			// Acking makes room again.
 			if err := j.Ack(c.want[0], t0); err != nil {
@@ -161,5 +174,135 @@ func TestSyncCommitsWithoutWaitingForTheInterval(t *testing.T) {
 	j.Close()
 	if err := j.Sync(ctx); err == nil {
 		t.Error("Sync on a closed journal succeeded")
+	}
+}
+
+// Without an MQTT link nothing is queued: the record is journaled only, and
+// no backlog builds up for a link that may be configured later.
+func TestNoOutboxQueuesNothing(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.NoOutbox = true
+	j := mustOpen(t, o)
+	writeN(t, j, 1, 5)
+	if n, es := j.OutboxLen(), pendingIDs(t, j, 0, 10); n != 0 || len(es) != 0 {
+		t.Errorf("outbox %d, pending %v; want nothing queued", n, es)
+	}
+	if got := outboxKeys(t, j); got != 0 {
+		t.Errorf("%d entries in the outbox bucket, want 0", got)
+	}
+	select {
+	case <-j.OutboxNotify():
+		t.Error("notified of outbox entries that were not to be queued")
+	default:
+	}
+	if r, _ := j.Get(3); r.Seq != 3 || r.OutboxDropped != "" {
+		t.Errorf("record 3 = %+v", r)
+	}
+}
+
+// outboxKeys counts the outbox bucket's entries on disk.
+func outboxKeys(t *testing.T, j *Journal) int {
+	t.Helper()
+	n := 0
+	if err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, _ []byte) error { n++; return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A verdict older than the max age is never handed to the publisher, even
+// before the writer purges it; the purge marks its record, counts it, and
+// leaves newer entries in order.
+func TestOutboxMaxAgeDropsStaleVerdicts(t *testing.T) {
+	start := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	clock := &fakeClock{t: start}
+	o := testOptions(t.TempDir())
+	o.Now, o.OutboxMaxAge = clock.Now, time.Minute
+	j := mustOpen(t, o)
+	writeN(t, j, 1, 3) // queued at 13:00:00
+	clock.Set(start.Add(50 * time.Second))
+	writeN(t, j, 4, 2) // queued at 13:00:50
+	clock.Set(start.Add(61 * time.Second))
+	// Checked when read, not only when purged: 1-3 are a minute and a
+	// second old, 4-5 eleven seconds.
+	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{4, 5}) {
+		t.Errorf("pending at 13:01:01 %v, want [4 5]", got)
+	}
+	if got := pendingIDs(t, j, 0, 1); !slices.Equal(got, []uint64{4}) {
+		t.Errorf("the first pending entry is %v, want [4]: a live verdict must not wait behind stale ones", got)
+	}
+	// A PUBACK for an entry handed out just before it expired is still
+	// recorded as published: the purge waits a grace period.
+	if err := j.Ack(1, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { r, _ := j.Get(1); return !r.PublishedAt.IsZero() })
+	clock.Set(start.Add(61*time.Second + purgeGrace))
+	waitFor(t, func() bool { return j.Stats().OutboxExpired == 2 })
+	if s := j.Stats(); !s.OutboxLastExpired.Equal(clock.Now()) || s.OutboxDropped != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if n := j.OutboxLen(); n != 2 {
+		t.Errorf("outbox %d after the purge, want 2", n)
+	}
+	for id := uint64(1); id <= 5; id++ {
+		r, _ := j.Get(id)
+		stale := id == 2 || id == 3
+		if (r.OutboxDropped == DroppedExpired) != stale || stale && !r.OutboxDroppedAt.Equal(clock.Now()) {
+			t.Errorf("record %d: outbox_dropped %q at %v", id, r.OutboxDropped, r.OutboxDroppedAt)
+		}
+	}
+	// A late PUBACK for a purged entry changes nothing.
+	if err := j.Ack(2, clock.Now()); err != nil || j.OutboxLen() != 2 {
+		t.Errorf("ack of an expired entry: %v, outbox %d", err, j.OutboxLen())
+	}
+	// 4 and 5 expire in their turn.
+	clock.Set(start.Add(111 * time.Second))
+	if got := pendingIDs(t, j, 0, 10); len(got) != 0 {
+		t.Errorf("pending at 13:01:51 %v, want none", got)
+	}
+	clock.Set(start.Add(111*time.Second + purgeGrace))
+	waitFor(t, func() bool { return j.Stats().OutboxExpired == 4 })
+	if n := j.OutboxLen(); n != 0 {
+		t.Errorf("outbox %d, want 0", n)
+	}
+}
+
+// An outbox left by an earlier run is not replayed: on the next start its
+// stale entries are never pending, all go in one transaction (not one
+// publish or flush each), and the first verdict written is the first one
+// pending.
+func TestOutboxLeftByAnEarlierRunIsPurgedInBulk(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	clock := &fakeClock{t: start}
+	o := testOptions(dir)
+	o.Now = clock.Now
+	j := mustOpen(t, o)
+	writeN(t, j, 1, 200)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clock.Set(start.Add(time.Hour))
+	j = mustOpen(t, o)
+	if got := pendingIDs(t, j, 0, 1); len(got) != 0 {
+		t.Errorf("an hour later, pending %v; want none", got)
+	}
+	waitFor(t, func() bool { return j.Stats().OutboxExpired == 200 })
+	if s := j.Stats(); s.Flushes != 1 {
+		t.Errorf("the purge took %d transactions, want 1", s.Flushes)
+	}
+	if n := outboxKeys(t, j); n != 0 {
+		t.Errorf("%d entries left on disk, want 0", n)
+	}
+	writeN(t, j, 201, 1)
+	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{201}) {
+		t.Errorf("pending %v, want the live verdict [201]", got)
+	}
+	if r, _ := j.Get(150); r.OutboxDropped != DroppedExpired {
+		t.Errorf("record 150 outbox_dropped %q, want %q", r.OutboxDropped, DroppedExpired)
 	}
 }

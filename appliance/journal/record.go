@@ -17,6 +17,11 @@ type Record struct {
 	defects.Verdict
 	// PublishedAt is when the broker acknowledged the verdict; zero until then.
 	PublishedAt time.Time `json:"published_at,omitzero"`
+	// OutboxDropped says why the verdict was never published (DroppedExpired,
+	// DroppedFull, DroppedRefused), and OutboxDroppedAt when; empty when it
+	// was published, is still waiting, or no MQTT link was configured.
+	OutboxDropped   string    `json:"outbox_dropped,omitempty"`
+	OutboxDroppedAt time.Time `json:"outbox_dropped_at,omitzero"`
 	// Image is the stored JPEG, relative to the images folder; empty when
 	// none was kept or it was evicted.
 	Image string `json:"image,omitempty"`

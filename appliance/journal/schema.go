@@ -121,6 +121,8 @@ func migrateV0(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
+		// The old appliance delivered these: nothing is queued.
+		p.noOutbox = true
 		batch = append(batch, p)
 		last = max(last, id)
 		return nil

@@ -15,11 +15,13 @@ type txWriter struct {
 	tx          *bolt.Tx
 	outboxLimit int // 0: no limit
 	outboxFull  string
-	outboxN     int // entries in the outbox, kept here so no step counts the bucket
+	outboxN     int       // entries in the outbox, kept here so no step counts the bucket
+	now         time.Time // the flush's time, stamped on records whose entry is dropped
 
 	outboxAdded int
 	dropped     int
 	refused     int
+	expired     int
 }
 
 // putRecords stores each record with its indexes, embedding, image entry,
@@ -74,7 +76,7 @@ func (w *txWriter) enqueue(p *pending) error {
 	if w.outboxLimit > 0 && w.outboxN >= w.outboxLimit {
 		if w.outboxFull == OutboxRefuse {
 			w.refused++
-			return nil
+			return w.markDropped(p.id, DroppedRefused)
 		}
 		// drop_oldest: bbolt keeps keys in id order, so the first is the oldest.
 		k, _ := out.Cursor().First()
@@ -84,6 +86,9 @@ func (w *txWriter) enqueue(p *pending) error {
 			}
 			w.dropped++
 			w.outboxN--
+			if err := w.markDropped(binary.BigEndian.Uint64(k), DroppedFull); err != nil {
+				return err
+			}
 		}
 	}
 	if err := out.Put(u64(p.id), p.verdict); err != nil {
@@ -92,6 +97,39 @@ func (w *txWriter) enqueue(p *pending) error {
 	w.outboxAdded++
 	w.outboxN++
 	return nil
+}
+
+// expireOutbox removes up to limit entries queued before cutoff, oldest
+// first, and marks their records: they are never published. Entries are
+// queued in id order, so it stops at the first entry still in time; one
+// out of order (a clock set back) waits for those before it, and Pending
+// skips it meanwhile.
+func (w *txWriter) expireOutbox(cutoff time.Time, limit int) error {
+	out := w.tx.Bucket(bucketOutbox)
+	var stale []uint64
+	c := out.Cursor()
+	for k, v := c.First(); k != nil && len(stale) < limit; k, v = c.Next() {
+		if !expiredEntry(v, cutoff) {
+			break
+		}
+		stale = append(stale, binary.BigEndian.Uint64(k))
+	}
+	for _, id := range stale {
+		if err := out.Delete(u64(id)); err != nil {
+			return fmt.Errorf("expire outbox entry %d: %w", id, err)
+		}
+		w.outboxN--
+		w.expired++
+		if err := w.markDropped(id, DroppedExpired); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markDropped records on a verdict's record why it was never published.
+func (w *txWriter) markDropped(id uint64, reason string) error {
+	return updateRecord(w.tx, id, func(r *Record) { r.OutboxDropped, r.OutboxDroppedAt = reason, w.now })
 }
 
 // ack removes an acknowledged entry and stamps its record's publish time.

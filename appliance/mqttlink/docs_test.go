@@ -238,3 +238,66 @@ func exampleKind(m map[string]any) string {
 	}
 	return "trigger"
 }
+
+// The two hashes have two names: a verdict's defects_hash is the status's
+// defects_hash (the defect file), never the status's config_hash (the
+// appliance configuration). The verdict's old config_hash stays, holding
+// the defect-file hash, and the contract says it is deprecated.
+func TestHashesAreNamedApart(t *testing.T) {
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/#", nil)
+	ob := newOutbox()
+	l, stop := runLink(t, testOptions(b.URL()), ob, newFakeApp())
+	awaitConnected(t, l)
+	ob.Append(verdict("cam0", 1, defects.Fail))
+	plc.await("a verdict", "/verdict", func(m []received) bool { return len(m) >= 1 })
+	stop()
+
+	var status map[string]any
+	for _, m := range plc.on("/status") {
+		var s map[string]any
+		if err := json.Unmarshal(m.payload, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s["state"] == "online" {
+			status = s
+		}
+	}
+	var v map[string]any
+	if err := json.Unmarshal(plc.on("/verdict")[0].payload, &v); err != nil {
+		t.Fatal(err)
+	}
+	if status["config_hash"] != "sha256:config" || status["defects_hash"] != "sha256:defects" {
+		t.Errorf("status config_hash %v defects_hash %v; want the configuration's and the defect file's", status["config_hash"], status["defects_hash"])
+	}
+	if v["defects_hash"] != status["defects_hash"] {
+		t.Errorf("verdict defects_hash %v, status defects_hash %v: the same file must have the same name", v["defects_hash"], status["defects_hash"])
+	}
+	if v["config_hash"] != v["defects_hash"] {
+		t.Errorf("verdict config_hash %v: the deprecated field must keep holding the defect-file hash %v", v["config_hash"], v["defects_hash"])
+	}
+	row := schemaRow(t, "verdict", "config_hash")
+	if !strings.Contains(row, "deprecated") || !strings.Contains(row, "`defects_hash`") {
+		t.Errorf("docs/mqtt.md does not mark the verdict's config_hash deprecated in favour of defects_hash: %s", row)
+	}
+}
+
+// schemaRow is the table row documenting key in the named schema.
+func schemaRow(t *testing.T, schema, key string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "mqtt.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "<!-- schema: "+schema+" -->")
+	if !ok {
+		t.Fatalf("docs/mqtt.md has no schema %q", schema)
+	}
+	for _, line := range strings.Split(rest, "\n") {
+		if strings.HasPrefix(line, "| `"+key+"` |") {
+			return line
+		}
+	}
+	t.Fatalf("docs/mqtt.md schema %q has no row for %q", schema, key)
+	return ""
+}

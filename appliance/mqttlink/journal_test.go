@@ -2,6 +2,9 @@ package mqttlink
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,4 +78,73 @@ func TestJournalOutboxSurvivesBrokerOutageAndRestart(t *testing.T) {
 		t.Errorf("%d verdicts published twice", n)
 	}
 	stop()
+}
+
+// shiftedClock is the wall clock moved by a settable offset: the journal
+// stamps entries with it, so a test can queue verdicts "an hour ago"
+// without waiting.
+type shiftedClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *shiftedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+func (c *shiftedClock) Set(d time.Duration) {
+	c.mu.Lock()
+	c.offset = d
+	c.mu.Unlock()
+}
+
+// An outbox backlog older than the max age, as an outage or an earlier run
+// leaves it, is never published: on a real broker the PLC receives only
+// the live verdicts, first and in order, and the stale ones are counted
+// and marked on their records.
+func TestStaleOutboxIsNeverPublished(t *testing.T) {
+	b := startBroker(t, nil)
+	sub := subscribe(t, b.URL(), "plc", "linesight/line1/+/verdict", nil)
+	clock := &shiftedClock{offset: -time.Hour}
+	j, err := journal.Open(journal.Options{Dir: t.TempDir(), FlushInterval: 5 * time.Millisecond,
+		OutboxMaxAge: time.Minute, Now: clock.Now, Log: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	write := func(from, to int) {
+		for i := from; i <= to; i++ {
+			if err := j.Write(ctx, &inspect.Result{Verdict: verdict("cam0", uint64(i), defects.Pass)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(1, 300) // queued an hour ago
+	if err := j.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if j.OutboxLen() != 300 {
+		t.Fatalf("outbox %d, want the 300 stale verdicts", j.OutboxLen())
+	}
+
+	clock.Set(0)
+	_, stop := runLink(t, testOptions(b.URL()), journalOutbox{j}, newFakeApp())
+	write(301, 305)
+	msgs := sub.await("the live verdicts", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 5 })
+	stop()
+	if got := verdictIDs(t, sub.on("/verdict")); !slices.Equal(got, []uint64{301, 302, 303, 304, 305}) {
+		t.Errorf("published ids %v, want only the live 301-305, in order", got)
+	}
+	var first VerdictMessage
+	if err := json.Unmarshal(msgs[0].payload, &first); err != nil || first.Seq != 301 || first.PartID != "P301" {
+		t.Errorf("first verdict %+v (%v), want seq 301", first, err)
+	}
+	if s := j.Stats(); s.OutboxExpired != 300 || j.OutboxLen() != 0 {
+		t.Errorf("expired %d, outbox %d; want 300 and 0", s.OutboxExpired, j.OutboxLen())
+	}
+	if r, _ := j.Get(1); r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
+		t.Errorf("stale record 1: outbox_dropped %q, published %v", r.OutboxDropped, r.PublishedAt)
+	}
 }

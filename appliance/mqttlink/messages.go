@@ -29,8 +29,14 @@ type VerdictMessage struct {
 	Reason      string               `json:"reason,omitempty"`
 	LatencyMS   float64              `json:"latency_ms"`
 	ModelDigest string               `json:"model_digest"`
-	ConfigHash  string               `json:"config_hash"`
-	ImageRef    string               `json:"image_ref"`
+	// DefectsHash is the hash of the defect-class file that decided, as
+	// the status message's defects_hash names it.
+	DefectsHash string `json:"defects_hash"`
+	// ConfigHash holds the same defect-file hash under its first,
+	// misleading name: deprecated, kept for the PLCs that read it. It is
+	// not the appliance configuration's hash (the status's config_hash).
+	ConfigHash string `json:"config_hash"`
+	ImageRef   string `json:"image_ref"`
 	// Late is set when the verdict waited in the outbox: published more
 	// than the late threshold after inference, or held across a reconnect
 	// or restart. The PLC must not use a late verdict to gate its part.
@@ -52,7 +58,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		CapturedAt: v.CapturedAt.UTC(), InferredAt: v.InferredAt.UTC(), QueuedAt: e.QueuedAt.UTC(),
 		PublishedAt: publishedAt.UTC(), Outcome: v.Outcome, Action: v.Action, Class: v.Class,
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
-		ModelDigest: v.ModelDigest, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
+		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
 	}
 }
 
@@ -108,7 +114,10 @@ type StatsMessage struct {
 	// OutboxPending is how many verdicts wait for the broker.
 	OutboxPending int `json:"outbox_pending"`
 	// OutboxDropped counts verdicts the full outbox dropped or refused.
-	OutboxDropped uint64        `json:"outbox_dropped"`
+	OutboxDropped uint64 `json:"outbox_dropped"`
+	// OutboxExpired counts verdicts dropped for waiting longer than
+	// mqtt.outbox_max_age.
+	OutboxExpired uint64        `json:"outbox_expired"`
 	Cameras       []CameraStats `json:"cameras"`
 }
 

@@ -45,8 +45,10 @@ type Snapshot struct {
 	DefectsHash string
 	Cameras     []CameraCounters
 	// OutboxDropped counts verdicts never queued for the broker because
-	// the outbox was full.
+	// the outbox was full; OutboxExpired those dropped for waiting longer
+	// than the outbox's max age. Neither is ever published.
 	OutboxDropped uint64
+	OutboxExpired uint64
 }
 
 // CameraCounters are a camera's counters since the appliance started.

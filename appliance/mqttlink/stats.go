@@ -49,7 +49,8 @@ func (l *Link) publishStats(s *session) {
 	msg := StatsMessage{
 		V: ContractVersion, Line: l.o.Line, At: now.UTC(), StartedAt: l.startedAt.UTC(),
 		IntervalS: l.o.MQTT.StatsInterval.Seconds(), State: snap.State,
-		OutboxPending: l.outbox.OutboxLen(), OutboxDropped: snap.OutboxDropped, Cameras: []CameraStats{},
+		OutboxPending: l.outbox.OutboxLen(), OutboxDropped: snap.OutboxDropped,
+		OutboxExpired: snap.OutboxExpired, Cameras: []CameraStats{},
 	}
 	counters := map[string]CameraCounters{}
 	for _, c := range snap.Cameras {

@@ -57,7 +57,7 @@ func Open(configPath, camera string, log *slog.Logger) (*Setup, error) {
 	}
 	model.ReleaseText()
 	s := scorers[camera]
-	log.Info("defect classes ready", "camera", camera, "set", s.Set().Name, "config_hash", s.ConfigHash())
+	log.Info("defect classes ready", "camera", camera, "set", s.Set().Name, "defects_hash", s.ConfigHash())
 	return &Setup{
 		Config: cfg,
 		Model:  model,

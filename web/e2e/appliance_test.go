@@ -231,16 +231,16 @@ func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
 	return resp.StatusCode
 }
 
-// configHash is the defect-file hash the running appliance reports.
-func (a *appliance) configHash(t *testing.T) string {
+// defectsHash is the defect-file hash the running appliance reports.
+func (a *appliance) defectsHash(t *testing.T) string {
 	t.Helper()
 	var s struct {
 		Defects struct {
-			ConfigHash string `json:"config_hash"`
+			DefectsHash string `json:"defects_hash"`
 		} `json:"defects"`
 	}
 	a.api(t, "GET", "/system", nil, &s)
-	return s.Defects.ConfigHash
+	return s.Defects.DefectsHash
 }
 
 func must(t *testing.T, err error) {

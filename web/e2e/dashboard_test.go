@@ -131,7 +131,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("edit defect classes", func(t *testing.T) {
-		oldHash := a.configHash(t)
+		oldHash := a.defectsHash(t)
 		do(t, ctx, "open defect classes",
 			chromedp.Navigate(a.URL+"/#/classes"),
 			waitJS(`document.querySelector("#classes-yaml")?.value.includes("states: [incomplete]")`),
@@ -156,13 +156,17 @@ func TestDashboard(t *testing.T) {
 			waitJS(`document.querySelector("#classes-hash").dataset.hash !== `+jsString(oldHash)),
 			waitJS(`document.querySelector("#audit").textContent.includes("e2e: broaden missing component")`))
 		shown := eval[string](t, ctx, "read the new hash", `document.querySelector("#classes-hash").dataset.hash`)
-		if got := a.configHash(t); got != shown || got == oldHash {
-			t.Errorf("appliance config hash %q after save, page shows %q, was %q", got, shown, oldHash)
+		if got := a.defectsHash(t); got != shown || got == oldHash {
+			t.Errorf("appliance defects hash %q after save, page shows %q, was %q", got, shown, oldHash)
 		}
 		// The reload took effect: new verdicts carry the new hash.
 		do(t, ctx, "see the new hash on the system page",
 			chromedp.Navigate(a.URL+"/#/system"),
-			waitJS(`document.querySelector("#system-config-hash")?.textContent === `+jsString(shown)))
+			waitJS(`document.querySelector("#system-defects-hash")?.textContent === `+jsString(shown)),
+			waitJS(`document.querySelector("#system-config-hash")?.textContent.startsWith("sha256:")`))
+		if cfgHash := eval[string](t, ctx, "read the config hash", `document.querySelector("#system-config-hash").textContent`); cfgHash == shown {
+			t.Errorf("the system page shows the defect file's hash %q as the configuration's", shown)
+		}
 		screenshot(t, ctx, shots, "system")
 
 		do(t, ctx, "save an invalid file",
@@ -171,7 +175,7 @@ func TestDashboard(t *testing.T) {
 			js(`document.querySelector("#classes-yaml").value += "\n  bogus: [\n"`),
 			chromedp.Click("#save"),
 			waitJS(`document.querySelector("#classes-msg .error") !== null`))
-		if got := a.configHash(t); got != shown {
+		if got := a.defectsHash(t); got != shown {
 			t.Errorf("an invalid save changed the running hash to %q", got)
 		}
 	})

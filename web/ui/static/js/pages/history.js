@@ -93,8 +93,11 @@ export async function render(root, ctx) {
       h("dt", "Action"), h("dd", r.action || "—"),
       r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
       h("dt", "Latency"), h("dd", ms(r.latency_ns)),
-      h("dt", "Published"), h("dd", dateTime(r.published_at)),
-      h("dt", "Config"), h("dd", h("code", r.config_hash || "—")),
+      h("dt", "Published"), h("dd", r.outbox_dropped
+        ? h("span.error", `never: ${r.outbox_dropped === "expired" ? "older than mqtt.outbox_max_age" : r.outbox_dropped} (${dateTime(r.outbox_dropped_at)})`)
+        : dateTime(r.published_at)),
+      // The record's config_hash is the defect file's hash.
+      h("dt", "Defects hash"), h("dd", h("code", r.config_hash || "—")),
       h("dt", "Model"), h("dd", h("code", r.model_digest || "—")));
     const image = r.has_image
       ? h("img", { src: r.image_url, alt: `image of record ${r.id}` })

@@ -26,18 +26,21 @@ export async function render(root) {
       h("section.panel", h("h2", "Appliance"), kv(
         ["Line", s.line], ["State", h(`span.state.${s.state}`, s.state)],
         ["Version", s.version], ["Go", s.go_version],
+        ["Config hash", h("code#system-config-hash", s.config_hash)],
         ["Started", dateTime(s.started_at)], s.ready_at ? ["Ready", dateTime(s.ready_at)] : null,
         ["Warm-up", `${w.state || "—"}${warmupNs ? " in " + ms(warmupNs) : ""}`])),
       h("section.panel", h("h2", "Model"), kv(
         ["Bundle", h("code", m.bundle)], ["Variant", m.variant], ["Provider", m.provider],
         ["Digest", h("code", m.digest)])),
       h("section.panel", h("h2", "Defect classes"), kv(
-        ["Config hash", h("code#system-config-hash", d.config_hash)], ["Loaded", dateTime(d.loaded_at)],
+        ["Defects hash", h("code#system-defects-hash", d.defects_hash)], ["Loaded", dateTime(d.loaded_at)],
         ["Reload error", d.error ? h("span.error", d.error) : "none"])),
       h("section.panel", h("h2", "Broker and outbox"), kv(
         ["MQTT", b.configured ? (b.connected ? h("span.state.ready", "connected") : h("span.state.failed", "disconnected")) : "not configured"],
         ["Published", b.configured ? num(b.published) : "—"],
-        ["Outbox", `${num(o.pending)} pending${o.limit ? " of " + num(o.limit) : ""}`])),
+        // Nothing is queued without a broker: no outbox to show.
+        ["Outbox", b.configured ? `${num(o.pending)} pending${o.limit ? " of " + num(o.limit) : ""}` : "—"],
+        ["Expired", b.configured ? `${num(o.expired)} dropped unpublished (older than ${duration(o.max_age_ns)})` : "—"])),
       h("section.panel", h("h2", "Storage"), kv(
         ["Data", h("code", disk.path)],
         ["Disk", disk.total_bytes ? `${bytes(disk.free_bytes)} free of ${bytes(disk.total_bytes)} (${pct(disk.used_fraction, 0)} used)` : "—"],

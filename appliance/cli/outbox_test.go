@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// TestRunOutboxRule runs `linesight run` twice on one data directory, as
+// docs/mqtt.md's outbox rule describes it: with MQTT off, verdicts are
+// journaled and none is queued; then,
+// with an outbox an earlier run left (queued an hour ago, older than
+// mqtt.outbox_max_age) and MQTT on against a real mosquitto, the PLC
+// receives only the live verdicts, first and in order, and the stale ones
+// are counted in the stats and marked expired on their records.
+func TestRunOutboxRule(t *testing.T) {
+	broker := mosquitto.Start(t, nil)
+	model := synth(t, 1, "fp32")
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
+	writeCfg := func(name, cameras, rest string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(fmt.Sprintf("line: l1\ndata_dir: data\ndefects: classes.yaml\nmodel: {bundle: %s, threads: 1}\ncameras:\n%s%s", model, cameras, rest)), 0o644)
+		return p
+	}
+
+	// 1. MQTT off, a free-running camera; every verdict logged.
+	t.Setenv("LINESIGHT_LOG", "debug")
+	off := writeCfg("off.yaml", "  - {id: cam0, source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}}\n",
+		"web: {listen: \"\"}\njournal: {flush_interval: 20ms}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"run", "--config", off}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
+	}()
+	waitLog(t, &errb, done, "five verdicts", func(log string) bool { return strings.Count(log, "msg=verdict ") >= 5 })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, errb.String())
+	}
+	j, err := journal.Open(journal.Options{Dir: dataDir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	offRecords := j.Stats().LastID
+	if pending, _ := j.Pending(0, 10); offRecords < 5 || j.OutboxLen() != 0 || len(pending) != 0 {
+		t.Errorf("after a run with MQTT off: %d records, outbox %d, pending %d; want records and no outbox entry", offRecords, j.OutboxLen(), len(pending))
+	}
+	j.Close()
+
+	// 2. An outbox left by a run whose broker was unreachable, an hour ago.
+	hourAgo := func() time.Time { return time.Now().Add(-time.Hour) }
+	j, err = journal.Open(journal.Options{Dir: dataDir, Now: hourAgo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 50; i++ {
+		v := defects.Verdict{Camera: "cam0", Seq: uint64(i), PartID: fmt.Sprintf("stale-%d", i), CapturedAt: hourAgo(), InferredAt: hourAgo(),
+			Outcome: defects.Pass, Action: defects.ActionPass, Class: "good", Confidence: 0.9}
+		if err := j.Write(context.Background(), &inspect.Result{Verdict: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lastStale := j.Stats().LastID
+	if j.OutboxLen() != 50 {
+		t.Fatalf("seeded outbox holds %d, want 50", j.OutboxLen())
+	}
+	j.Close()
+
+	// 3. MQTT on: a PLC triggers three parts.
+	on := writeCfg("on.yaml", "  - {id: cam0, mode: triggered, source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}}\n",
+		fmt.Sprintf("mqtt: {broker: %q, client_id: appliance-under-test, stats_interval: 1s}\nweb: {listen: \"\"}\njournal: {flush_interval: 20ms}\n", broker.URL()))
+	var mu sync.Mutex
+	var verdicts []map[string]any
+	var statsMsgs, status []string
+	plc := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("plc"))
+	if tok := plc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer plc.Disconnect(100)
+	plc.Subscribe("linesight/l1/#", 1, func(_ paho.Client, m paho.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(m.Topic(), "/verdict"):
+			var v map[string]any
+			if err := json.Unmarshal(m.Payload(), &v); err != nil {
+				t.Errorf("verdict %s: %v", m.Payload(), err)
+			}
+			verdicts = append(verdicts, v)
+		case strings.HasSuffix(m.Topic(), "/stats"):
+			statsMsgs = append(statsMsgs, string(m.Payload()))
+		case strings.HasSuffix(m.Topic(), "/status"):
+			status = append(status, string(m.Payload()))
+		}
+	}).Wait()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			mu.Lock()
+			ok := cond()
+			mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				mu.Lock()
+				parts := partIDs(verdicts)
+				mu.Unlock()
+				t.Fatalf("timed out waiting for %s; verdicts for parts %v\n%s", what, parts, errb.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	errb = lockedBuffer{}
+	go func() {
+		done <- Run(ctx, []string{"run", "--config", on}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
+	}()
+	waitFor("the appliance ready", func() bool {
+		return len(status) > 0 && strings.Contains(status[len(status)-1], `"warmup":"ready"`)
+	})
+	for _, part := range []string{"P-1", "P-2", "P-3"} {
+		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, part)).Wait()
+	}
+	waitFor("the three live verdicts", func() bool { return len(verdicts) >= 3 })
+	waitFor("stats counting the expired verdicts", func() bool {
+		return len(statsMsgs) > 0 && strings.Contains(statsMsgs[len(statsMsgs)-1], `"outbox_expired":50`)
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, errb.String())
+	}
+
+	mu.Lock()
+	parts := partIDs(verdicts)
+	for _, v := range verdicts {
+		if id, _ := v["id"].(float64); uint64(id) <= lastStale {
+			t.Errorf("verdict %v of part %v, queued an hour ago, was published", v["id"], v["part_id"])
+		}
+	}
+	mu.Unlock()
+	if want := []string{"P-1", "P-2", "P-3"}; fmt.Sprint(parts) != fmt.Sprint(want) {
+		t.Errorf("the PLC received parts %v, want only the live %v, in order", parts, want)
+	}
+	j, err = journal.Open(journal.Options{Dir: dataDir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	for _, id := range []uint64{offRecords + 1, lastStale} {
+		if r, _ := j.Get(id); r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
+			t.Errorf("stale record %d: outbox_dropped %q, published %v; want expired, unpublished", id, r.OutboxDropped, r.PublishedAt)
+		}
+	}
+	if j.OutboxLen() != 0 {
+		t.Errorf("outbox %d after the run, want 0", j.OutboxLen())
+	}
+}
+
+// waitLog waits until the command's log satisfies ok.
+func waitLog(t *testing.T, log *lockedBuffer, done <-chan int, what string, ok func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !ok(log.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s:\n%s", what, log.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d:\n%s", code, log.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func partIDs(verdicts []map[string]any) []string {
+	out := make([]string, len(verdicts))
+	for i, v := range verdicts {
+		out[i] = fmt.Sprint(v["part_id"])
+	}
+	return out
+}
