@@ -40,11 +40,12 @@ func (w Web) System() web.System {
 	sys := web.System{
 		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
 		StartedAt: w.App.startAt.UTC(),
-		Model:     web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
-		Defects:   web.DefectsInfo{ConfigHash: st.Defects.ConfigHash, LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
-		Broker:    web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
-		Outbox:    web.OutboxInfo{Limit: cfg.MQTT.OutboxLimit},
-		Disk:      diskInfo(cfg.DataDir),
+		Model: web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider,
+			Synthetic: st.Model.Synthetic},
+		Defects: web.DefectsInfo{ConfigHash: st.Defects.ConfigHash, LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
+		Broker:  web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
+		Outbox:  web.OutboxInfo{Limit: cfg.MQTT.OutboxLimit},
+		Disk:    diskInfo(cfg.DataDir),
 	}
 	switch st.State {
 	case StateStarting:
