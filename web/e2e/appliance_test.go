@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,22 @@ cameras:
 // until the test ends and waits until it is inspecting.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
+	return startApplianceWith(t, applianceOptions{})
+}
+
+// applianceOptions change the demo's configuration.
+type applianceOptions struct {
+	Cameras string // more items of the cameras list
+	Config  string // top-level blocks added (an mqtt block, say)
+	Classes string // the defect-class file; "" for demoClasses
+}
+
+// startApplianceWith is startAppliance with the demo's configuration changed.
+func startApplianceWith(t *testing.T, o applianceOptions) *appliance {
+	t.Helper()
+	if o.Classes == "" {
+		o.Classes = demoClasses
+	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 
@@ -109,16 +126,17 @@ cameras:
     mode: triggered
     trigger_timeout: 2s
     source: {kind: synthetic, width: 320, height: 240, fps: 5, seed: 2, defect_rate: 0.3}
-pipeline:
+%spipeline:
   batch_size: 2
   batch_wait: 20ms
+%s
 web:
   listen: 127.0.0.1:%d
   kiosk: true
-`, port)
+`, o.Cameras, o.Config, port)
 	cfgPath := filepath.Join(dir, "linesight.yaml")
 	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(demoClasses), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(o.Classes), 0o644))
 
 	a := &appliance{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
 	run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
@@ -197,6 +215,29 @@ func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
 		must(t, json.NewDecoder(resp.Body).Decode(out))
 	}
 	return resp.StatusCode
+}
+
+// liveFrame is a camera's live frame as the API serves it: the JPEG and the
+// verdict its X-Linesight-Verdict header says it shows.
+func (a *appliance) liveFrame(t *testing.T, camera string) (jpeg []byte, v map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("GET", a.URL+"/api/v1/cameras/"+camera+"/frame.jpg", nil)
+	must(t, err)
+	req.SetBasicAuth(a.User, a.Password)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	jpeg, err = io.ReadAll(resp.Body)
+	must(t, err)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("frame of %s: HTTP %d %s", camera, resp.StatusCode, jpeg)
+	}
+	raw, err := url.PathUnescape(resp.Header.Get("X-Linesight-Verdict"))
+	must(t, err)
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatalf("frame of %s: verdict header %q: %v", camera, raw, err)
+	}
+	return jpeg, v
 }
 
 // configHash is the defect-file hash the running appliance reports.
