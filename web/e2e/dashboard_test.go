@@ -208,6 +208,10 @@ func TestDashboard(t *testing.T) {
 		charts := eval[bool](t, ctx, "check charts", `!!window.Chart`)
 		if charts {
 			do(t, ctx, "wait for the charts", waitJS(`["chart-yield","chart-pareto","chart-latency"].every(id => window.Chart.getChart(document.getElementById(id)))`))
+			// The yield chart starts where the data does, not at an empty edge.
+			if first := eval[bool](t, ctx, "read the yield chart", `window.Chart.getChart(document.getElementById("chart-yield")).data.datasets[0].data[0] !== null`); !first {
+				t.Error("the yield chart starts with steps without inspections")
+			}
 			// The line has run for a minute at most: the last hour shows it.
 			do(t, ctx, "show the last hour",
 				js(`window.__e2eChart = window.Chart.getChart(document.getElementById("chart-yield"))`),

@@ -48,10 +48,11 @@ export async function render(root) {
     const img = h("img.missing", { alt: "" });
     const badge = verdictBadge("", ".big");
     const waiting = h("div.waiting", "waiting for first part");
-    const meta = h("div.meta", h("span", "—"));
+    const info = h("div.caption", h("span", "—"));
+    const meta = h("div.meta", info);
     const frameBox = h("div.frame", img, waiting, h("div.overlay", h("span.name", id), badge));
     const el = h("article.camera", { dataset: { camera: id } }, frameBox, meta);
-    t = { id, el, frameBox, img, badge, waiting, meta, mode: "", loading: false, pending: false, lastFetch: 0, url: "" };
+    t = { id, el, frameBox, img, badge, waiting, meta, info, mode: "", loading: false, pending: false, lastFetch: 0, url: "" };
     tiles.set(id, t);
     cameras.append(el);
     if (mode) addTrigger(t, mode);
@@ -62,7 +63,7 @@ export async function render(root) {
   function addTrigger(t, mode) {
     t.mode = mode;
     if (mode === "triggered" && canOperate()) {
-      t.el.append(h("button.trigger", { type: "button", onclick: () => triggerPart(t.id) }, "Trigger"));
+      t.meta.append(h("button.trigger", { type: "button", onclick: () => triggerPart(t.id) }, "Trigger"));
     }
   }
 
@@ -121,7 +122,7 @@ export async function render(root) {
     const badge = verdictBadge(v.outcome, ".big");
     t.badge.replaceWith(badge);
     t.badge = badge;
-    fill(t.meta,
+    fill(t.info,
       h("span.part", v.part_id ? `part ${v.part_id}` : `#${v.seq}`),
       h("span", v.class ? `${v.class} ${score(v.confidence)}` : (v.reason || "")),
       h("span", ms(v.latency_ns)));
@@ -129,11 +130,12 @@ export async function render(root) {
 
   // ---- feed ----
   function addToFeed(v, fresh = true) {
+    // The class has the row's full width below the camera and part.
     const li = h(`li${fresh ? ".new" : ""}`, { dataset: { outcome: v.outcome, camera: v.camera, part: v.part_id || "" } },
       verdictBadge(v.outcome),
-      h("span.what", `${v.camera} · ${v.part_id || "#" + v.seq}`, " ",
-        v.class || v.reason ? h("span.cls", v.class || v.reason) : null),
-      h("span.muted", time(v.captured_at)));
+      h("span.what",
+        h("span.where", h("span", `${v.camera} · ${v.part_id || "#" + v.seq}`), h("small.muted", time(v.captured_at))),
+        v.class || v.reason ? h("span.cls", v.class || v.reason) : null));
     feed.prepend(li);
     while (feed.children.length > FEED_MAX) feed.lastChild.remove();
   }

@@ -84,7 +84,11 @@ export async function render(root) {
   }
 
   function drawYield(y) {
-    const pts = y.points || [];
+    // The chart starts at the first step with inspections: steps before the
+    // line ran would squeeze the data against the right edge.
+    const all = y.points || [];
+    const first = all.findIndex((p) => p.total > 0);
+    const pts = first > 0 ? all.slice(first) : all;
     const step = (y.step_ns || 3600e9) / 1e6;
     const label = (p) => {
       const d = new Date(p.from);

@@ -32,7 +32,7 @@ export async function render(root) {
         ["Bundle", h("code", m.bundle)], ["Variant", m.variant], ["Provider", m.provider],
         ["Digest", h("code", m.digest)],
         // The bundle's provenance marks a synthetic (random-weight) model.
-        m.synthetic ? ["Weights", h("span.error#system-weights", "random: a synthetic test model, its verdicts mean nothing")] : null)),
+        m.synthetic ? ["Weights", h("div.error#system-weights", "random: a synthetic test model, its verdicts mean nothing")] : null)),
       h("section.panel", h("h2", "Defect classes"), kv(
         ["Config hash", h("code#system-config-hash", d.config_hash)], ["Loaded", dateTime(d.loaded_at)],
         ["Reload error", d.error ? h("span.error", d.error) : "none"])),
