@@ -48,7 +48,9 @@ func TestDashboard(t *testing.T) {
 		if tile["brokenImage"] == true || tile["background"] != "rgb(0, 0, 0)" || !strings.Contains(tile["text"].(string), "waiting for first part") {
 			t.Errorf("station2 before its first part: %v; want a black tile saying \"waiting for first part\"", tile)
 		}
-		// The test model has random weights: every page says so.
+		// The test model has random weights: every page says so (once the
+		// first status has arrived).
+		do(t, ctx, "wait for the status", waitJS(`document.querySelector("#app-state").textContent !== "connecting"`))
 		banner := eval[string](t, ctx, "read the banner", `(() => { const b = document.querySelector("#model-banner"); return b && !b.hidden && b.offsetHeight > 0 ? b.textContent : ""; })()`)
 		if !strings.Contains(banner, "random weights") {
 			t.Errorf("banner %q, want it to say the model has random weights", banner)
