@@ -1,8 +1,10 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -35,6 +37,11 @@ func (s *Server) cameras(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.live.last(s.cameraIDs()))
 }
 
+// VerdictHeader carries, on a live frame, the verdict that frame shows: JSON
+// (without scores), percent-encoded so any part id fits in a header. The
+// dashboard captions the picture from it, never from a newer verdict.
+const VerdictHeader = "X-Linesight-Verdict"
+
 func (s *Server) frameJPEG(c echo.Context) error {
 	id, err := s.knownCamera(c)
 	if err != nil {
@@ -44,10 +51,20 @@ func (s *Server) frameJPEG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("Cache-Control", "no-store")
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, "no frame yet from camera "+id)
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	caption := *f.verdict
+	caption.Scores, caption.Truth = nil, nil
+	data, err := json.Marshal(caption)
+	if err != nil {
+		return fmt.Errorf("encode the verdict of a live frame: %w", err)
+	}
+	c.Response().Header().Set(VerdictHeader, url.PathEscape(string(data)))
+	if f.jpeg == nil {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("the latest verdict of camera %s (#%d) has no frame", id, caption.Seq))
+	}
 	return c.Blob(http.StatusOK, "image/jpeg", f.jpeg)
 }
 
@@ -74,7 +91,7 @@ func (s *Server) liveMJPEG(c echo.Context) error {
 		if err != nil {
 			return nil // headers are out; end the stream
 		}
-		if ok && f.gen != sent {
+		if ok && f.jpeg != nil && f.gen != sent {
 			rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(f.jpeg)); err != nil {
 				return nil

@@ -42,10 +42,14 @@ type Live struct {
 }
 
 type liveCamera struct {
-	verdict defects.Verdict
+	verdict defects.Verdict // the newest verdict, shown or not
 	frameAt time.Time
-	gen     uint64      // increases with each kept frame
-	img     *image.RGBA // with the overlay; replaced, never written in place
+	// shown is the verdict the camera's picture belongs to: the picture, the
+	// caption drawn on it and the caption the dashboard writes beside it all
+	// come from it, so they are replaced together.
+	shown   *defects.Verdict
+	gen     uint64      // increases with each new shown verdict
+	img     *image.RGBA // shown's frame with the overlay; nil when it had none
 	changed chan struct{}
 
 	encMu   sync.Mutex // one encoder per camera
@@ -73,17 +77,16 @@ func (l *Live) SinkOptions() inspect.SinkOptions { return inspect.SinkOptions{Qu
 
 func (l *Live) Name() string { return "live" }
 
-// Write publishes the verdict and keeps the frame when the camera's rate
-// allows. It never blocks on clients.
+// Write keeps the verdict and, when the camera's rate allows, its frame as
+// the camera's picture, then publishes the verdict. The picture is in place
+// before the verdict is announced, so a client that fetches the frame on the
+// announcement never gets the previous part's. It never blocks on clients.
 func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	v := r.Verdict
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode verdict for the live feed: %w", err)
 	}
-	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
-	l.written.Inc()
-
 	l.mu.Lock()
 	cam := l.camera(v.Camera)
 	cam.verdict = v
@@ -92,20 +95,29 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	}
 	l.verdicts[v.Camera][v.Outcome]++
 	now := time.Now()
-	due := r.Frame != nil && now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
+	// A verdict without a frame (MISSED) replaces the picture with none: the
+	// previous part's frame must not stand for it.
+	due := r.Frame == nil || now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
 	l.mu.Unlock()
-	if !due {
-		return nil
+	if due {
+		var img *image.RGBA
+		if r.Frame != nil {
+			// Scale and draw outside the lock; only this goroutine writes frames.
+			img = scaleBGR(r.Frame, l.o.MaxSide)
+			drawVerdict(img, v)
+		}
+		l.mu.Lock()
+		cam.shown, cam.img = &v, img
+		if img != nil {
+			cam.frameAt = now
+		}
+		cam.gen++
+		close(cam.changed)
+		cam.changed = make(chan struct{})
+		l.mu.Unlock()
 	}
-	// Scale and draw outside the lock; only this goroutine writes frames.
-	img := scaleBGR(r.Frame, l.o.MaxSide)
-	drawVerdict(img, v)
-	l.mu.Lock()
-	cam.img, cam.frameAt = img, now
-	cam.gen++
-	close(cam.changed)
-	cam.changed = make(chan struct{})
-	l.mu.Unlock()
+	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
+	l.written.Inc()
 	return nil
 }
 
@@ -118,15 +130,18 @@ func (l *Live) camera(id string) *liveCamera {
 	return cam
 }
 
-// liveFrame is one encoded frame and how to wait for the next.
+// liveFrame is one encoded frame, the verdict it shows and how to wait for
+// the next.
 type liveFrame struct {
-	jpeg    []byte
+	jpeg    []byte // nil when the verdict came without a frame
+	verdict *defects.Verdict
 	gen     uint64
 	changed <-chan struct{}
 }
 
-// frame returns a camera's latest frame as JPEG, encoding it on first use.
-// ok is false before the camera's first frame.
+// frame returns a camera's picture as JPEG with its verdict, encoding it on
+// first use. ok is false before the camera's first verdict; jpeg is nil when
+// the shown verdict had no frame.
 func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 	l.mu.Lock()
 	cam := l.cams[camera]
@@ -134,10 +149,13 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		l.mu.Unlock()
 		return liveFrame{}, false, nil
 	}
-	img, gen, changed := cam.img, cam.gen, cam.changed
+	shown, img, gen, changed := cam.shown, cam.img, cam.gen, cam.changed
 	l.mu.Unlock()
-	if img == nil {
+	if shown == nil {
 		return liveFrame{changed: changed}, false, nil
+	}
+	if img == nil {
+		return liveFrame{verdict: shown, gen: gen, changed: changed}, true, nil
 	}
 	cam.encMu.Lock()
 	defer cam.encMu.Unlock()
@@ -148,7 +166,7 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		}
 		cam.jpeg, cam.jpegGen = buf.Bytes(), gen
 	}
-	return liveFrame{jpeg: cam.jpeg, gen: gen, changed: changed}, true, nil
+	return liveFrame{jpeg: cam.jpeg, verdict: shown, gen: gen, changed: changed}, true, nil
 }
 
 // waitChange returns a channel closed at the camera's next frame.

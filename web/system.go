@@ -40,6 +40,8 @@ type ModelInfo struct {
 	Variant  string `json:"variant"`
 	Digest   string `json:"digest"`
 	Provider string `json:"provider"`
+	// Synthetic: seeded random weights; the dashboard says so on every page.
+	Synthetic bool `json:"synthetic,omitempty"`
 }
 
 // DefectsInfo is the defect-class file in use. ConfigHash holds its hash

@@ -34,7 +34,8 @@ func TestMain(m *testing.M) {
 	}
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
-	if err := bundle.Write(modelDir, cfg, arch.RandomWeights(cfg, 1), tok, pre, bundle.WriteOptions{}); err != nil {
+	if err := bundle.Write(modelDir, cfg, arch.RandomWeights(cfg, 1), tok, pre,
+		bundle.WriteOptions{Provenance: bundle.Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -159,6 +160,11 @@ func TestApplianceInspectsTheSyntheticLine(t *testing.T) {
 	st := a.Status()
 	if st.State != StateReady || len(st.Cameras) != 2 || st.Cameras[0].Inspected != 40 || st.Model.Provider != "cpu" {
 		t.Errorf("status: %+v", st)
+	}
+	// The test model has random weights: the status and the dashboard's
+	// system summary say so.
+	if !st.Model.Synthetic || !(Web{App: a}).System().Model.Synthetic {
+		t.Errorf("a synthetic model is not reported as synthetic: %+v", st.Model)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -33,6 +33,9 @@ type ModelStatus struct {
 	Variant  string `json:"variant"`
 	Digest   string `json:"digest"`
 	Provider string `json:"provider"`
+	// Synthetic: the bundle has seeded random weights (its provenance says
+	// so), and its verdicts mean nothing.
+	Synthetic bool `json:"synthetic,omitempty"`
 }
 
 // CameraStatus joins a camera's capture state and its inspection counters.
@@ -59,6 +62,7 @@ func (a *App) Status() Status {
 		return s
 	}
 	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
+	s.Model.Synthetic = a.model.Bundle.Provenance.Synthetic
 	s.Defects = a.reload.get()
 	s.Inference = a.loop.Inference.Snapshot()
 	s.Tuning, s.Escalation = a.tuningStatus(), a.escalationStatus()

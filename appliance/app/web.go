@@ -39,8 +39,9 @@ func (w Web) System() web.System {
 	cfg := w.App.Config
 	sys := web.System{
 		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
-		StartedAt:  w.App.startAt.UTC(),
-		Model:      web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider},
+		StartedAt: w.App.startAt.UTC(),
+		Model: web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider,
+			Synthetic: st.Model.Synthetic},
 		ConfigHash: cfg.Hash(),
 		Defects: web.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
 			LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},

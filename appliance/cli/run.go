@@ -136,7 +136,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, web.InitialPasswordFile),
-		MaxStreams: cfg.Web.MaxStreams, MaxCameraStreams: cfg.Web.MaxStreamsPerCamera,
+		MaxStreams:          cfg.Web.MaxStreams, MaxCameraStreams: cfg.Web.MaxStreamsPerCamera,
 	})
 	if err != nil {
 		store.Close()

@@ -121,6 +121,17 @@ func (s HistogramSnapshot) Quantile(q float64) time.Duration {
 	return s.Max
 }
 
+// ExactQuantile is the nearest-rank q-quantile (0..1) of durations sorted
+// in ascending order: an observed value, not a bucket's bound. Zero when
+// there are none.
+func ExactQuantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(q * float64(len(sorted))))
+	return sorted[min(len(sorted)-1, max(0, rank-1))]
+}
+
 // Rate measures events per second over a sliding window of whole seconds.
 type Rate struct {
 	mu     sync.Mutex

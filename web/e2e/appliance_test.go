@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,7 +82,7 @@ cameras:
 // until the test ends and waits until it is inspecting.
 func startAppliance(t *testing.T) *appliance {
 	t.Helper()
-	return startApplianceWith(t, true)
+	return startApplianceWith(t, applianceOptions{})
 }
 
 // startFirstTime is startAppliance on a data directory without users: the
@@ -89,15 +90,27 @@ func startAppliance(t *testing.T) *appliance {
 // data/initial-admin-password.
 func startFirstTime(t *testing.T) *appliance {
 	t.Helper()
-	a := startApplianceWith(t, false)
+	a := startApplianceWith(t, applianceOptions{NoAdmin: true})
 	data, err := os.ReadFile(filepath.Join(a.Dir, "data", "initial-admin-password"))
 	must(t, err)
 	a.Password = strings.TrimSpace(string(data))
 	return a
 }
 
-func startApplianceWith(t *testing.T, addAdmin bool) *appliance {
+// applianceOptions change the demo's configuration.
+type applianceOptions struct {
+	Cameras string // more items of the cameras list
+	Config  string // top-level blocks added (an mqtt block, say)
+	Classes string // the defect-class file; "" for demoClasses
+	NoAdmin bool   // leave the first admin to the appliance
+}
+
+// startApplianceWith is startAppliance with the demo's configuration changed.
+func startApplianceWith(t *testing.T, o applianceOptions) *appliance {
 	t.Helper()
+	if o.Classes == "" {
+		o.Classes = demoClasses
+	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 
@@ -111,7 +124,7 @@ func startApplianceWith(t *testing.T, addAdmin bool) *appliance {
 	}
 	run("", "model", "synth", "--preset", "tiny", "--seed", "1", "--out", filepath.Join(dir, "model"), "--variants", "fp32")
 
-	cfg := `line: e2e
+	cfg := fmt.Sprintf(`line: e2e
 data_dir: data
 defects: classes.yaml
 model:
@@ -125,19 +138,20 @@ cameras:
     mode: triggered
     trigger_timeout: 2s
     source: {kind: synthetic, width: 320, height: 240, fps: 5, seed: 2, defect_rate: 0.3}
-pipeline:
+%spipeline:
   batch_size: 2
   batch_wait: 20ms
+%s
 web:
   listen: 127.0.0.1:0
   kiosk: true
-`
+`, o.Cameras, o.Config)
 	cfgPath := filepath.Join(dir, "linesight.yaml")
 	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(demoClasses), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(o.Classes), 0o644))
 
 	a := &appliance{Dir: dir, User: "admin", Password: "e2e-admin-password", logs: logs}
-	if addAdmin {
+	if !o.NoAdmin {
 		run(a.Password+"\n", "user", "add", "--config", cfgPath, "--name", a.User, "--role", "admin")
 	}
 
@@ -229,6 +243,29 @@ func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
 		must(t, json.NewDecoder(resp.Body).Decode(out))
 	}
 	return resp.StatusCode
+}
+
+// liveFrame is a camera's live frame as the API serves it: the JPEG and the
+// verdict its X-Linesight-Verdict header says it shows.
+func (a *appliance) liveFrame(t *testing.T, camera string) (jpeg []byte, v map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("GET", a.URL+"/api/v1/cameras/"+camera+"/frame.jpg", nil)
+	must(t, err)
+	req.SetBasicAuth(a.User, a.Password)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	jpeg, err = io.ReadAll(resp.Body)
+	must(t, err)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("frame of %s: HTTP %d %s", camera, resp.StatusCode, jpeg)
+	}
+	raw, err := url.PathUnescape(resp.Header.Get("X-Linesight-Verdict"))
+	must(t, err)
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatalf("frame of %s: verdict header %q: %v", camera, raw, err)
+	}
+	return jpeg, v
 }
 
 // defectsHash is the defect-file hash the running appliance reports.

@@ -109,6 +109,13 @@ func eval[T any](t *testing.T, ctx context.Context, what, expr string) T {
 	return value(t, ctx, what, chromedp.Evaluate[T](expr))
 }
 
+// evalAsync evaluates a JavaScript expression whose value is a promise and
+// decodes what the promise resolves to.
+func evalAsync[T any](t *testing.T, ctx context.Context, what, expr string) T {
+	t.Helper()
+	return value(t, ctx, what, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
 // js is a step that runs a JavaScript expression in the page for its
 // effect; its value is dropped in the page, so it may be any object.
 func js(expr string) chromedp.Action[chromedp.Void] {

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"os"
 	"regexp"
 	"strconv"
@@ -31,6 +32,28 @@ func TestDashboard(t *testing.T) {
 		navLinks := eval[int](t, ctx, "read the nav", `document.querySelectorAll("#nav a").length`)
 		if navLinks != 1 {
 			t.Errorf("kiosk nav shows %d pages, want only Live", navLinks)
+		}
+		// The triggered camera has no part yet: its tile is black and says
+		// so, with no broken-image icon or alt text over it.
+		tile := eval[map[string]any](t, ctx, "read the waiting tile", `(() => {
+			const t = document.querySelector('#cameras [data-camera="station2"]');
+			const img = t.querySelector("img");
+			const box = img.parentElement;
+			return {
+				brokenImage: getComputedStyle(img).visibility !== "hidden" && !(img.complete && img.naturalWidth > 0),
+				background: getComputedStyle(box).backgroundColor,
+				text: t.innerText,
+			};
+		})()`)
+		if tile["brokenImage"] == true || tile["background"] != "rgb(0, 0, 0)" || !strings.Contains(tile["text"].(string), "waiting for first part") {
+			t.Errorf("station2 before its first part: %v; want a black tile saying \"waiting for first part\"", tile)
+		}
+		// The test model has random weights: every page says so (once the
+		// first status has arrived).
+		do(t, ctx, "wait for the status", waitJS(`document.querySelector("#app-state").textContent !== "connecting"`))
+		banner := eval[string](t, ctx, "read the banner", `(() => { const b = document.querySelector("#model-banner"); return b && !b.hidden && b.offsetHeight > 0 ? b.textContent : ""; })()`)
+		if !strings.Contains(banner, "random weights") {
+			t.Errorf("banner %q, want it to say the model has random weights", banner)
 		}
 	})
 
@@ -62,6 +85,37 @@ func TestDashboard(t *testing.T) {
 			waitJS(`document.querySelector('#cameras [data-camera="station2"]')?.className.match(/PASS|FAIL|UNCERTAIN|MISSED/)`),
 			waitJS(`Number(document.querySelector('[data-figure="inspected"] .value')?.textContent.replace(/\D/g, "")) > `+strconv.Itoa(before)),
 			waitJS(`(() => { const i = [...document.querySelectorAll("#cameras img")]; return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); })()`))
+		// The tile's picture is the part its caption names: the bytes shown
+		// are the frame the appliance serves for E2E-1, and the caption is
+		// that frame's verdict.
+		do(t, ctx, "see E2E-1 captioned on its tile",
+			waitJS(`document.querySelector('#cameras [data-camera="station2"]')?.dataset.part === "E2E-1"`))
+		served, fv := a.liveFrame(t, "station2")
+		if fv["part_id"] != "E2E-1" {
+			t.Fatalf("station2's frame shows %v, want part E2E-1", fv)
+		}
+		same := evalAsync[bool](t, ctx, "compare the shown picture with E2E-1's frame", `(async () => {
+			const pixels = (img) => {
+				const c = document.createElement("canvas");
+				c.width = img.naturalWidth; c.height = img.naturalHeight;
+				const g = c.getContext("2d");
+				g.drawImage(img, 0, 0);
+				return g.getImageData(0, 0, c.width, c.height).data;
+			};
+			const shown = document.querySelector('#cameras [data-camera="station2"] .frame img');
+			const served = new Image();
+			served.src = "data:image/jpeg;base64,`+base64.StdEncoding.EncodeToString(served)+`";
+			await served.decode();
+			const a = pixels(shown), b = pixels(served);
+			return a.length > 0 && a.length === b.length && a.every((x, i) => x === b[i]);
+		})()`)
+		if !same {
+			t.Error("station2 shows a picture that is not E2E-1's frame")
+		}
+		caption := eval[string](t, ctx, "read the caption", `document.querySelector('#cameras [data-camera="station2"] .meta').innerText`)
+		if !strings.Contains(caption, "part E2E-1") {
+			t.Errorf("station2 caption %q, want part E2E-1", caption)
+		}
 		marker := eval[int](t, ctx, "check no reload", `window.__e2eMarker || 0`)
 		if marker != 1 {
 			t.Error("the page reloaded")
@@ -108,15 +162,58 @@ func TestDashboard(t *testing.T) {
 			waitJS(`document.querySelector("#detail")?.open && document.querySelector("#detail .verdict.FAIL") !== null`),
 			waitJS(`(() => { const i = document.querySelector("#detail img"); return i !== null && i.complete && i.naturalWidth > 0; })()`))
 		screenshotScreen(t, ctx, shots, "history-detail")
+		// One numbering: the record is named by its id in the title and in
+		// the facts; the camera's frame number is labelled as such.
+		ids := eval[map[string]string](t, ctx, "read the record's numbers", `(() => {
+			const d = document.querySelector("#detail");
+			const facts = [...d.querySelectorAll("dt")].find((x) => x.textContent === "Record");
+			return { title: d.querySelector("h2").textContent, record: facts ? facts.nextElementSibling.textContent : "" };
+		})()`)
+		if ids["record"] == "" || !strings.Contains(ids["title"], "Record "+ids["record"]) || strings.Contains(ids["title"], "#") {
+			t.Errorf("detail title %q and facts (Record %q) name the record differently", ids["title"], ids["record"])
+		}
+		// No confidence reads higher than it is: 0.9899 is never "99%", so a
+		// score under a 0.99 threshold never seems to reach it.
+		do(t, ctx, "list every verdict", chromedp.Click("#detail button"), setValue("#f-outcome", ""), submit("#history-filters"),
+			waitJS(`document.querySelectorAll("#history tbody tr[data-id]").length >= 10`))
+		over := evalAsync[[]string](t, ctx, "compare shown confidences", `(async () => {
+			const bad = [];
+			let checked = 0;
+			for (const tr of document.querySelectorAll("#history tbody tr[data-id]")) {
+				const shown = tr.children[6].textContent.trim();
+				if (!shown) continue;
+				const r = await (await fetch("/api/v1/history/" + tr.dataset.id)).json();
+				checked++;
+				if (parseFloat(shown) > 100 * r.confidence + 1e-9) bad.push(tr.dataset.id + ": " + shown + " for " + r.confidence);
+			}
+			if (checked < 10) bad.push("only " + checked + " confidences shown");
+			return bad;
+		})()`)
+		if len(over) > 0 {
+			t.Errorf("confidences shown above their value: %v", over)
+		}
 	})
 
 	t.Run("statistics", func(t *testing.T) {
 		do(t, ctx, "open statistics",
 			chromedp.Navigate(a.URL+"/#/stats"),
 			waitJS(`document.querySelectorAll("#stats-summary .figure").length > 0`))
+		// The line has run for a minute: the default range is the last hour,
+		// not a day with the data squeezed into its last minutes.
+		if got := eval[string](t, ctx, "read the range", `document.querySelector("#stats-range").value`); got != "1h" {
+			t.Errorf("default range %q, want 1h for a minute of data", got)
+		}
+		pass := eval[string](t, ctx, "read the pass figure", `document.querySelector('#stats-summary [data-figure="pass"] .value')?.textContent || ""`)
+		if !regexp.MustCompile(`^[1-9][\d,]*$`).MatchString(pass) {
+			t.Errorf("PASS figure %q, want the count of PASS verdicts", pass)
+		}
 		charts := eval[bool](t, ctx, "check charts", `!!window.Chart`)
 		if charts {
 			do(t, ctx, "wait for the charts", waitJS(`["chart-yield","chart-pareto","chart-latency"].every(id => window.Chart.getChart(document.getElementById(id)))`))
+			// The yield chart starts where the data does, not at an empty edge.
+			if first := eval[bool](t, ctx, "read the yield chart", `window.Chart.getChart(document.getElementById("chart-yield")).data.datasets[0].data[0] !== null`); !first {
+				t.Error("the yield chart starts with steps without inspections")
+			}
 			// The line has run for a minute at most: the last hour shows it.
 			do(t, ctx, "show the last hour",
 				js(`window.__e2eChart = window.Chart.getChart(document.getElementById("chart-yield"))`),
@@ -148,6 +245,12 @@ func TestDashboard(t *testing.T) {
 		if got := eval[string](t, ctx, "read the preview", `document.querySelector("#flipped").textContent`); !regexp.MustCompile(`^\d+ of [1-9]\d* verdicts would change$`).MatchString(got) {
 			t.Errorf("try it says %q, want stored verdicts rescored", got)
 		}
+		over := eval[[]string](t, ctx, "compare the flips' confidences", `[...document.querySelectorAll("#flips .conf")]
+			.filter((e) => parseFloat(e.textContent) > 100 * Number(e.dataset.value) + 1e-9)
+			.map((e) => e.textContent + " for " + e.dataset.value)`)
+		if len(over) > 0 {
+			t.Errorf("try it shows confidences above their value: %v", over)
+		}
 		screenshot(t, ctx, shots, "classes")
 		do(t, ctx, "save",
 			chromedp.SendKeys("#save-comment", "e2e: broaden missing component"),
@@ -163,7 +266,8 @@ func TestDashboard(t *testing.T) {
 		do(t, ctx, "see the new hash on the system page",
 			chromedp.Navigate(a.URL+"/#/system"),
 			waitJS(`document.querySelector("#system-defects-hash")?.textContent === `+jsString(shown)),
-			waitJS(`document.querySelector("#system-config-hash")?.textContent.startsWith("sha256:")`))
+			waitJS(`document.querySelector("#system-config-hash")?.textContent.startsWith("sha256:")`),
+			waitJS(`document.querySelector("#system-weights")?.textContent.includes("random")`))
 		if cfgHash := eval[string](t, ctx, "read the config hash", `document.querySelector("#system-config-hash").textContent`); cfgHash == shown {
 			t.Errorf("the system page shows the defect file's hash %q as the configuration's", shown)
 		}

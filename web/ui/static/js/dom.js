@@ -49,6 +49,14 @@ export function pct(x, digits = 1) {
   return (100 * x).toFixed(digits) + "%";
 }
 
+// score shows a probability as a percentage with one decimal, rounded down,
+// so a score below a class's threshold never reads as reaching it (0.9899 is
+// "98.9%", never "99%"). The captions drawn on live frames do the same.
+export function score(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "—";
+  return (Math.floor(x * 1000 + 1e-9) / 10).toFixed(1) + "%";
+}
+
 export function num(n) {
   if (n === null || n === undefined) return "—";
   return Number(n).toLocaleString();

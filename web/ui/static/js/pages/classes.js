@@ -2,7 +2,7 @@
 // newest stored embeddings with the edited file and shows what would flip;
 // save validates, writes and reloads; the audit log says who changed what.
 
-import { h, fill, verdictBadge, pct, num, dateTime, errorBox } from "../dom.js";
+import { h, fill, verdictBadge, score, num, dateTime, errorBox } from "../dom.js";
 import { get, post, put } from "../api.js";
 import { canEdit } from "../session.js";
 import { refreshStatus } from "../status.js";
@@ -99,7 +99,7 @@ export async function render(root) {
             h("td", h("a", { href: "#/history", title: dateTime(f.captured_at) }, String(f.id))),
             h("td", `${f.camera} · ${f.part_id || ""}`),
             h("td", verdictBadge(f.from), ` ${f.from_class || ""}`),
-            h("td", verdictBadge(f.to), ` ${f.to_class || ""} ${f.confidence ? pct(f.confidence, 0) : ""}`))))) : null);
+            h("td", verdictBadge(f.to), ` ${f.to_class || ""} `, f.confidence ? h("span.conf", { dataset: { value: f.confidence } }, score(f.confidence)) : null))))) : null);
     } catch (err) {
       fill(preview);
       fill(msg, errorBox(err));

@@ -1,7 +1,7 @@
 // History: the journal, filtered by time, camera, verdict, class and part id,
 // with thumbnails, the full image and its scores, CSV export and paging.
 
-import { h, fill, verdictBadge, pct, ms, dateTime, errorBox, toLocalInput } from "../dom.js";
+import { h, fill, verdictBadge, score, ms, dateTime, errorBox, toLocalInput } from "../dom.js";
 import { get, query, url } from "../api.js";
 
 const PAGE = 50;
@@ -74,10 +74,10 @@ export async function render(root, ctx) {
       h("td", r.has_image ? h("img.thumb", { src: r.thumb_url, alt: `record ${r.id}`, loading: "lazy" }) : h("span.muted", "—")),
       h("td", dateTime(r.captured_at)),
       h("td", r.camera),
-      h("td", r.part_id || h("span.muted", `#${r.seq}`)),
+      h("td", r.part_id || h("span.muted", "—")),
       h("td", verdictBadge(r.outcome)),
       h("td", r.class || r.reason || ""),
-      h("td.num", r.class ? pct(r.confidence, 0) : ""),
+      h("td.num.conf", { dataset: { value: r.class ? r.confidence : "" } }, r.class ? score(r.confidence) : ""),
       h("td.num.hide-phone", ms(r.latency_ns)));
   }
 
@@ -86,9 +86,11 @@ export async function render(root, ctx) {
     const scoreRow = (s) => h("tr",
       h("td", s.class),
       h("td", { style: "width:45%" }, h("div.bar", h("span", { style: `width:${(100 * s.score).toFixed(1)}%` }))),
-      h("td.num", pct(s.score)));
+      h("td.num.conf", { dataset: { value: s.score } }, score(s.score)));
     const facts = h("dl.kv",
       h("dt", "Record"), h("dd", String(r.id)),
+      h("dt", "Camera frame"), h("dd", `${r.camera} #${r.seq}`),
+      h("dt", "Part"), h("dd", r.part_id || "—"),
       h("dt", "Captured"), h("dd", dateTime(r.captured_at)),
       h("dt", "Action"), h("dd", r.action || "—"),
       r.reason ? [h("dt", "Reason"), h("dd", r.reason)] : null,
@@ -104,7 +106,7 @@ export async function render(root, ctx) {
       : h("p.muted", "No image stored for this inspection.");
     fill(dialog,
       h("div.row", { style: "justify-content:space-between" },
-        h("h2", { style: "margin:0" }, verdictBadge(r.outcome), ` ${r.camera} · ${r.part_id || "#" + r.seq}`),
+        h("h2#detail-title", { style: "margin:0" }, verdictBadge(r.outcome), ` Record ${r.id} · ${r.camera}${r.part_id ? " · part " + r.part_id : ""}`),
         h("button", { type: "button", onclick: () => dialog.close() }, "Close")),
       h("div.detail", { style: "margin-top:10px" },
         image,

@@ -1,7 +1,7 @@
 // Live: per camera the latest frame with its verdict, shift figures in big
 // type, the verdict feed (server-sent events) and alarms to acknowledge.
 
-import { h, fill, verdictBadge, pct, num, ms, time } from "../dom.js";
+import { h, fill, verdictBadge, pct, score, num, ms, time } from "../dom.js";
 import { get, post, url } from "../api.js";
 import { onStatus } from "../status.js";
 import { canOperate } from "../session.js";
@@ -24,9 +24,9 @@ export async function render(root) {
     h("div.row.muted", { style: "margin-top:4px" }, shiftNote),
     h("div.live-layout",
       cameras,
-      h("aside.grid", { style: "align-content:start" },
+      h("aside.live-aside",
         h("section.panel", h("h2", "Alarms"), alarms),
-        h("section.panel",
+        h("section.panel.feed-panel",
           h("div.row", { style: "justify-content:space-between" }, h("h2", "Verdicts"), conn),
           feed))));
 
@@ -34,18 +34,25 @@ export async function render(root) {
   let shift = null;
 
   // ---- cameras ----
+  // A tile shows the camera's picture and, beside it, the verdict that
+  // picture belongs to: the caption is read from the frame's own response
+  // (its X-Linesight-Verdict header), never from a newer verdict on the
+  // stream, so the part named is always the part shown.
   function tile(id, mode) {
     let t = tiles.get(id);
     if (t) {
       if (mode && !t.mode) addTrigger(t, mode);
       return t;
     }
-    const img = h("img", { alt: `latest frame of ${id}` });
-    img.addEventListener("error", () => img.classList.add("missing"));
+    // No picture yet: the tile is black and says so (no broken-image icon).
+    const img = h("img.missing", { alt: "" });
     const badge = verdictBadge("", ".big");
-    const meta = h("div.meta", h("span", "waiting for a verdict"));
-    const el = h("article.camera", { dataset: { camera: id } }, img, h("div.overlay", h("span.name", id), badge), meta);
-    t = { id, el, img, badge, meta, mode: "", loading: false, pending: false, lastFetch: 0 };
+    const waiting = h("div.waiting", "waiting for first part");
+    const info = h("div.caption", h("span", "—"));
+    const meta = h("div.meta", info);
+    const frameBox = h("div.frame", img, waiting, h("div.overlay", h("span.name", id), badge));
+    const el = h("article.camera", { dataset: { camera: id } }, frameBox, meta);
+    t = { id, el, frameBox, img, badge, waiting, meta, info, mode: "", loading: false, pending: false, lastFetch: 0, url: "" };
     tiles.set(id, t);
     cameras.append(el);
     if (mode) addTrigger(t, mode);
@@ -56,54 +63,85 @@ export async function render(root) {
   function addTrigger(t, mode) {
     t.mode = mode;
     if (mode === "triggered" && canOperate()) {
-      t.el.append(h("button.trigger", { type: "button", onclick: () => triggerPart(t.id) }, "Trigger"));
+      t.meta.append(h("button.trigger", { type: "button", onclick: () => triggerPart(t.id) }, "Trigger"));
     }
   }
 
-  // refreshFrame loads the camera's latest frame, at most one request in
-  // flight and one every FRAME_EVERY_MS, swapping only once it has loaded so
-  // the picture never blanks.
+  // refreshFrame loads the camera's picture with its verdict, at most one
+  // request in flight and one every FRAME_EVERY_MS, and swaps picture and
+  // caption together once the picture has decoded, so it never blanks.
   function refreshFrame(t) {
     if (t.loading) { t.pending = true; return; }
     const wait = t.lastFetch + FRAME_EVERY_MS - Date.now();
     if (wait > 0) { t.pending = true; setTimeout(() => { if (t.pending) { t.pending = false; refreshFrame(t); } }, wait); return; }
     t.loading = true;
     t.lastFetch = Date.now();
-    const next = new Image();
-    const done = () => {
+    loadFrame(t).catch((err) => console.warn(`frame of ${t.id}:`, err)).finally(() => {
       t.loading = false;
       if (t.pending) { t.pending = false; refreshFrame(t); }
-    };
-    next.onload = () => { t.img.src = next.src; t.img.classList.remove("missing"); done(); };
-    next.onerror = done;
-    next.src = url(`/cameras/${encodeURIComponent(t.id)}/frame.jpg?t=${Date.now()}`);
+    });
   }
 
-  function showOnTile(v, fetchFrame = true) {
-    const t = tile(v.camera);
+  async function loadFrame(t) {
+    const resp = await fetch(url(`/cameras/${encodeURIComponent(t.id)}/frame.jpg`), { cache: "no-store", credentials: "same-origin" });
+    const v = frameVerdict(resp);
+    if (!resp.ok) {
+      // 404 before the first verdict; 404 with a verdict that has no picture (MISSED).
+      if (resp.status === 404 && v) showOnTile(t, v, null);
+      return;
+    }
+    if (!v) return;
+    const src = URL.createObjectURL(await resp.blob());
+    const next = h("img", { alt: `frame of ${t.id}, ${caption(v)}` });
+    next.src = src;
+    try { await next.decode(); } catch { URL.revokeObjectURL(src); return; }
+    showOnTile(t, v, next, src);
+  }
+
+  function frameVerdict(resp) {
+    const raw = resp.headers.get("X-Linesight-Verdict");
+    if (!raw) return null;
+    try { return JSON.parse(decodeURIComponent(raw)); } catch { return null; }
+  }
+
+  // showOnTile puts a picture (or none) and its verdict on the tile at once.
+  function showOnTile(t, v, img, src) {
+    if (img) {
+      t.img.replaceWith(img);
+      t.img = img;
+    } else {
+      t.img.classList.add("missing");
+    }
+    if (t.url) URL.revokeObjectURL(t.url);
+    t.url = src || "";
+    fill(t.waiting, img ? "" : `${v.outcome}: no picture`);
+    t.waiting.classList.toggle("hidden", !!img);
     t.el.className = `camera ${v.outcome}`;
+    t.el.dataset.seq = v.seq;
+    t.el.dataset.part = v.part_id || "";
     const badge = verdictBadge(v.outcome, ".big");
     t.badge.replaceWith(badge);
     t.badge = badge;
-    fill(t.meta,
-      h("span", v.part_id ? `part ${v.part_id}` : `#${v.seq}`),
-      h("span", v.class ? `${v.class} ${pct(v.confidence, 0)}` : (v.reason || "")),
+    fill(t.info,
+      h("span.part", v.part_id ? `part ${v.part_id}` : `#${v.seq}`),
+      h("span", v.class ? `${v.class} ${score(v.confidence)}` : (v.reason || "")),
       h("span", ms(v.latency_ns)));
-    if (fetchFrame) refreshFrame(t);
   }
 
   // ---- feed ----
   function addToFeed(v, fresh = true) {
+    // The class has the row's full width below the camera and part.
     const li = h(`li${fresh ? ".new" : ""}`, { dataset: { outcome: v.outcome, camera: v.camera, part: v.part_id || "" } },
       verdictBadge(v.outcome),
-      h("span.what", `${v.camera} · ${v.part_id || "#" + v.seq}${v.class ? " · " + v.class : v.reason ? " · " + v.reason : ""}`),
-      h("span.muted", time(v.captured_at)));
+      h("span.what",
+        h("span.where", h("span", `${v.camera} · ${v.part_id || "#" + v.seq}`), h("small.muted", time(v.captured_at))),
+        v.class || v.reason ? h("span.cls", v.class || v.reason) : null));
     feed.prepend(li);
     while (feed.children.length > FEED_MAX) feed.lastChild.remove();
   }
 
   function onVerdict(v) {
-    showOnTile(v);
+    refreshFrame(tile(v.camera));
     addToFeed(v);
     if (shift) {
       shift.total++;
@@ -187,10 +225,7 @@ export async function render(root) {
   loadShift();
   loadAlarms();
   try {
-    for (const c of await get("/cameras")) {
-      tile(c.id, c.mode);
-      if (c.last_verdict) showOnTile(c.last_verdict, false);
-    }
+    for (const c of await get("/cameras")) tile(c.id, c.mode);
   } catch { /* the status poll adds the cameras */ }
   try {
     const recent = await get("/history?limit=20", { onUnauthorized: false });
@@ -200,6 +235,10 @@ export async function render(root) {
   const timer = setInterval(loadShift, 60000);
 
   return () => { events.close(); stopStatus(); clearInterval(timer); };
+}
+
+function caption(v) {
+  return `${v.outcome}${v.class ? " " + v.class + " " + score(v.confidence) : ""} ${v.part_id ? "part " + v.part_id : "#" + v.seq}`;
 }
 
 function figure(label, value, cls, key) {

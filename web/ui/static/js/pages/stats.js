@@ -11,7 +11,8 @@ const colours = { pass: "#2ecc71", fail: "#ff4d4f", uncertain: "#ffb020", missed
 
 export async function render(root) {
   const camera = h("select#stats-camera", { name: "camera" }, h("option", { value: "" }, "All cameras"));
-  const range = h("select#stats-range", { name: "range" }, ranges.map(([v, t]) => h("option", { value: v, selected: v === "24h" }, t)));
+  const range = h("select#stats-range", { name: "range" }, ranges.map(([v, t]) => h("option", { value: v }, t)));
+  range.value = await defaultRange();
   const summary = h("div.figures#stats-summary");
   const msg = h("div");
   const box = (id, title) => {
@@ -65,12 +66,15 @@ export async function render(root) {
       const yieldNow = t.total ? t.yield : null;
       fill(summary,
         // Red below 90 %, as on the live view.
-        fig("Yield", pct(yieldNow), yieldNow !== null && yieldNow < 0.9 ? "yield.low" : "yield"),
-        fig("Inspected", num(t.total)),
-        fig("Fail", num(t.fail), "fail"),
-        fig("Uncertain", num(t.uncertain), "uncertain"),
-        fig("Latency p50", ms(l.p50_ns)),
-        fig("Latency p99", ms(l.p99_ns)));
+        fig("Yield", pct(yieldNow), yieldNow !== null && yieldNow < 0.9 ? "yield.low" : "yield", "yield"),
+        fig("Inspected", num(t.total), "", "inspected"),
+        fig("Pass", num(t.pass), "pass", "pass"),
+        fig("Fail", num(t.fail), "fail", "fail"),
+        fig("Uncertain", num(t.uncertain), "uncertain", "uncertain"),
+        t.missed ? fig("Missed", num(t.missed), "fail", "missed") : null,
+        // Observed quantiles of the records' latencies (the newest 20,000 when sampled).
+        fig("Latency p50", l.count ? ms(l.p50_ns) : "—", "", "p50"),
+        fig("Latency p99", l.count ? ms(l.p99_ns) : "—", "", "p99"));
       drawYield(y);
       drawPareto(p);
       drawLatency(l);
@@ -80,7 +84,11 @@ export async function render(root) {
   }
 
   function drawYield(y) {
-    const pts = y.points || [];
+    // The chart starts at the first step with inspections: steps before the
+    // line ran would squeeze the data against the right edge.
+    const all = y.points || [];
+    const first = all.findIndex((p) => p.total > 0);
+    const pts = first > 0 ? all.slice(first) : all;
     const step = (y.step_ns || 3600e9) / 1e6;
     const label = (p) => {
       const d = new Date(p.from);
@@ -119,6 +127,8 @@ export async function render(root) {
       options: {
         maintainAspectRatio: false,
         scales: {
+          // Every bar names its class: no label is skipped to save room.
+          x: { ticks: { autoSkip: false, maxRotation: 90, minRotation: 0 } },
           n: { position: "left", beginAtZero: true, title: { display: true, text: "FAIL verdicts" } },
           c: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "cumulative %" } },
         },
@@ -151,6 +161,21 @@ export async function render(root) {
   return () => { clearInterval(timer); for (const c of charts) c.destroy(); };
 }
 
-function fig(label, value, cls = "") {
-  return h(`div.figure${cls ? "." + cls : ""}`, h("div.label", label), h("div.value", value));
+function fig(label, value, cls = "", key = "") {
+  return h(`div.figure${cls ? "." + cls : ""}`, { dataset: key ? { figure: key } : undefined }, h("div.label", label), h("div.value", value));
+}
+
+// defaultRange is the shortest range up to 24 hours that holds every
+// inspection of the last 24 hours: half an hour of data fills the chart
+// instead of sitting at the edge of a day. 24 hours when there is none.
+async function defaultRange() {
+  const day = 24 * 3600e3;
+  try {
+    const r = await get("/history" + query({ from: new Date(Date.now() - day).toISOString(), order: "oldest", limit: 1 }));
+    const first = r.records && r.records[0];
+    if (!first) return "24h";
+    const age = Date.now() - new Date(first.captured_at).getTime();
+    for (const [v, hours] of [["1h", 1], ["8h", 8]]) if (age < hours * 3600e3) return v;
+  } catch { /* fall back to a day */ }
+  return "24h";
 }

@@ -31,7 +31,9 @@ export async function render(root) {
         ["Warm-up", `${w.state || "—"}${warmupNs ? " in " + ms(warmupNs) : ""}`])),
       h("section.panel", h("h2", "Model"), kv(
         ["Bundle", h("code", m.bundle)], ["Variant", m.variant], ["Provider", m.provider],
-        ["Digest", h("code", m.digest)])),
+        ["Digest", h("code", m.digest)],
+        // The bundle's provenance marks a synthetic (random-weight) model.
+        m.synthetic ? ["Weights", h("div.error#system-weights", "random: a synthetic test model, its verdicts mean nothing")] : null)),
       h("section.panel", h("h2", "Defect classes"), kv(
         ["Defects hash", h("code#system-defects-hash", d.defects_hash)], ["Loaded", dateTime(d.loaded_at)],
         ["Reload error", d.error ? h("span.error", d.error) : "none"])),

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/inspect"
+)
+
+// frameVerdict fetches a camera's frame and the verdict it says it shows.
+func frameVerdict(t *testing.T, c *client, camera string) (int, string, *defects.Verdict) {
+	t.Helper()
+	resp, body := c.do("GET", "/api/v1/cameras/"+camera+"/frame.jpg", "")
+	raw := resp.Header.Get(VerdictHeader)
+	if raw == "" {
+		return resp.StatusCode, body, nil
+	}
+	js, err := url.PathUnescape(raw)
+	if err != nil {
+		t.Fatalf("%s header %q: %v", VerdictHeader, raw, err)
+	}
+	var v defects.Verdict
+	if err := json.Unmarshal([]byte(js), &v); err != nil {
+		t.Fatalf("%s header %q: %v", VerdictHeader, js, err)
+	}
+	return resp.StatusCode, body, &v
+}
+
+func TestLiveFrameNamesTheVerdictItShows(t *testing.T) {
+	// One frame kept per 1000 s: every verdict after the first is too soon.
+	live := NewLive(LiveOptions{MaxFPS: 0.001})
+	h := newHarness(t, func(o *Options) { o.Live = live })
+	c := h.login("olga")
+	if code, _, v := frameVerdict(t, c, "cam0"); code != 404 || v != nil {
+		t.Fatalf("before any verdict: %d %+v, want 404 without a verdict", code, v)
+	}
+
+	first := verdict(1, defects.Fail, "scratch", time.Now())
+	first.PartID = "P-ü 1" // not ASCII: the header must carry it intact
+	live.Write(context.Background(), &inspect.Result{Verdict: first, Frame: bgrFrame(640, 480)})
+	code, jpg, v := frameVerdict(t, c, "cam0")
+	if code != 200 || v == nil || v.Seq != 1 || v.PartID != "P-ü 1" || v.Outcome != defects.Fail || v.Class != "scratch" {
+		t.Fatalf("frame of the first verdict: %d %+v", code, v)
+	}
+
+	// The second verdict comes before another frame may be kept: the frame
+	// is still the first part's and says so, though the feed has moved on.
+	second := verdict(2, defects.Pass, "good", time.Now())
+	live.Write(context.Background(), &inspect.Result{Verdict: second, Frame: bgrFrame(640, 480)})
+	code, jpg2, v := frameVerdict(t, c, "cam0")
+	if code != 200 || v == nil || v.Seq != 1 || jpg2 != jpg {
+		t.Fatalf("after a verdict whose frame was not kept: %d, verdict %+v, same picture %v", code, v, jpg2 == jpg)
+	}
+	if cams := c.expect("GET", "/api/v1/cameras", "", 200); !strings.Contains(cams, `"seq":2`) {
+		t.Fatalf("cameras: %s", cams)
+	}
+
+	// A verdict without a frame (MISSED) leaves no picture of another part.
+	missed := defects.Verdict{Camera: "cam0", Seq: 3, PartID: "P-3", Outcome: defects.Missed, Reason: "no frame"}
+	live.Write(context.Background(), &inspect.Result{Verdict: missed})
+	if code, _, v := frameVerdict(t, c, "cam0"); code != 404 || v == nil || v.Outcome != defects.Missed || v.PartID != "P-3" {
+		t.Fatalf("after a MISSED verdict: %d %+v, want 404 naming the MISSED verdict", code, v)
+	}
+}
+
+func TestLiveFrameIsInPlaceWhenItsVerdictIsAnnounced(t *testing.T) {
+	live := NewLive(LiveOptions{MaxFPS: 1e9}) // every frame is kept
+	sub := live.bus.subscribe("")
+	defer live.bus.unsubscribe(sub)
+	const n = 5
+	go func() {
+		for i := uint64(1); i <= n; i++ {
+			live.Write(context.Background(), &inspect.Result{Verdict: verdict(i, defects.Pass, "good", time.Now()), Frame: bgrFrame(1920, 1080)})
+		}
+	}()
+	for i := 1; i <= n; i++ {
+		var ev []byte
+		select {
+		case ev = <-sub.ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event for verdict %d", i)
+		}
+		// A client fetches the frame as soon as it hears of the verdict.
+		f, ok, err := live.frame("cam0")
+		if err != nil || !ok {
+			t.Fatalf("frame after event %q: ok %v err %v", ev, ok, err)
+		}
+		if want := "id: cam0/" + strconv.Itoa(i) + "\n"; !strings.HasPrefix(string(ev), want) {
+			t.Fatalf("event %q, want %q", ev, want)
+		}
+		if f.verdict.Seq < uint64(i) {
+			t.Fatalf("verdict %d announced while the frame shows verdict %d", i, f.verdict.Seq)
+		}
+	}
+}
+
+// TestCaptionBandIsLegible: the caption burned into a frame is white on a
+// black band at the bottom, large enough to read on a tile.
+func TestCaptionBandIsLegible(t *testing.T) {
+	const w, hgt = 960, 720
+	img := image.NewRGBA(image.Rect(0, 0, w, hgt))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80 // mid grey, the worst background for red text
+	}
+	v := verdict(7628, defects.Fail, "missing_component", time.Now())
+	drawVerdict(img, v)
+
+	border := max(4, w/160)
+	isBlack := func(c color.RGBA) bool { return c.R < 0x20 && c.G < 0x20 && c.B < 0x20 }
+	isWhite := func(c color.RGBA) bool { return c.R > 0xe0 && c.G > 0xe0 && c.B > 0xe0 }
+	bandRows, textTop, textBottom := 0, -1, -1
+	for y := hgt - border - 1; y >= 0; y-- {
+		black, white := 0, 0
+		for x := border; x < w-border; x++ {
+			switch c := img.RGBAAt(x, y); {
+			case isBlack(c):
+				black++
+			case isWhite(c):
+				white++
+			}
+		}
+		if black+white != w-2*border || black == 0 {
+			break // the band ends where the picture shows
+		}
+		bandRows++
+		if white > 0 {
+			if textBottom < 0 {
+				textBottom = y
+			}
+			textTop = y
+		}
+	}
+	if bandRows < hgt/20 {
+		t.Fatalf("caption band is %d px high on a %d px frame, want at least %d (white on black, at the bottom)", bandRows, hgt, hgt/20)
+	}
+	if textTop < 0 || textBottom-textTop+1 < hgt/30 {
+		t.Fatalf("caption text is %d px high, want at least %d", textBottom-textTop+1, hgt/30)
+	}
+}
+
+func TestLatencyFiguresAreObservedQuantiles(t *testing.T) {
+	h := newHarness(t)
+	start := time.Now().Add(-10 * time.Minute)
+	// 39 verdicts took 52-55 ms, one 300 ms: the median is about 53 ms, not
+	// the 102 ms edge of the histogram bucket that holds it.
+	for i := uint64(1); i <= 40; i++ {
+		v := verdict(i, defects.Pass, "good", start.Add(time.Duration(i)*time.Second))
+		v.Latency = time.Duration(52+i%4) * time.Millisecond
+		if i == 40 {
+			v.Latency = 300 * time.Millisecond
+		}
+		h.record(v)
+	}
+	var got struct {
+		P50 time.Duration `json:"p50_ns"`
+		P90 time.Duration `json:"p90_ns"`
+		P99 time.Duration `json:"p99_ns"`
+		Max time.Duration `json:"max_ns"`
+	}
+	body := h.login("olga").expect("GET", "/api/v1/stats/latency?from=1h", "", 200)
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		name string
+		d    time.Duration
+	}{{"p50", got.P50}, {"p90", got.P90}} {
+		if q.d < 52*time.Millisecond || q.d > 55*time.Millisecond {
+			t.Errorf("%s is %v, want an observed latency of 52-55 ms: %s", q.name, q.d, body)
+		}
+	}
+	if got.P99 != 300*time.Millisecond || got.Max != 300*time.Millisecond {
+		t.Errorf("p99 %v max %v, want the observed 300 ms", got.P99, got.Max)
+	}
+}
