@@ -228,8 +228,9 @@ func (v validator) pipeline(c *Config) {
 
 func (v validator) web(w *Web) {
 	if w.Listen != "" {
-		if err := checkHostPort(w.Listen); err != nil {
-			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; empty turns the server off)", w.Listen, err)
+		// Port 0 lets the system choose a free one; the log says which.
+		if err := checkHostPortFrom(w.Listen, 0); err != nil {
+			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080, port 0 for one the system chooses; empty turns the server off)", w.Listen, err)
 		}
 	}
 	v.certKey("web.tls", w.TLS.Cert, w.TLS.Key)
@@ -246,7 +247,10 @@ func (v validator) certKey(p, cert, key string) {
 
 // checkHostPort accepts host:port with a port from 1 to 65535; an empty
 // host listens on every interface.
-func checkHostPort(s string) error {
+func checkHostPort(s string) error { return checkHostPortFrom(s, 1) }
+
+// checkHostPortFrom is checkHostPort with the lowest port accepted.
+func checkHostPortFrom(s string, minPort int) error {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
 		return errors.New("no port")
@@ -259,8 +263,8 @@ func checkHostPort(s string) error {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	if err != nil || n < minPort || n > 65535 {
+		return fmt.Errorf("port %q is not a number from %d to 65535", port, minPort)
 	}
 	return nil
 }
