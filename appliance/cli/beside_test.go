@@ -71,9 +71,9 @@ type runningAppliance struct {
 var listeningURL = regexp.MustCompile(`msg="web server listening" url=(http://[^ ]+)/`)
 
 // startRun runs the appliance of cfg until stop or the end of the test, and
-// waits until it is ready. Its dashboard listens on a port of the system's
-// choice, read back from the log.
-func startRun(t *testing.T, cfg string) *runningAppliance {
+// waits until it is ready. Its dashboard, when withWeb, listens on a port of
+// the system's choice, read back from the log.
+func startRun(t *testing.T, cfg string, withWeb bool) *runningAppliance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &runningAppliance{logs: &syncBuffer{}}
@@ -106,6 +106,9 @@ func startRun(t *testing.T, cfg string) *runningAppliance {
 		case code := <-done:
 			t.Fatalf("the appliance exited with %d before it was ready:\n%s", code, a.logs.String())
 		default:
+		}
+		if !withWeb {
+			return strings.Contains(a.logs.String(), `msg="appliance ready"`)
 		}
 		if a.URL == "" {
 			m := listeningURL.FindStringSubmatch(a.logs.String())
@@ -218,7 +221,7 @@ web: {listen: "127.0.0.1:0"}
 	// Before the start the store is free: user add opens it itself.
 	mustRun(t, "admin-password-1\n", "user", "add", "--config", cfg, "--name", "admin", "--role", "admin")
 
-	app := startRun(t, cfg)
+	app := startRun(t, cfg, true)
 	if fi, err := os.Lstat(localapi.SocketPath(dataDir)); err != nil {
 		t.Errorf("local API socket: %v", err)
 	} else if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
@@ -392,4 +395,27 @@ func TestStaleSocketIsIgnored(t *testing.T) {
 		t.Errorf("stats beside a stale socket:\n%s", r.stdout)
 	}
 	mustRun(t, "a-password\n", "user", "add", "--config", cfg, "--name", "ann")
+}
+
+// With the dashboard off the appliance does not hold the users' store, so
+// user add writes it itself while the appliance runs.
+func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
+	cfg, _ := offlineConfig(t)
+	raw, err := os.ReadFile(cfg)
+	noErr(t, err)
+	noErr(t, os.WriteFile(cfg, append(raw, "web: {listen: \"\"}\n"...), 0o644))
+	app := startRun(t, cfg, false)
+	r := mustRun(t, "a-password\n", "user", "add", "--config", cfg, "--name", "ann", "--role", "engineer")
+	if r.stdout != "user ann added with role engineer\n" || strings.Contains(r.stder, "through it") {
+		t.Errorf("user add: %q %q", r.stdout, r.stder)
+	}
+	if code := app.stop(); code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	s, err := web.OpenStore(filepath.Join(filepath.Dir(cfg), "data", web.StoreFile))
+	noErr(t, err)
+	defer s.Close()
+	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != web.RoleEngineer {
+		t.Errorf("ann: %+v %v", u, err)
+	}
 }
