@@ -88,7 +88,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	// The journal and user commands go through the appliance while it holds
 	// their files. The line runs without it if it cannot start.
 	if ls, err := localapi.Start(cfg.DataDir, local, log); err != nil {
-		log.Error("journal and user commands will wait for the appliance to stop", "err", err)
+		log.Error("no local API: journal export and stats and user add cannot run until the appliance stops", "err", err)
 	} else {
 		defer ls.Close()
 	}
