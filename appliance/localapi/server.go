@@ -65,7 +65,9 @@ func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathUsers, h.setUser)
 	s := &Server{
 		path: path, sock: sock, done: make(chan error, 1), log: log,
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		// Each request is one short read or write: a client that idles or
+		// trickles is dropped.
+		srv: &http.Server{Handler: mux, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
