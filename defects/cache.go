@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,14 +23,24 @@ type TextEncoder interface {
 // digest has its own bucket, which keeps the embeddings of different models
 // apart and lets a retired model's entries be dropped as one.
 //
+// A cache without a file (NewMemoryCache) keeps the embeddings in memory
+// for the life of the process.
+//
 // Safe for concurrent use.
 type Cache struct {
 	db *bolt.DB
 
 	mu     sync.Mutex
+	mem    map[memKey][]float32 // without a file
 	hits   int
 	misses int
 }
+
+type memKey struct{ digest, prompt string }
+
+// ErrCacheInUse is returned when another process holds the cache file: a
+// running appliance keeps its cache open.
+var ErrCacheInUse = errors.New("another process (a running appliance?) holds the file")
 
 var textEmbeddingsBucket = []byte("text_embeddings")
 
@@ -40,6 +51,9 @@ var cacheLockTimeout = 2 * time.Second
 // OpenCache opens or creates the cache file at path.
 func OpenCache(path string) (*Cache, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cacheLockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open text-embedding cache %s: %w", path, ErrCacheInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open text-embedding cache %s: %w", path, err)
 	}
@@ -54,8 +68,33 @@ func OpenCache(path string) (*Cache, error) {
 	return &Cache{db: db}, nil
 }
 
+// NewMemoryCache returns a cache without a file: what it encodes is kept
+// until the process ends.
+func NewMemoryCache() *Cache { return &Cache{mem: map[memKey][]float32{}} }
+
+// OpenCacheOrMemory opens the cache file at path for a tool that runs beside
+// the appliance (inspect, eval). A running appliance holds its cache file for
+// as long as it runs, so when the file is in use the tool gets a cache in
+// memory instead, says so on log, and encodes its prompts itself; the file
+// stays the appliance's.
+func OpenCacheOrMemory(path string, log *slog.Logger) (*Cache, error) {
+	c, err := OpenCache(path)
+	if errors.Is(err, ErrCacheInUse) {
+		log.Info("text-embedding cache is in use by a running appliance; prompts are encoded and kept in memory for this run",
+			"cache", path)
+		return NewMemoryCache(), nil
+	}
+	return c, err
+}
+
+// InMemory reports whether the cache has no file.
+func (c *Cache) InMemory() bool { return c.db == nil }
+
 // Close closes the cache file.
 func (c *Cache) Close() error {
+	if c.db == nil {
+		return nil
+	}
 	if err := c.db.Close(); err != nil {
 		return fmt.Errorf("close text-embedding cache: %w", err)
 	}
@@ -122,6 +161,16 @@ func (c *Cache) Embed(digest string, enc TextEncoder, prompts []string) ([][]flo
 // lookup returns the cached embeddings of those prompts that are in the file.
 func (c *Cache) lookup(digest string, prompts []string) (map[string][]float32, error) {
 	found := make(map[string][]float32, len(prompts))
+	if c.db == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, p := range prompts {
+			if v, ok := c.mem[memKey{digest, p}]; ok {
+				found[p] = slices.Clone(v) // as a file's entry, the caller's own copy
+			}
+		}
+		return found, nil
+	}
 	err := c.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(textEmbeddingsBucket).Bucket([]byte(digest))
 		if b == nil {
@@ -143,6 +192,14 @@ func (c *Cache) lookup(digest string, prompts []string) (map[string][]float32, e
 }
 
 func (c *Cache) store(digest string, prompts []string, rows [][]float32) error {
+	if c.db == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, p := range prompts {
+			c.mem[memKey{digest, p}] = slices.Clone(rows[i])
+		}
+		return nil
+	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(textEmbeddingsBucket).CreateBucketIfNotExists([]byte(digest))
 		if err != nil {

@@ -1,7 +1,9 @@
 package defects
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -146,7 +148,63 @@ func TestOpenCacheLockedFile(t *testing.T) {
 	defer c.Close()
 	defer func(d time.Duration) { cacheLockTimeout = d }(cacheLockTimeout)
 	cacheLockTimeout = 50 * time.Millisecond
-	if _, err := OpenCache(path); err == nil || !strings.Contains(err.Error(), "open text-embedding cache") {
-		t.Fatalf("second open = %v, want a timeout error", err)
+	if _, err := OpenCache(path); !errors.Is(err, ErrCacheInUse) || !strings.Contains(err.Error(), "open text-embedding cache "+path) {
+		t.Fatalf("second open = %v, want %v naming the file", err, ErrCacheInUse)
 	}
+}
+
+// A tool beside a running appliance (which holds the file) gets a cache in
+// memory, is told so, and leaves the file as it was; with the file free it
+// gets the file.
+func TestOpenCacheOrMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "text.db")
+	enc := &fakeEncoder{vectors: map[string][]float32{"a": {1, 0}, "b": {0, 1}}}
+	held := openTestCache(t, path)
+	if _, err := held.Embed("d", enc, []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { cacheLockTimeout = d }(cacheLockTimeout)
+	cacheLockTimeout = 50 * time.Millisecond
+
+	var logged bytes.Buffer
+	c, err := OpenCacheOrMemory(path, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatalf("open beside the holder: %v", err)
+	}
+	if !c.InMemory() || !strings.Contains(logged.String(), "in use by a running appliance") || !strings.Contains(logged.String(), path) {
+		t.Fatalf("in memory %v, log %q", c.InMemory(), logged.String())
+	}
+	before := enc.calls()
+	got, err := c.Embed("d", enc, []string{"a", "b"})
+	if err != nil || !reflect.DeepEqual(got, [][]float32{{1, 0}, {0, 1}}) {
+		t.Fatalf("embed in memory: %v %v", got, err)
+	}
+	// The second call is served from memory, and a caller's copy is its own.
+	got[0][0] = 9
+	if again, err := c.Embed("d", enc, []string{"b", "a"}); err != nil || enc.calls() != before+1 ||
+		!reflect.DeepEqual(again, [][]float32{{0, 1}, {1, 0}}) {
+		t.Fatalf("second embed: %v %v, %d encoder calls, want 1", again, err, enc.calls()-before)
+	}
+	if h, m := c.Stats(); h != 2 || m != 2 {
+		t.Errorf("stats %d hits %d misses, want 2, 2", h, m)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing was written to the file: the holder still lacks b.
+	if _, err := held.Embed("d", enc, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if h, m := held.Stats(); h != 0 || m != 2 {
+		t.Errorf("the file's cache: %d hits %d misses, want 0, 2 (b not added by the tool)", h, m)
+	}
+	held.Close()
+
+	logged.Reset()
+	c, err = OpenCacheOrMemory(path, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil || c.InMemory() || logged.Len() != 0 {
+		t.Fatalf("free file: in memory %v, err %v, log %q", c != nil && c.InMemory(), err, logged.String())
+	}
+	c.Close()
 }

@@ -33,12 +33,26 @@ func OpenModel(m config.Model, log *slog.Logger) (*clip.Model, error) {
 	return model, nil
 }
 
+// CacheFile is the prompt-embedding cache's file in the data directory.
+const CacheFile = "text-embeddings.db"
+
 // OpenCache opens the prompt-embedding cache in the data directory.
 func OpenCache(dataDir string) (*defects.Cache, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return defects.OpenCache(filepath.Join(dataDir, "text-embeddings.db"))
+	return defects.OpenCache(filepath.Join(dataDir, CacheFile))
+}
+
+// OpenToolCache opens the prompt-embedding cache for a command that may run
+// beside the appliance on the same data directory (inspect, eval, journal
+// rescore): while a running appliance holds the file, the command gets a
+// cache in memory (see defects.OpenCacheOrMemory).
+func OpenToolCache(dataDir string, log *slog.Logger) (*defects.Cache, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return defects.OpenCacheOrMemory(filepath.Join(dataDir, CacheFile), log)
 }
 
 // PrepareScorers builds each camera's scorer from the defect classes, taking

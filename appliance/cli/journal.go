@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -50,18 +53,22 @@ func addJournalFlags(fs interface {
 	}
 }
 
+// rangeAndConfig parses the range and reads the config.
+func (f journalFlags) rangeAndConfig() (cfg *config.Config, from, to time.Time, err error) {
+	now := time.Now()
+	if from, err = parseWhen(*f.from, now); err != nil {
+		return nil, from, to, fmt.Errorf("--from: %w", err)
+	}
+	if to, err = parseWhen(*f.to, now); err != nil {
+		return nil, from, to, fmt.Errorf("--to: %w", err)
+	}
+	cfg, err = config.Load(*f.config)
+	return cfg, from, to, err
+}
+
 // open reads the config and opens its journal read-only, with the range.
 func (f journalFlags) open() (*config.Config, *journal.Journal, time.Time, time.Time, error) {
-	now := time.Now()
-	from, err := parseWhen(*f.from, now)
-	if err != nil {
-		return nil, nil, from, from, fmt.Errorf("--from: %w", err)
-	}
-	to, err := parseWhen(*f.to, now)
-	if err != nil {
-		return nil, nil, from, to, fmt.Errorf("--to: %w", err)
-	}
-	cfg, err := config.Load(*f.config)
+	cfg, from, to, err := f.rangeAndConfig()
 	if err != nil {
 		return nil, nil, from, to, err
 	}
@@ -72,7 +79,51 @@ func (f journalFlags) open() (*config.Config, *journal.Journal, time.Time, time.
 	return cfg, j, from, to, nil
 }
 
-func journalExport(_ context.Context, args []string, stdio Stdio) error {
+// journalSource is the journal the stats and export commands read: the file
+// itself, or a running appliance's journal through its local API.
+type journalSource interface {
+	Counters(from, to time.Time) (journal.Counters, error)
+	Query(q journal.Query) (journal.Page, error)
+	Close() error
+}
+
+// source opens the journal for stats and export: through the appliance when
+// one runs on the data directory (it holds the file), else the file,
+// read-only.
+func (f journalFlags) source(ctx context.Context, log *slog.Logger) (journalSource, time.Time, time.Time, error) {
+	cfg, from, to, err := f.rangeAndConfig()
+	if err != nil {
+		return nil, from, to, err
+	}
+	c, err := localapi.Dial(ctx, cfg.DataDir)
+	if err == nil {
+		log.Info("the appliance is running: reading its journal through it", "socket", c.Socket())
+		return runningJournal{ctx, c}, from, to, nil
+	}
+	if !errors.Is(err, localapi.ErrNotRunning) {
+		return nil, from, to, err
+	}
+	j, err := journal.Open(journal.Options{Dir: cfg.DataDir, ReadOnly: true})
+	if err != nil {
+		return nil, from, to, err
+	}
+	return j, from, to, nil
+}
+
+// runningJournal is the journal of the appliance running on the data
+// directory.
+type runningJournal struct {
+	ctx context.Context
+	c   *localapi.Client
+}
+
+func (r runningJournal) Counters(from, to time.Time) (journal.Counters, error) {
+	return r.c.Counters(r.ctx, from, to)
+}
+func (r runningJournal) Query(q journal.Query) (journal.Page, error) { return r.c.Query(r.ctx, q) }
+func (r runningJournal) Close() error                                { r.c.Close(); return nil }
+
+func journalExport(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("journal export", stdio)
 	jf := addJournalFlags(fs)
 	format := fs.String("format", "jsonl", "csv or jsonl")
@@ -84,7 +135,7 @@ func journalExport(_ context.Context, args []string, stdio Stdio) error {
 		fmt.Fprintln(stdio.Err, "Usage: linesight journal export --config FILE [--from T] [--to T] [--format csv|jsonl] [--out FILE]")
 		return errUsage
 	}
-	_, j, from, to, err := jf.open()
+	j, from, to, err := jf.source(ctx, logger(stdio))
 	if err != nil {
 		return err
 	}
@@ -99,7 +150,7 @@ func journalExport(_ context.Context, args []string, stdio Stdio) error {
 }
 
 // eachRecord pages through a query.
-func eachRecord(j *journal.Journal, q journal.Query, f func(*journal.Record) error) error {
+func eachRecord(j journalSource, q journal.Query, f func(*journal.Record) error) error {
 	for {
 		p, err := j.Query(q)
 		if err != nil {
@@ -117,7 +168,7 @@ func eachRecord(j *journal.Journal, q journal.Query, f func(*journal.Record) err
 	}
 }
 
-func writeJSONL(w io.Writer, j *journal.Journal, q journal.Query) error {
+func writeJSONL(w io.Writer, j journalSource, q journal.Query) error {
 	enc := json.NewEncoder(w)
 	return eachRecord(j, q, func(r *journal.Record) error { return enc.Encode(r) })
 }
@@ -126,7 +177,7 @@ var csvHeader = []string{"id", "camera", "seq", "part_id", "captured_at", "infer
 	"outcome", "action", "class", "confidence", "scores", "latency_ms", "reason", "model_digest",
 	"config_hash", "truth_defect", "image"}
 
-func writeCSV(w io.Writer, j *journal.Journal, q journal.Query) error {
+func writeCSV(w io.Writer, j journalSource, q journal.Query) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
@@ -161,7 +212,7 @@ func writeCSV(w io.Writer, j *journal.Journal, q journal.Query) error {
 	return cw.Error()
 }
 
-func journalStats(_ context.Context, args []string, stdio Stdio) error {
+func journalStats(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("journal stats", stdio)
 	jf := addJournalFlags(fs)
 	asJSON := fs.Bool("json", false, "print the counters as JSON")
@@ -172,7 +223,7 @@ func journalStats(_ context.Context, args []string, stdio Stdio) error {
 		fmt.Fprintln(stdio.Err, "Usage: linesight journal stats --config FILE [--from T] [--to T] [--json]")
 		return errUsage
 	}
-	_, j, from, to, err := jf.open()
+	j, from, to, err := jf.source(ctx, logger(stdio))
 	if err != nil {
 		return err
 	}
@@ -248,7 +299,7 @@ func journalRescore(_ context.Context, args []string, stdio Stdio) error {
 		return fmt.Errorf("open model: %w", err)
 	}
 	defer model.Close()
-	cache, err := app.OpenCache(cfg.DataDir)
+	cache, err := app.OpenToolCache(cfg.DataDir, log)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
@@ -59,12 +60,14 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
+	local := localapi.Backend{Journal: j}
 	if cfg.Web.Listen != "" {
 		store, srv, err := newWebServer(cfg, a, j, link, log, stdio.Err)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
+		local.Users, local.UserChanged = store, srv.EndSessions
 		a.AddSink(srv.Live(), srv.Live().SinkOptions())
 		group.Add(1)
 		go func() { defer group.Done(); srv.Run(ctx) }()
@@ -79,6 +82,13 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 		}()
 	} else {
 		webErr <- nil
+	}
+	// The journal and user commands go through the appliance while it holds
+	// their files. The line runs without it if it cannot start.
+	if ls, err := localapi.Start(cfg.DataDir, local, log); err != nil {
+		log.Error("no local API: journal export and stats and user add cannot run until the appliance stops", "err", err)
+	} else {
+		defer ls.Close()
 	}
 	// The PLC link publishes from the journal's outbox. It stops after the
 	// loop has drained into the journal and the journal's last flush, so the

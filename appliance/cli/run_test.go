@@ -37,6 +37,7 @@ cameras:
     source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}
 mqtt: {broker: %q, client_id: appliance-under-test}
 journal: {flush_interval: 20ms}
+web: {listen: "127.0.0.1:0"} # not the default 8080, which another program may hold
 `, model, broker.URL())), 0o644)
 
 	var mu sync.Mutex

@@ -3,7 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,12 +13,14 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/web"
 )
 
 // userAdd creates a dashboard user, or sets the password and role of an
-// existing one, in the web store of the configured data directory.
-func userAdd(_ context.Context, args []string, stdio Stdio) error {
+// existing one, in the web store of the configured data directory: through
+// the appliance when one runs there (it holds the store), else in the file.
+func userAdd(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("user add", stdio)
 	cfgPath := fs.String("config", "", "appliance configuration file: its data_dir holds the users")
 	name := fs.String("name", "", "user name")
@@ -38,29 +42,47 @@ func userAdd(_ context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
+	created, err := setUser(ctx, cfg.DataDir, *name, *role, password, logger(stdio))
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	now := time.Now()
-	verb, action := "added", "user.add"
-	if _, err := store.User(*name); err == nil {
-		if _, err := store.UpdateUser(*name, *role, password, now); err != nil {
-			return err
-		}
-		verb, action = "updated", "user.update"
-	} else if _, err := store.AddUser(*name, *role, password, now); err != nil {
-		return err
-	}
-	if err := store.Audit(web.AuditEntry{At: now.UTC(), User: "cli", Action: action, Detail: *name + " (" + *role + ")"}); err != nil {
-		return fmt.Errorf("audit log: %w", err)
+	verb := "updated"
+	if created {
+		verb = "added"
 	}
 	fmt.Fprintf(stdio.Out, "user %s %s with role %s\n", *name, verb, *role)
 	return nil
+}
+
+// setUser runs web.Store.SetUser on the running appliance's store, or on
+// the file when no appliance holds it.
+func setUser(ctx context.Context, dataDir, name, role, password string, log *slog.Logger) (created bool, err error) {
+	c, err := localapi.Dial(ctx, dataDir)
+	if err == nil {
+		defer c.Close()
+		created, err = c.SetUser(ctx, name, role, password)
+		if !errors.Is(err, localapi.ErrNoUsers) {
+			switch {
+			case err == nil && created:
+				log.Info("the appliance is running: user added through it", "socket", c.Socket())
+			case err == nil:
+				log.Info("the appliance is running: user updated through it, and their dashboard sessions ended", "socket", c.Socket())
+			}
+			return created, err
+		}
+		// Its dashboard is off, so the store file is free.
+	} else if !errors.Is(err, localapi.ErrNotRunning) {
+		return false, err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return false, fmt.Errorf("create data directory: %w", err)
+	}
+	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	if err != nil {
+		return false, err
+	}
+	defer store.Close()
+	return store.SetUser(name, role, password, "cli", time.Now())
 }
 
 // readPassword reads the first line of stdin; on a terminal it prompts and

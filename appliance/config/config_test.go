@@ -145,6 +145,12 @@ web:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Port 0: the system chooses a free port (tests, a second dashboard).
+	free := writeDir(t, map[string]string{"defects.yaml": classesYAML, "linesight.yaml": minimal + "web:\n  listen: 127.0.0.1:0\n"})
+	cf, err := LoadAppliance(filepath.Join(free, "linesight.yaml"))
+	if err != nil {
+		t.Fatalf("web.listen with port 0: %v", err)
+	}
 	checks := []struct {
 		name      string
 		got, want any
@@ -156,6 +162,7 @@ web:
 		{"broker gets the ssl port", c.MQTT.Broker, "ssl://broker.plant:8883"},
 		{"client_id", c.MQTT.ClientID, "press-7"},
 		{"web off", c.Web.Listen, ""},
+		{"web on a port the system chooses", cf.Web.Listen, "127.0.0.1:0"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

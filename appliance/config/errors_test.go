@@ -113,6 +113,11 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 			want:   []problem{{"linesight.yaml", 9, "web.listen", `"localhost": no port`}},
 		},
 		{
+			name:   "web listen port",
+			config: minimal + "web:\n  listen: 127.0.0.1:65536\n",
+			want:   []problem{{"linesight.yaml", 9, "web.listen", `"127.0.0.1:65536": port "65536" is not a number from 0 to 65535`}},
+		},
+		{
 			name:   "unknown provider",
 			config: strings.Replace(minimal, "model:\n", "model:\n  providers: [{name: tensorrt}, {name: vulkan}]\n", 1),
 			want:   []problem{{"linesight.yaml", 4, "model.providers[1].name", `unknown value "vulkan" (accepted: tensorrt, cuda, cpu)`}},

@@ -263,11 +263,12 @@ func checkHostPort(s string, anyPort bool) error {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
 	n, err := strconv.Atoi(port)
-	if anyPort && err == nil && n == 0 {
-		return nil
+	lowest := 1
+	if anyPort {
+		lowest = 0
 	}
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	if err != nil || n < lowest || n > 65535 {
+		return fmt.Errorf("port %q is not a number from %d to 65535", port, lowest)
 	}
 	return nil
 }

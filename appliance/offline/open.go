@@ -40,7 +40,7 @@ func Open(configPath, camera string, log *slog.Logger) (*Setup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
-	cache, err := app.OpenCache(cfg.DataDir)
+	cache, err := app.OpenToolCache(cfg.DataDir, log)
 	if err != nil {
 		model.Close()
 		return nil, err

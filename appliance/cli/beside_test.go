@@ -1,0 +1,418 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/localapi"
+	"github.com/linesight/linesight/pipeline/capture/synthetic"
+	"github.com/linesight/linesight/web"
+)
+
+// syncBuffer is a running appliance's log, read while it is written.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s after 90 s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runningAppliance is `linesight run` started in this process.
+type runningAppliance struct {
+	URL  string
+	logs *syncBuffer
+	stop func() int // cancels the run and returns its exit status
+}
+
+// startRun runs the appliance of cfg until stop or the end of the test, and
+// waits until it is ready. Its dashboard, when withWeb, listens on a port of
+// the system's choice, read back from the log.
+func startRun(t *testing.T, cfg string, withWeb bool) *runningAppliance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &runningAppliance{logs: &syncBuffer{}}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"run", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: a.logs, Err: a.logs})
+	}()
+	code, stopped := 0, false
+	a.stop = func() int {
+		if !stopped {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(60 * time.Second):
+				t.Errorf("the appliance did not stop within 60 s")
+				code = -1
+			}
+			stopped = true
+		}
+		return code
+	}
+	t.Cleanup(func() {
+		a.stop()
+		if t.Failed() {
+			t.Logf("appliance log:\n%s", a.logs.String())
+		}
+	})
+	waitFor(t, "the appliance to be ready", func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("the appliance exited with %d before it was ready:\n%s", code, a.logs.String())
+		default:
+		}
+		if !withWeb {
+			return strings.Contains(a.logs.String(), `msg="appliance ready"`)
+		}
+		if a.URL == "" {
+			m := listeningURL.FindStringSubmatch(a.logs.String())
+			if m == nil {
+				return false
+			}
+			a.URL = m[1]
+		}
+		resp, err := http.Get(a.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return a
+}
+
+// call makes a request to the dashboard's API with Basic credentials (user
+// "" for none) and an optional session cookie, and returns the status.
+func (a *runningAppliance) call(t *testing.T, method, path, user, password, cookie string, body any) int {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequest(method, a.URL+"/api/v1"+path, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "linesight_session", Value: cookie})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// getJSON reads an API resource with Basic credentials.
+func (a *runningAppliance) getJSON(t *testing.T, path, user, password string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.URL+"/api/v1"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// login opens a dashboard session and returns its cookie.
+func (a *runningAppliance) login(t *testing.T, user, password string) string {
+	t.Helper()
+	raw, _ := json.Marshal(map[string]string{"name": user, "password": password})
+	resp, err := http.Post(a.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "linesight_session" && c.Value != "" {
+			return c.Value
+		}
+	}
+	t.Fatalf("login as %s: %s, no session cookie", user, resp.Status)
+	return ""
+}
+
+// TestCommandsBesideARunningAppliance runs the commands that use the data
+// directory while `linesight run` holds its files: the text-embedding cache
+// (inspect, eval), the journal (journal stats, export) and the users' store
+// (user add). Each works and gives what it gives with the appliance stopped.
+func TestCommandsBesideARunningAppliance(t *testing.T) {
+	model := synth(t, 11, "fp32")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "linesight.yaml")
+	// One triggered camera: the journal holds exactly the parts triggered.
+	noErr(t, os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte(offlineDefects), 0o644))
+	noErr(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`line: line1
+data_dir: data
+defects: defects.yaml
+model: {bundle: %s, threads: 1}
+cameras:
+  - id: cam0
+    mode: triggered
+    trigger_timeout: 10s
+    source: {kind: synthetic, width: 64, height: 48, fps: 20, seed: 1}
+journal: {flush_interval: 20ms}
+web: {listen: "127.0.0.1:0"}
+`, model)), 0o644))
+	dataDir := filepath.Join(dir, "data")
+	// Before the start the store is free: user add opens it itself.
+	mustRun(t, "admin-password-1\n", "user", "add", "--config", cfg, "--name", "admin", "--role", "admin")
+
+	app := startRun(t, cfg, true)
+	if fi, err := os.Lstat(localapi.SocketPath(dataDir)); err != nil {
+		t.Errorf("local API socket: %v", err)
+	} else if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Errorf("local API socket: mode %v, want a socket of mode 0600", fi.Mode())
+	}
+
+	// Three parts; their verdicts (or MISSED) go to the journal. The
+	// dashboard, which reads the appliance's own journal, says when.
+	parts := []string{"P-1", "P-2", "P-3"}
+	for _, p := range parts {
+		if code := app.call(t, http.MethodPost, "/cameras/cam0/trigger", "admin", "admin-password-1", "", map[string]string{"part_id": p}); code != http.StatusAccepted {
+			t.Fatalf("trigger %s: %d", p, code)
+		}
+	}
+	waitFor(t, "the three parts in the journal", func() bool {
+		var page struct{ Records []json.RawMessage }
+		app.getJSON(t, "/history?limit=10", "admin", "admin-password-1", &page)
+		return len(page.Records) == len(parts)
+	})
+
+	// Fixed bounds, so the stats of the running and of the stopped
+	// appliance can be compared whole.
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	statsArgs := []string{"journal", "stats", "--config", cfg, "--json", "--from", from, "--to", to}
+	var liveStats, liveJSONL string
+	t.Run("journal stats", func(t *testing.T) {
+		r := mustRun(t, "", statsArgs...)
+		var c journal.Counters
+		noErr(t, json.Unmarshal([]byte(r.stdout), &c))
+		if c.Total != 3 || c.ByCamera["cam0"].Total != 3 || !strings.Contains(r.stder, "reading its journal through it") {
+			t.Errorf("stats of the running appliance: %+v\n%s", c, r.stder)
+		}
+		liveStats = r.stdout
+	})
+
+	t.Run("journal export", func(t *testing.T) {
+		liveJSONL = mustRun(t, "", "journal", "export", "--config", cfg, "--format", "jsonl").stdout
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(liveJSONL), "\n") {
+			var rec journal.Record
+			noErr(t, json.Unmarshal([]byte(l), &rec))
+			if rec.Camera != "cam0" || rec.Outcome == "" || rec.ID == 0 {
+				t.Errorf("exported record %s", l)
+			}
+			got = append(got, rec.PartID)
+		}
+		if !slices.Equal(got, parts) {
+			t.Errorf("exported parts %v, want %v", got, parts)
+		}
+		csvOut := filepath.Join(t.TempDir(), "shift.csv")
+		mustRun(t, "", "journal", "export", "--config", cfg, "--format", "csv", "--out", csvOut)
+		f, err := os.Open(csvOut)
+		noErr(t, err)
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		noErr(t, err)
+		if len(rows) != 1+len(parts) || rows[3][3] != "P-3" {
+			t.Errorf("CSV export: %v", rows)
+		}
+	})
+
+	// A new operator can use the running dashboard at once; a reset
+	// password works at once, the old one no longer, and the sessions
+	// opened with it end, as when the dashboard resets it.
+	t.Run("user add", func(t *testing.T) {
+		session := app.login(t, "admin", "admin-password-1")
+		if code := app.call(t, http.MethodGet, "/auth/me", "", "", session, nil); code != http.StatusOK {
+			t.Fatalf("admin session: %d", code)
+		}
+		r := mustRun(t, "operator-password\n", "user", "add", "--config", cfg, "--name", "op", "--role", "operator")
+		if r.stdout != "user op added with role operator\n" {
+			t.Errorf("user add: %q", r.stdout)
+		}
+		if code := app.call(t, http.MethodGet, "/history", "op", "operator-password", "", nil); code != http.StatusOK {
+			t.Errorf("the new operator on the running dashboard: %d", code)
+		}
+		r = mustRun(t, "admin-password-2\n", "user", "add", "--config", cfg, "--name", "admin", "--role", "admin")
+		if r.stdout != "user admin updated with role admin\n" || !strings.Contains(r.stder, "sessions ended") {
+			t.Errorf("password reset: %q %q", r.stdout, r.stder)
+		}
+		for _, c := range []struct {
+			what                   string
+			user, password, cookie string
+			want                   int
+		}{
+			{"new password", "admin", "admin-password-2", "", http.StatusOK},
+			{"old password", "admin", "admin-password-1", "", http.StatusUnauthorized},
+			{"session opened before the reset", "", "", session, http.StatusUnauthorized},
+		} {
+			if code := app.call(t, http.MethodGet, "/auth/me", c.user, c.password, c.cookie, nil); code != c.want {
+				t.Errorf("%s: %d, want %d", c.what, code, c.want)
+			}
+		}
+		// Bad input is refused by the running appliance with the store's reason.
+		if r := run(t, "admin-password-3\n", "user", "add", "--config", cfg, "--name", "no spaces"); r.code != 1 || !strings.Contains(r.stder, web.ErrBadUserName.Error()) {
+			t.Errorf("bad name through the appliance: exit %d, %s", r.code, r.stder)
+		}
+	})
+
+	// inspect and eval: the appliance holds the text-embedding cache; they
+	// encode their prompts in memory and say so.
+	ds := t.TempDir()
+	noErr(t, synthetic.WriteDataset(ds, 1, 3))
+	t.Run("inspect", func(t *testing.T) {
+		r := mustRun(t, "", "inspect", "--config", cfg, filepath.Join(ds, synthetic.Washer, "test"))
+		lines := parseLines(t, r.stdout)
+		if len(lines) != 1+len(synthetic.DefectKinds) || !strings.Contains(r.stder, "in use by a running appliance") {
+			t.Errorf("inspect: %d lines\n%s", len(lines), r.stder)
+		}
+		for _, v := range lines {
+			checkVerdict(t, v, digest(t, model, "fp32"))
+		}
+	})
+	t.Run("eval", func(t *testing.T) {
+		r := mustRun(t, "", "eval", "--config", cfg, "--dataset", filepath.Join(ds, synthetic.Washer))
+		if !strings.Contains(r.stdout, "== "+synthetic.Washer+" ==") || !strings.Contains(r.stdout, "== all ==") ||
+			!strings.Contains(r.stder, "in use by a running appliance") {
+			t.Errorf("eval:\n%s\n%s", r.stdout, r.stder)
+		}
+	})
+
+	// Stopped, the appliance removes its socket, and the commands read the
+	// files themselves: the same records, the same counts, the users kept.
+	if code := app.stop(); code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	if _, err := os.Lstat(localapi.SocketPath(dataDir)); !os.IsNotExist(err) {
+		t.Errorf("socket left after a clean stop: %v", err)
+	}
+	stopped := mustRun(t, "", statsArgs...)
+	if strings.Contains(stopped.stder, "through it") || stopped.stdout != liveStats {
+		t.Errorf("stats from the file:\n%s\nfrom the running appliance:\n%s", stopped.stdout, liveStats)
+	}
+	if fileJSONL := mustRun(t, "", "journal", "export", "--config", cfg, "--format", "jsonl").stdout; fileJSONL != liveJSONL {
+		t.Errorf("export from the file:\n%s\nfrom the running appliance:\n%s", fileJSONL, liveJSONL)
+	}
+	s, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	noErr(t, err)
+	defer s.Close()
+	if u, err := s.Authenticate("op", "operator-password"); err != nil || u.Role != web.RoleOperator {
+		t.Errorf("op after the stop: %+v %v", u, err)
+	}
+	if _, err := s.Authenticate("admin", "admin-password-2"); err != nil {
+		t.Errorf("admin's new password after the stop: %v", err)
+	}
+	audit, err := s.AuditLog(10)
+	noErr(t, err)
+	for _, want := range []web.AuditEntry{{User: "cli", Action: "user.add", Detail: "op (operator)"}, {User: "cli", Action: "user.update", Detail: "admin (admin)"}} {
+		if !slices.ContainsFunc(audit, func(e web.AuditEntry) bool {
+			return e.User == want.User && e.Action == want.Action && e.Detail == want.Detail
+		}) {
+			t.Errorf("audit log lacks %+v: %+v", want, audit)
+		}
+	}
+}
+
+// A socket left by an appliance that was killed does not stand in the way:
+// the commands read the files, and the next start replaces it.
+func TestStaleSocketIsIgnored(t *testing.T) {
+	cfg := journalFixture(t)
+	dataDir := filepath.Join(filepath.Dir(cfg), "data")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: localapi.SocketPath(dataDir), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+
+	r := mustRun(t, "", "journal", "stats", "--config", cfg)
+	if !strings.Contains(r.stdout, "total 4  yield 25.00%") {
+		t.Errorf("stats beside a stale socket:\n%s", r.stdout)
+	}
+	mustRun(t, "a-password\n", "user", "add", "--config", cfg, "--name", "ann")
+}
+
+// With the dashboard off the appliance does not hold the users' store, so
+// user add writes it itself while the appliance runs.
+func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
+	cfg, _ := offlineConfig(t)
+	raw, err := os.ReadFile(cfg)
+	noErr(t, err)
+	noErr(t, os.WriteFile(cfg, append(raw, "web: {listen: \"\"}\n"...), 0o644))
+	app := startRun(t, cfg, false)
+	r := mustRun(t, "a-password\n", "user", "add", "--config", cfg, "--name", "ann", "--role", "engineer")
+	if r.stdout != "user ann added with role engineer\n" || strings.Contains(r.stder, "through it") {
+		t.Errorf("user add: %q %q", r.stdout, r.stder)
+	}
+	if code := app.stop(); code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	s, err := web.OpenStore(filepath.Join(filepath.Dir(cfg), "data", web.StoreFile))
+	noErr(t, err)
+	defer s.Close()
+	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != web.RoleEngineer {
+		t.Errorf("ann: %+v %v", u, err)
+	}
+}

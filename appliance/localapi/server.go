@@ -1,0 +1,210 @@
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/web"
+)
+
+// Backend is what the running appliance serves: its journal, and its users'
+// store when the dashboard is on.
+type Backend struct {
+	Journal *journal.Journal
+	// Users is nil when the dashboard is off: the appliance does not hold
+	// the store then, and `user add` opens it itself.
+	Users *web.Store
+	// UserChanged is called after an existing user got a new password and
+	// role, to end the user's dashboard sessions; may be nil.
+	UserChanged func(name string)
+	// Now is the clock for the users' timestamps (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server serves a Backend on the data directory's socket.
+type Server struct {
+	path string
+	sock os.FileInfo // the socket file this server made
+	srv  *http.Server
+	done chan error
+	log  *slog.Logger
+}
+
+// maxRequest bounds a request body; the largest is a journal query.
+const maxRequest = 64 << 10
+
+// Start creates the socket in dataDir and serves b on it until Close. Call
+// it only while holding the journal: its file lock is what says no other
+// appliance runs on dataDir, so a socket already there is a stale one left
+// by an appliance that was killed, and is replaced.
+func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
+	if b.Journal == nil {
+		return nil, errors.New("local API: no journal")
+	}
+	if b.Now == nil {
+		b.Now = time.Now
+	}
+	path := SocketPath(dataDir)
+	ln, sock, err := listen(path)
+	if err != nil {
+		return nil, fmt.Errorf("local API socket %s: %w", path, err)
+	}
+	mux := http.NewServeMux()
+	h := handlers{b: b, log: log}
+	mux.HandleFunc("POST "+pathCounters, h.counters)
+	mux.HandleFunc("POST "+pathQuery, h.query)
+	mux.HandleFunc("POST "+pathUsers, h.setUser)
+	s := &Server{
+		path: path, sock: sock, done: make(chan error, 1), log: log,
+		// Each request is one short read or write: a client that idles or
+		// trickles is dropped.
+		srv: &http.Server{Handler: mux, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	log.Info("local API for the command line listening", "socket", path)
+	return s, nil
+}
+
+// listen binds the socket in a private folder beside path, makes it the
+// owner's alone and renames it into place, so there is no moment when
+// another user could connect to it.
+func listen(path string) (*net.UnixListener, os.FileInfo, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".s") // mode 0700
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bind := filepath.Join(tmp, "s")
+	for _, p := range []string{path, bind} {
+		if len(p) > maxSocketPath {
+			return nil, nil, fmt.Errorf("the path is %d bytes long, more than the %d a unix socket allows: use a shorter data_dir", len(p), maxSocketPath)
+		}
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: bind, Net: "unix"})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln.SetUnlinkOnClose(false) // the socket moves; Close removes it by its final name
+	if err := os.Chmod(bind, 0o600); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	if err := os.Rename(bind, path); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	sock, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, sock, nil
+}
+
+// Close stops serving, letting requests in progress finish for a few
+// seconds, and removes the socket.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	// Only the socket this server made: never another's.
+	if fi, lerr := os.Lstat(s.path); lerr == nil && os.SameFile(fi, s.sock) {
+		os.Remove(s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("stop the local API: %w", err)
+	}
+	return nil
+}
+
+type handlers struct {
+	b   Backend
+	log *slog.Logger
+}
+
+func (h handlers) counters(w http.ResponseWriter, r *http.Request) {
+	var req countersRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	c, err := h.b.Journal.Counters(req.From, req.To)
+	if err != nil {
+		reply(w, http.StatusInternalServerError, errorReply{err.Error()})
+		return
+	}
+	reply(w, http.StatusOK, c)
+}
+
+func (h handlers) query(w http.ResponseWriter, r *http.Request) {
+	var q journal.Query
+	if !decode(w, r, &q) {
+		return
+	}
+	p, err := h.b.Journal.Query(q)
+	if err != nil {
+		reply(w, http.StatusInternalServerError, errorReply{err.Error()})
+		return
+	}
+	reply(w, http.StatusOK, p)
+}
+
+func (h handlers) setUser(w http.ResponseWriter, r *http.Request) {
+	if h.b.Users == nil {
+		reply(w, http.StatusNotFound, errorReply{ErrNoUsers.Error()})
+		return
+	}
+	var req userRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	created, err := h.b.Users.SetUser(req.Name, req.Role, req.Password, "cli", h.b.Now())
+	if err != nil {
+		status := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, web.ErrBadPassword), errors.Is(err, web.ErrBadRole), errors.Is(err, web.ErrBadUserName):
+			status = http.StatusBadRequest
+		case errors.Is(err, web.ErrLastAdmin):
+			status = http.StatusConflict
+		}
+		reply(w, status, errorReply{err.Error()})
+		return
+	}
+	if !created && h.b.UserChanged != nil {
+		h.b.UserChanged(req.Name)
+	}
+	h.log.Info("user set from the command line", "user", req.Name, "role", req.Role, "created", created)
+	reply(w, http.StatusOK, userReply{Created: created})
+}
+
+// decode reads a request body strictly, answering 400 when it cannot.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		reply(w, http.StatusBadRequest, errorReply{"request is not the expected JSON: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
