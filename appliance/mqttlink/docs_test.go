@@ -146,7 +146,6 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	o.MQTT.StatsInterval = 50 * time.Millisecond
 	l, stop := runLink(t, o, ob, app)
 	awaitConnected(t, l)
-	awaitSubscribed(t, plc, app)
 
 	for i, out := range []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Missed} {
 		ob.Append(verdict("cam0", uint64(i+1), out))

@@ -96,7 +96,6 @@ type fakeApp struct {
 	triggers []string // camera/part
 	refuse   error
 	hold     chan struct{} // when set, Trigger waits until it is closed
-	probed   bool          // a probe trigger arrived (see awaitSubscribed)
 	snap     Snapshot
 	changed  chan struct{}
 }
@@ -120,11 +119,7 @@ func (a *fakeApp) Trigger(camera, partID string, _ time.Time) error {
 	if a.refuse != nil {
 		return a.refuse
 	}
-	if partID == probePart {
-		a.probed = true
-	} else {
-		a.triggers = append(a.triggers, camera+"/"+partID)
-	}
+	a.triggers = append(a.triggers, camera+"/"+partID)
 	select {
 	case a.changed <- struct{}{}:
 	default:
@@ -142,35 +137,6 @@ func (a *fakeApp) set(f func(*Snapshot)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	f(&a.snap)
-}
-
-// probePart is the part of awaitSubscribed's triggers; the fake app keeps
-// them out of what it records.
-const probePart = "probe"
-
-// awaitSubscribed waits until the link takes triggers. Connected turns true
-// before the link has subscribed to the trigger topic, so a trigger sent at
-// once may find no subscriber: probes are sent until one arrives. Triggers
-// are served in order, so the probes are served before anything sent later.
-func awaitSubscribed(t testing.TB, plc *subscriber, app *fakeApp) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		app.mu.Lock()
-		probed := app.probed
-		app.mu.Unlock()
-		if probed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the link took no trigger")
-		}
-		plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":"`+probePart+`"}`))
-		select {
-		case <-app.changed:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func (a *fakeApp) triggered() []string {

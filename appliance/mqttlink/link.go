@@ -140,8 +140,6 @@ func (l *Link) Run(ctx context.Context) error {
 		s, err := l.connect(ctx)
 		if err == nil {
 			bo.reset()
-			l.connected.Store(true)
-			l.log.Info("mqtt connected", "client_id", l.clientID, "outbox", l.outbox.OutboxLen())
 			err = l.serve(ctx, s)
 			l.connected.Store(false)
 			s.close(ctx.Err() != nil, l)
@@ -216,17 +214,21 @@ func (s *session) close(clean bool, l *Link) {
 	s.client.Disconnect(0)
 }
 
-// serve publishes the birth, subscribes to triggers and then publishes the
+// serve subscribes to triggers, publishes the birth and then publishes the
 // outbox, status changes and stats until the connection is lost or ctx
 // ends.
 func (l *Link) serve(ctx context.Context, s *session) error {
-	if err := l.publishStatus(ctx, s, true); err != nil {
-		return err
-	}
-	// Subscribed anew on every connection: the session is clean.
+	// Subscribed anew on every connection (the session is clean), and
+	// before the birth: a PLC that triggers the moment it sees "online"
+	// must not lose that trigger. Triggers arriving now wait in s.triggers.
 	if err := wait(ctx, s.client.Subscribe(l.topics.TriggerFilter(), 1, l.onTrigger(s)), s.lost); err != nil {
 		return fmt.Errorf("subscribe %s: %w", l.topics.TriggerFilter(), err)
 	}
+	if err := l.publishStatus(ctx, s, true); err != nil {
+		return err
+	}
+	l.connected.Store(true)
+	l.log.Info("mqtt connected", "client_id", l.clientID, "outbox", l.outbox.OutboxLen())
 	var workCtx context.Context
 	workCtx, s.stop = context.WithCancel(ctx)
 	s.workers.Add(1)

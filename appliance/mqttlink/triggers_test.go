@@ -18,7 +18,6 @@ func TestTriggersReachTheAppInOrderAndAfterReconnect(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
-	awaitSubscribed(t, plc, app)
 
 	var want []string
 	for i := range 30 {
@@ -61,7 +60,6 @@ func TestBadTriggersGetErrorMessages(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
-	awaitSubscribed(t, plc, app)
 
 	cases := []struct {
 		camera, payload, code string
@@ -118,7 +116,6 @@ func TestRefusedForAFullQueueNamesThePart(t *testing.T) {
 	ob, app := newOutbox(), newFakeApp()
 	l, _ := runLink(t, testOptions(b.URL()), ob, app)
 	awaitConnected(t, l)
-	awaitSubscribed(t, plc, app)
 	hold := make(chan struct{}) // the appliance takes none until released
 	app.mu.Lock()
 	app.hold = hold
@@ -188,5 +185,30 @@ func TestTriggersQueuedWhenTheSessionEndsAreServed(t *testing.T) {
 	l.serveTriggers(ctx, s)
 	if got := app.triggered(); fmt.Sprint(got) != "[cam0/P-0 cam0/P-1 cam0/P-2]" {
 		t.Errorf("triggers served after the session ended: %v", got)
+	}
+}
+
+// A PLC may trigger the moment it sees the retained "online" status: the
+// link subscribes to triggers before it announces itself, so that first
+// trigger is taken. A fresh PLC connection per round sees the birth of a
+// fresh link session.
+func TestTriggerSentOnOnlineIsTaken(t *testing.T) {
+	b := startBroker(t, nil)
+	ob, app := newOutbox(), newFakeApp()
+	for round := range 3 {
+		plc := subscribe(t, b.URL(), fmt.Sprintf("plc%d", round), "linesight/line1/status", nil)
+		_, stop := runLink(t, testOptions(b.URL()), ob, app)
+		plc.await("online status", "/status", func(rs []received) bool {
+			for _, r := range rs {
+				if !r.retained && strings.Contains(string(r.payload), `"state":"online"`) {
+					return true
+				}
+			}
+			return false
+		})
+		plc.publish("linesight/line1/cam0/trigger", fmt.Appendf(nil, `{"part_id":"R%d"}`, round))
+		awaitTriggers(t, app, round+1)
+		stop()
+		plc.client.Disconnect(0)
 	}
 }
