@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -96,7 +97,12 @@ func (s *Server) liveMJPEG(c echo.Context) error {
 			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(f.jpeg)); err != nil {
 				return nil
 			}
-			if _, err := w.Write(append(f.jpeg, '\r', '\n')); err != nil {
+			// Two writes: f.jpeg is shared by every stream, so it is never
+			// appended to.
+			if _, err := w.Write(f.jpeg); err != nil {
+				return nil
+			}
+			if _, err := io.WriteString(w, "\r\n"); err != nil {
 				return nil
 			}
 			if err := rc.Flush(); err != nil {
