@@ -70,6 +70,8 @@ type File struct {
 	f    *os.File
 	size int64
 	Meta Meta
+	// Truncated says the file is shorter than its last commit (OpenDamaged).
+	Truncated error
 }
 
 // Size is the file's size in bytes.
@@ -102,6 +104,21 @@ func Preflight(path string) error {
 // Open reads the meta pages of a bbolt file, as bbolt would, and checks the
 // file holds every page its last commit wrote.
 func Open(path string) (*File, error) {
+	f, err := OpenDamaged(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Truncated != nil {
+		f.Close()
+		return nil, f.Truncated
+	}
+	return f, nil
+}
+
+// OpenDamaged is Open for copying out what a damaged file holds: a file
+// shorter than its last commit opens all the same, with Truncated set, and
+// Walk reports the pages it lacks.
+func OpenDamaged(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -205,7 +222,7 @@ func (f *File) readMeta() error {
 		return f.damaged("meta page says %d pages are in use", m.HighWater)
 	}
 	if need := int64(m.HighWater) * int64(pageSize); f.size < need {
-		return f.damaged("truncated: the file is %d bytes, its last commit (transaction %d) wrote %d pages of %d bytes, %d bytes",
+		f.Truncated = f.damaged("truncated: the file is %d bytes, its last commit (transaction %d) wrote %d pages of %d bytes, %d bytes",
 			f.size, m.Txid, m.HighWater, pageSize, need)
 	}
 	return nil

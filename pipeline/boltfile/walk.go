@@ -129,3 +129,21 @@ func (w *walker) leaf(path []string, p *page, depth int) {
 		w.leaf(sub, ip, depth+1)
 	}
 }
+
+// Scan visits the values of every leaf page in the file, in page order,
+// whether the tree still reaches it or not (Path is nil): what a damaged
+// tree has lost may still lie in its pages. Pages bbolt has freed are read
+// too, so a key may come more than once, in older versions.
+func (f *File) Scan(visit func(Entry)) {
+	ps := int64(f.Meta.PageSize)
+	end := min(f.Meta.HighWater, uint64(f.size/ps))
+	w := walker{f: f, visit: func(e Entry) bool { visit(e); return false }, seen: map[uint64]bool{}}
+	for id := uint64(2); id < end; id++ {
+		p, err := f.page(id)
+		if err != nil || p.flags != leafPage {
+			continue
+		}
+		w.leaf(nil, p, maxDepth) // no descent into buckets: their pages come in turn
+		id += p.overflow
+	}
+}
