@@ -71,6 +71,15 @@ func conditions(sys System) []Alarm {
 	if sys.Outbox.Pending > limit {
 		add("outbox_backlog", "warning", "", "%d verdicts are waiting to be published", sys.Outbox.Pending)
 	}
+	if q := sys.JournalQuarantined; len(q) > 0 {
+		why := ""
+		if q[0].Reason != "" {
+			why = " (" + q[0].Reason + ")"
+		}
+		add("journal_quarantined", "warning", "", "the journal was damaged%s and set aside as %s; a new journal was started. "+
+			"`linesight journal recover --file %s --out FILE` copies out what it holds; move the file out of the data directory to clear this alarm",
+			why, q[0].Path, q[0].Path)
+	}
 	if sys.Disk.TotalBytes > 0 {
 		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
 		switch {

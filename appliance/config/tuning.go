@@ -135,7 +135,7 @@ func (v validator) escalation(e *Escalation) {
 	v.durationIn("escalation.timeout", e.Timeout, 10*time.Millisecond, time.Minute)
 	v.intIn("escalation.jpeg_quality", e.JPEGQuality, 1, 100)
 	s := &e.Serve
-	if err := checkHostPort(s.Listen); err != nil {
+	if err := checkHostPort(s.Listen, 1); err != nil {
 		v.errorf("escalation.serve.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8470 or :8470)", s.Listen, err)
 	}
 	v.certKey("escalation.serve.tls", s.TLS.Cert, s.TLS.Key)

@@ -228,8 +228,10 @@ func (v validator) pipeline(c *Config) {
 
 func (v validator) web(w *Web) {
 	if w.Listen != "" {
-		if err := checkHostPort(w.Listen); err != nil {
-			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080; empty turns the server off)", w.Listen, err)
+		// Port 0 lets the system pick a free port, which the log's "web
+		// server listening" line gives: tests run appliances side by side.
+		if err := checkHostPort(w.Listen, 0); err != nil {
+			v.errorf("web.listen", "%q: %v (accepted: host:port such as 127.0.0.1:8080 or :8080, port 0 for any free one; empty turns the server off)", w.Listen, err)
 		}
 	}
 	v.certKey("web.tls", w.TLS.Cert, w.TLS.Key)
@@ -244,9 +246,9 @@ func (v validator) certKey(p, cert, key string) {
 	}
 }
 
-// checkHostPort accepts host:port with a port from 1 to 65535; an empty
+// checkHostPort accepts host:port with a port from minPort to 65535; an empty
 // host listens on every interface.
-func checkHostPort(s string) error {
+func checkHostPort(s string, minPort int) error {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
 		return errors.New("no port")
@@ -259,8 +261,8 @@ func checkHostPort(s string) error {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	if err != nil || n < minPort || n > 65535 {
+		return fmt.Errorf("port %q is not a number from %d to 65535", port, minPort)
 	}
 	return nil
 }

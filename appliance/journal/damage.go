@@ -109,7 +109,11 @@ func (j *Journal) Quarantined() []Quarantine {
 // view runs a read transaction through guard: queries on a damaged page
 // return an error rather than crash.
 func (j *Journal) view(fn func(*bolt.Tx) error) error {
-	return j.guard(func() error { return j.db.View(fn) })
+	err := j.guard(func() error { return j.db.View(fn) })
+	if isDamage(err) {
+		return fmt.Errorf("%w%s", err, damageHint(err))
+	}
+	return err
 }
 
 // guard runs a read of the file, turning bbolt's panics and faults on a
