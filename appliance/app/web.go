@@ -71,6 +71,7 @@ func (w Web) System() web.System {
 	if w.Journal != nil {
 		sys.Outbox.Pending = w.Journal.OutboxLen()
 		sys.Journal = w.Journal.Stats()
+		sys.JournalQuarantined = w.Journal.Quarantined()
 	}
 	return sys
 }
