@@ -38,7 +38,7 @@ func OpenCache(dataDir string) (*defects.Cache, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return defects.OpenCache(filepath.Join(dataDir, "text-embeddings.db"))
+	return defects.OpenCache(filepath.Join(dataDir, CacheFile))
 }
 
 // PrepareScorers builds each camera's scorer from the defect classes, taking
