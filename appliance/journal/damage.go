@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,16 +31,28 @@ type Quarantine struct {
 	Reason string    `json:"reason,omitempty"` // known when this process set it aside
 }
 
+// deepCheckMax is the largest file whose every page Open reads.
+const deepCheckMax = 1 << 30
+
 // checkFile says whether the journal file is sound enough for bbolt to map
-// and write: its meta pages and length always, and, when deep, every page of
-// its tree. A missing or empty file is sound.
-func checkFile(path string, deep bool) error {
+// and write: its meta pages and length always, and, when deep and the file
+// is at most deepCheckMax, every page of its tree. A missing or empty file
+// is sound.
+func checkFile(path string, deep bool, log *slog.Logger) error {
 	if err := boltfile.Preflight(path); err != nil || !deep {
 		return err
 	}
-	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() == 0 {
 		return nil
 	}
+	if st.Size() > deepCheckMax {
+		log.Info("journal larger than the size whose pages are all read at start; its meta pages were checked",
+			"size", st.Size(), "deep_check_max", deepCheckMax)
+		return nil
+	}
+	start := time.Now()
+	defer func() { log.Debug("journal pages checked", "size", st.Size(), "took", time.Since(start)) }()
 	f, err := boltfile.Open(path)
 	if err != nil {
 		return err

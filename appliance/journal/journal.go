@@ -140,9 +140,10 @@ func Open(opts Options) (*Journal, error) {
 	// bbolt maps the file and trusts it: a truncated or garbled file makes
 	// it fault or panic, so the file is checked first. The appliance sets a
 	// damaged journal aside and starts a new one; the CLI, read-only, says
-	// what is wrong. Walking every page (deep) costs a read of the file, paid
-	// once at start so the writer never meets a bad page.
-	if err := checkFile(j.path, !opts.ReadOnly); err != nil {
+	// what is wrong. The appliance also reads every page of a file up to
+	// deepCheckMax (about 3 s a GiB from the page cache), so its writer
+	// never meets a bad page; queries meet them as errors, not crashes.
+	if err := checkFile(j.path, !opts.ReadOnly, j.log); err != nil {
 		if opts.ReadOnly || !isDamage(err) {
 			return nil, fmt.Errorf("open journal: %w%s", err, damageHint(err))
 		}
