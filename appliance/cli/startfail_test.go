@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/pipeline/capture/synthetic"
 )
 
 // A start-up failure with the dashboard on logs the error and ends `linesight
@@ -99,5 +102,27 @@ func TestRunRebuildsADamagedCache(t *testing.T) {
 			}
 			r.done <- 0
 		})
+	}
+}
+
+// The offline commands refuse a damaged prompt cache with what to do,
+// instead of crashing in bbolt.
+func TestInspectRefusesADamagedCache(t *testing.T) {
+	cfgPath, _ := offlineConfig(t)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := t.TempDir()
+	if err := synthetic.WriteDataset(ds, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(ds, synthetic.Washer, "test", "good", "000.png")
+	mustRun(t, "", "inspect", "--config", cfgPath, img) // makes the cache
+	cache := filepath.Join(cfg.DataDir, "text-embeddings.db")
+	truncateHalf(t, cache)
+	r := run(t, "", "inspect", "--config", cfgPath, img)
+	if r.code != 1 || !strings.Contains(r.stder, "text-embedding cache") || !strings.Contains(r.stder, "damaged") {
+		t.Errorf("exit %d:\n%s", r.code, r.stder)
 	}
 }
