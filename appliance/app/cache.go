@@ -21,6 +21,13 @@ const CacheFile = "text-embeddings.db"
 // It returns the damage found, nil when the cache is sound or absent.
 func RepairCache(dataDir string, log *slog.Logger) error {
 	path := filepath.Join(dataDir, CacheFile)
+	// Held while checking and removing: a file another process writes is
+	// never judged half-written. If one holds it, opening it says so.
+	release, err := boltfile.Lock(path, true, 0)
+	if err != nil {
+		return nil
+	}
+	defer release()
 	damage := boltfile.Preflight(path)
 	if damage == nil {
 		if st, err := os.Stat(path); err == nil && st.Size() > 0 {

@@ -169,3 +169,26 @@ func TestSalvage(t *testing.T) {
 		t.Errorf("truncated to %d of %d bytes: %+v", cut, len(data), rep)
 	}
 }
+
+// A journal another process holds is never judged nor set aside: its pages
+// may be half-written. Here the garbage is real, but the holder (a reader)
+// keeps the appliance from opening it at all.
+func TestOpenDoesNotJudgeAHeldJournal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	if err := os.WriteFile(path, garble(t, bigJournal(t, dir, 300), 150), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := Open(Options{Dir: dir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	_, err = Open(testOptions(dir))
+	if err == nil || !strings.Contains(err.Error(), "holds it") {
+		t.Errorf("open: %v, want another process holds it", err)
+	}
+	if aside, _ := filepath.Glob(path + DamagedSuffix + "*"); len(aside) > 0 {
+		t.Errorf("a held journal was set aside: %v", aside)
+	}
+}

@@ -143,15 +143,26 @@ func Open(opts Options) (*Journal, error) {
 	// what is wrong. The appliance also reads every page of a file up to
 	// deepCheckMax (about 3 s a GiB from the page cache), so its writer
 	// never meets a bad page; queries meet them as errors, not crashes.
-	if err := checkFile(j.path, !opts.ReadOnly, j.log); err != nil {
-		if opts.ReadOnly || !isDamage(err) {
-			return nil, fmt.Errorf("open journal: %w%s", err, damageHint(err))
-		}
-		if err := j.quarantine(err); err != nil {
-			return nil, err
-		}
+	// The check holds bbolt's lock: a file another process writes is never
+	// judged, nor set aside, half-written.
+	release, err := boltfile.Lock(j.path, !opts.ReadOnly, 2*time.Second)
+	if errors.Is(err, boltfile.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: another process (a running appliance?) holds it", j.path)
 	}
-	err := j.openDB()
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", j.path, err)
+	}
+	err = checkFile(j.path, !opts.ReadOnly, j.log)
+	if err != nil && !opts.ReadOnly && isDamage(err) {
+		err = j.quarantine(err)
+	} else if err != nil {
+		err = fmt.Errorf("open journal: %w%s", err, damageHint(err))
+	}
+	release()
+	if err != nil {
+		return nil, err
+	}
+	err = j.openDB()
 	if isDamage(err) && !opts.ReadOnly && j.quarantined == nil {
 		// Damage bbolt found that the check did not.
 		if err := j.quarantine(err); err != nil {
