@@ -139,6 +139,13 @@ func TestSalvage(t *testing.T) {
 	data := bigJournal(t, dir, 300)
 	path := filepath.Join(dir, FileName)
 
+	// Not while a writer holds it: its pages may be half-written.
+	writer := mustOpen(t, testOptions(dir))
+	if _, err := Salvage(path, nil); err == nil || !strings.Contains(err.Error(), "writes it") {
+		t.Errorf("salvage beside a writer: %v", err)
+	}
+	writer.Close()
+
 	rep, err := Salvage(path, nil)
 	if err != nil || !rep.Sound() || rep.Saved != 300 || rep.LastID != 300 || rep.Lost != 0 {
 		t.Fatalf("sound journal: %v %+v", err, rep)

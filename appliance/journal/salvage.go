@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/linesight/linesight/pipeline/boltfile"
 )
@@ -44,6 +46,16 @@ func (r SalvageReport) Sound() bool { return r.Opens && len(r.Problems) == 0 }
 // come without their embeddings.
 func Salvage(path string, emit func(*Record) error) (SalvageReport, error) {
 	rep := SalvageReport{Path: path}
+	// A file being written may show half-written pages: read it only
+	// while no writer holds bbolt's lock.
+	release, err := boltfile.Lock(path, false, 2*time.Second)
+	if errors.Is(err, boltfile.ErrLocked) {
+		return rep, fmt.Errorf("read journal %s: another process (a running appliance?) writes it; stop it first", path)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("read journal: %w", err)
+	}
+	defer release()
 	f, err := boltfile.OpenDamaged(path)
 	if err != nil {
 		if isDamage(err) {
