@@ -199,40 +199,43 @@ func get(url string) (int, string) {
 	return resp.StatusCode, b.String()
 }
 
-// `linesight run` on a truncated journal sets it aside, starts a new one
-// and raises the journal_quarantined alarm.
+// `linesight run` on a damaged journal (truncated at several sizes, a
+// garbage page) sets it aside, starts a new one and raises the
+// journal_quarantined alarm.
 func TestRunSetsADamagedJournalAside(t *testing.T) {
-	cfgPath, dataDir := applianceConfig(t, nil)
-	fixture := journalFixture(t)
-	fcfg, _ := config.Load(fixture)
-	data, err := os.ReadFile(filepath.Join(fcfg.DataDir, journal.FileName))
+	fixture, err := config.Load(journalFixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dataDir, journal.FileName), data[:16384], 0o644); err != nil {
-		t.Fatal(err)
+	for name, data := range damagedJournals(t, filepath.Join(fixture.DataDir, journal.FileName)) {
+		t.Run(name, func(t *testing.T) {
+			cfgPath, dataDir := applianceConfig(t, nil)
+			if err := os.WriteFile(filepath.Join(dataDir, journal.FileName), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := startRun(t, cfgPath)
+			url := r.url(t)
+			r.wait(t, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
+			var alarms string
+			r.wait(t, "journal_quarantined alarm", func() bool {
+				_, alarms = get(url + "/api/v1/alarms")
+				return strings.Contains(alarms, `"journal_quarantined"`)
+			})
+			if !strings.Contains(alarms, "damaged") || !strings.Contains(alarms, "journal recover") {
+				t.Errorf("alarm: %s", alarms)
+			}
+			aside, _ := filepath.Glob(filepath.Join(dataDir, journal.FileName+journal.DamagedSuffix+"*"))
+			if len(aside) != 1 {
+				t.Fatalf("set aside: %v", aside)
+			}
+			if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, data) {
+				t.Error("the damaged journal was not kept as it was")
+			}
+			r.cancel()
+			if code := <-r.done; code != 0 {
+				t.Errorf("run exited %d:\n%s", code, r.logs.String())
+			}
+			r.done <- 0 // for the cleanup
+		})
 	}
-	r := startRun(t, cfgPath)
-	url := r.url(t)
-	r.wait(t, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
-	var alarms string
-	r.wait(t, "journal_quarantined alarm", func() bool {
-		_, alarms = get(url + "/api/v1/alarms")
-		return strings.Contains(alarms, `"journal_quarantined"`)
-	})
-	if !strings.Contains(alarms, "truncated") || !strings.Contains(alarms, "journal recover") {
-		t.Errorf("alarm: %s", alarms)
-	}
-	aside, _ := filepath.Glob(filepath.Join(dataDir, journal.FileName+journal.DamagedSuffix+"*"))
-	if len(aside) != 1 {
-		t.Fatalf("set aside: %v", aside)
-	}
-	if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, data[:16384]) {
-		t.Error("the damaged journal was not kept as it was")
-	}
-	r.cancel()
-	if code := <-r.done; code != 0 {
-		t.Errorf("run exited %d:\n%s", code, r.logs.String())
-	}
-	r.done <- 0 // for the cleanup
 }
