@@ -23,6 +23,15 @@ var ErrDamaged = boltfile.ErrDamaged
 // and its images folder when they are set aside.
 const DamagedSuffix = ".damaged-"
 
+// stampLayout is the UTC time in the names of what is set aside; ".2",
+// ".3"... follow it for a second damaged journal within a second.
+const stampLayout = "20060102T150405Z"
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 // Quarantine is a damaged journal set aside in the data directory.
 type Quarantine struct {
 	Path   string    `json:"path"`             // the journal file, renamed
@@ -74,7 +83,11 @@ func checkFile(path string, deep bool, log *slog.Logger) error {
 // can copy out what the old one still holds.
 func (j *Journal) quarantine(damage error) error {
 	at := j.opts.Now().UTC()
-	stamp := at.Format("20060102T150405Z")
+	stamp := at.Format(stampLayout)
+	// Never over an earlier one (a rename replaces its target).
+	for n := 2; exists(j.path+DamagedSuffix+stamp) || exists(j.imagesDir+DamagedSuffix+stamp); n++ {
+		stamp = fmt.Sprintf("%s.%d", at.Format(stampLayout), n)
+	}
 	q := Quarantine{Path: j.path + DamagedSuffix + stamp, At: at, Reason: damage.Error()}
 	if err := os.Rename(j.path, q.Path); err != nil {
 		return fmt.Errorf("set the damaged journal aside: %w (it was: %v)", err, damage)
@@ -102,7 +115,7 @@ func (j *Journal) Quarantined() []Quarantine {
 	var out []Quarantine
 	for _, m := range matches {
 		stamp := strings.TrimPrefix(m, j.path+DamagedSuffix)
-		at, err := time.Parse("20060102T150405Z", stamp)
+		at, err := time.Parse(stampLayout, stamp[:min(len(stamp), len(stampLayout))])
 		if err != nil {
 			continue
 		}
@@ -115,7 +128,12 @@ func (j *Journal) Quarantined() []Quarantine {
 		}
 		out = append(out, q)
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].At.After(out[b].At) })
+	sort.Slice(out, func(a, b int) bool {
+		if !out[a].At.Equal(out[b].At) {
+			return out[a].At.After(out[b].At)
+		}
+		return out[a].Path > out[b].Path // ".2" after the plain name
+	})
 	return out
 }
 

@@ -91,6 +91,18 @@ func TestOpenSetsATruncatedJournalAside(t *testing.T) {
 			if len(q) != 1 || q[0].Path != aside || q[0].Reason == "" {
 				t.Fatalf("quarantined %+v", q)
 			}
+			// Damaged again within the same second: set aside beside the first.
+			j.Close()
+			if err := os.WriteFile(path, data[:size], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			j = mustOpen(t, o)
+			if q := j.Quarantined(); len(q) != 2 || q[0].Path == q[1].Path {
+				t.Fatalf("second damaged journal: quarantined %+v", q)
+			}
+			if kept, _ := os.ReadFile(aside); !bytes.Equal(kept, data[:size]) {
+				t.Fatal("the first damaged journal was replaced")
+			}
 			// The new journal works.
 			write(t, j, verdict("cam0", 1, t0, defects.Pass, "good", "new"), nil)
 			waitWritten(t, j, 1)
