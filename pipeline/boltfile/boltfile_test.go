@@ -191,3 +191,40 @@ func TestGuardTurnsAFaultIntoAnError(t *testing.T) {
 		t.Fatalf("reading a half file: %v, want an error that says it is damaged", err)
 	}
 }
+
+// A truncated file opens for copying out: Walk reports the pages it lacks
+// and Scan finds the values of the pages it still has.
+func TestOpenDamagedReadsATruncatedFile(t *testing.T) {
+	path, want := sample(t)
+	data, _ := os.ReadFile(path)
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := int(f.Meta.HighWater) * f.Meta.PageSize
+	f.Close()
+	os.WriteFile(path, data[:need/2], 0o600)
+	if _, err := Open(path); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Open of a truncated file: %v", err)
+	}
+	f, err = OpenDamaged(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !errors.Is(f.Truncated, ErrDamaged) || !strings.Contains(f.Truncated.Error(), "truncated") {
+		t.Errorf("Truncated: %v", f.Truncated)
+	}
+	if problems := f.Walk(func(Entry) bool { return true }); len(problems) == 0 {
+		t.Error("Walk reported no missing page")
+	}
+	found := 0
+	f.Scan(func(e Entry) {
+		if v, ok := want["big "+string(e.Key)]; ok && v == string(e.Value) {
+			found++
+		}
+	})
+	if found == 0 {
+		t.Error("Scan found no value in the pages the file still has")
+	}
+}
