@@ -110,7 +110,8 @@ func (c *Cache) Stats() (hits, misses int) {
 }
 
 // Embed returns the embedding of each prompt under the model digest. Prompts
-// not in the file are encoded with enc in one batch and stored. A prompt
+// not in the file are encoded with enc in one call (the CLIP text encoder
+// runs it in bounded batches) and stored. A prompt
 // repeated in prompts is looked up and encoded once.
 func (c *Cache) Embed(digest string, enc TextEncoder, prompts []string) ([][]float32, error) {
 	if digest == "" {

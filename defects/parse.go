@@ -14,6 +14,13 @@ const Version = 1
 // Placeholder marks where a template takes a state word.
 const Placeholder = "{}"
 
+// MaxPrompts caps the prompts of a file, counted after states are filled
+// into templates, over all sets. Each prompt is encoded at every change of
+// the file and kept in the cache: tens of thousands make a warm-up of
+// minutes. The encoder takes them in bounded batches, so memory is not
+// what the cap protects.
+const MaxPrompts = 10000
+
 // The file as written; pointers tell an omitted value from an explicit zero.
 type rawFile struct {
 	Version   *int              `yaml:"version"`
@@ -74,6 +81,7 @@ func build(doc *yamlconf.Doc, raw *rawFile) *File {
 	for setName, rs := range raw.Sets {
 		f.Sets[setName] = buildSet(doc, yamlconf.Key("sets", setName), setName, rs, raw.Templates)
 	}
+	checkPromptCount(doc, f)
 	for camera, setName := range raw.Cameras {
 		if _, ok := raw.Sets[setName]; !ok {
 			doc.Errorf(yamlconf.Key("cameras", camera), "unknown class set %q (accepted: %s)", setName, listOrNone(f.SetNames()))
@@ -202,6 +210,20 @@ func ensemble(states, templates []string) []string {
 		}
 	}
 	return out
+}
+
+// checkPromptCount refuses a file of more than MaxPrompts prompts, naming
+// both numbers.
+func checkPromptCount(doc *yamlconf.Doc, f *File) {
+	n := 0
+	for _, s := range f.Sets {
+		for _, c := range s.Classes {
+			n += len(c.Prompts)
+		}
+	}
+	if n > MaxPrompts {
+		doc.Errorf("sets", "%d prompts (states filled into templates, over all sets), more than the limit of %d per file: use fewer states or templates", n, MaxPrompts)
+	}
 }
 
 func checkTemplates(doc *yamlconf.Doc, path string, templates []string) {

@@ -2,6 +2,7 @@ package defects
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -340,5 +341,41 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if documented.Hash() != fixture.Hash() {
 		t.Errorf("the documented example means something else than testdata/classes.yaml")
+	}
+}
+
+// promptFile is a file whose scratch class fills states into templates;
+// its good class has good prompts.
+func promptFile(templates, states, good int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\ntemplates:\n")
+	for i := range templates {
+		fmt.Fprintf(&b, "  - \"photo %d of a {} part\"\n", i)
+	}
+	b.WriteString("sets:\n  parts:\n    good:\n      threshold: 0.5\n      prompts:\n")
+	for i := range good {
+		fmt.Fprintf(&b, "        - \"a good part %d\"\n", i)
+	}
+	b.WriteString("    defects:\n      - name: scratch\n        threshold: 0.5\n        states:\n")
+	for i := range states {
+		fmt.Fprintf(&b, "          - \"scratched %d\"\n", i)
+	}
+	return b.String()
+}
+
+func TestPromptLimit(t *testing.T) {
+	// 100 templates x 99 states + 100 good prompts: at the limit.
+	if _, err := Parse("at.yaml", []byte(promptFile(100, 99, 100))); err != nil {
+		t.Fatalf("%d prompts refused: %v", MaxPrompts, err)
+	}
+	// One more good prompt: over it, with both numbers in the error.
+	_, err := Parse("over.yaml", []byte(promptFile(100, 99, 101)))
+	if err == nil {
+		t.Fatal("a file over the prompt limit was accepted")
+	}
+	for _, want := range []string{"over.yaml:", "sets: 10001 prompts", fmt.Sprintf("limit of %d per file", MaxPrompts)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }

@@ -78,6 +78,15 @@ func conditions(sys System, now time.Time) []Alarm {
 		add("outbox_expired", "warning", "", "%d verdicts waited longer than mqtt.outbox_max_age (%s) and were dropped, never published; the last at %s",
 			sys.Outbox.Expired, sys.Outbox.MaxAge, last.UTC().Format(time.TimeOnly))
 	}
+	if q := sys.JournalQuarantined; len(q) > 0 {
+		why := ""
+		if q[0].Reason != "" {
+			why = " (" + q[0].Reason + ")"
+		}
+		add("journal_quarantined", "warning", "", "the journal was damaged%s and set aside as %s; a new journal was started. "+
+			"`linesight journal recover --file %s --out FILE` copies out what it holds; move the file out of the data directory to clear this alarm",
+			why, q[0].Path, q[0].Path)
+	}
 	if sys.Disk.TotalBytes > 0 {
 		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
 		switch {

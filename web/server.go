@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -151,6 +152,7 @@ func (s *Server) routes() *echo.Echo {
 	// so the login limit cannot be dodged by inventing addresses.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.recoverPanics)
+	e.Use(damagedJournal)
 	e.Use(securityHeaders)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -233,6 +235,18 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}()
 		return next(c)
+	}
+}
+
+// damagedJournal answers a query on a damaged journal 503 with what is
+// wrong, not a bare 500.
+func damagedJournal(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if errors.Is(err, journal.ErrDamaged) {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
+		}
+		return err
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/linesight/linesight/appliance/journal"
 )
 
 // System is the appliance's health at a glance: what /system shows and what
@@ -27,6 +29,8 @@ type System struct {
 	Outbox     OutboxInfo   `json:"outbox"`
 	Disk       DiskInfo     `json:"disk"`
 	Journal    any          `json:"journal,omitempty"`
+	// JournalQuarantined lists damaged journals set aside in data_dir.
+	JournalQuarantined []journal.Quarantine `json:"journal_quarantined,omitempty"`
 }
 
 // Warmup is "running", "done" or "failed", and how long it took once done.

@@ -135,7 +135,7 @@ func (a *App) start() (err error) {
 	if a.model, err = a.openModel(); err != nil {
 		return err
 	}
-	if a.cache, err = OpenCache(cfg.DataDir); err != nil {
+	if a.cache, err = openCacheRepaired(cfg.DataDir, a.Log); err != nil {
 		return err
 	}
 	scorers, err := a.prepareScorers(cfg.Classes())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/boltfile"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -33,15 +34,26 @@ func OpenModel(m config.Model, log *slog.Logger) (*clip.Model, error) {
 	return model, nil
 }
 
-// CacheFile is the prompt-embedding cache's file in the data directory.
-const CacheFile = "text-embeddings.db"
-
-// OpenCache opens the prompt-embedding cache in the data directory.
+// OpenCache opens the prompt-embedding cache in the data directory. A
+// damaged file (bbolt would crash on it) is refused with what to do; the
+// appliance's start removes and rebuilds it (RepairCache).
 func OpenCache(dataDir string) (*defects.Cache, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return defects.OpenCache(filepath.Join(dataDir, CacheFile))
+	path := filepath.Join(dataDir, CacheFile)
+	if err := preflightCache(path); err != nil {
+		return nil, err
+	}
+	return defects.OpenCache(path)
+}
+
+// preflightCache refuses a damaged cache file before bbolt maps it.
+func preflightCache(path string) error {
+	if err := boltfile.Preflight(path); err != nil {
+		return fmt.Errorf("open text-embedding cache: %w; it holds only what can be computed again: delete it, or start the appliance, which rebuilds it", err)
+	}
+	return nil
 }
 
 // OpenToolCache opens the prompt-embedding cache for a command that may run
@@ -52,7 +64,11 @@ func OpenToolCache(dataDir string, log *slog.Logger) (*defects.Cache, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return defects.OpenCacheOrMemory(filepath.Join(dataDir, CacheFile), log)
+	path := filepath.Join(dataDir, CacheFile)
+	if err := preflightCache(path); err != nil {
+		return nil, err
+	}
+	return defects.OpenCacheOrMemory(path, log)
 }
 
 // PrepareScorers builds each camera's scorer from the defect classes, taking

@@ -80,6 +80,7 @@ func (w Web) System() web.System {
 				Expired: js.OutboxExpired, LastExpired: js.OutboxLastExpired,
 			}
 		}
+		sys.JournalQuarantined = w.Journal.Quarantined()
 	}
 	return sys
 }

@@ -73,6 +73,8 @@ func commands() []command {
 		{"journal export", "export journaled inspections of a time range as CSV or JSON lines", journalExport},
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
 		{"journal rescore", "score stored embeddings with another defect-class file; report what would change", journalRescore},
+		{"journal check", "check a journal file for damage, page by page, without opening it with bbolt", journalCheck},
+		{"journal recover", "copy the readable records of a damaged journal out as JSON lines", journalRecover},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},

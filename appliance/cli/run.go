@@ -58,6 +58,11 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 
+	// The dashboard serves until the appliance stops, or fails to start: a
+	// start-up failure must end the process (non-zero, for a supervisor to
+	// restart it), not leave a dashboard up over nothing.
+	webCtx, stopWeb := context.WithCancel(ctx)
+	defer stopWeb()
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
 	local := localapi.Backend{Journal: j}
@@ -70,13 +75,13 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 		local.Users, local.UserChanged = store, srv.EndSessions
 		a.AddSink(srv.Live(), srv.Live().SinkOptions())
 		group.Add(1)
-		go func() { defer group.Done(); srv.Run(ctx) }()
+		go func() { defer group.Done(); srv.Run(webCtx) }()
 		go func() {
 			scheme := "http"
 			if cfg.Web.TLS.Cert != "" {
 				scheme = "https"
 			}
-			webErr <- web.Serve(ctx, cfg.Web.Listen, srv, cfg.Web.TLS.Cert, cfg.Web.TLS.Key, log, func(addr net.Addr) {
+			webErr <- web.Serve(webCtx, cfg.Web.Listen, srv, cfg.Web.TLS.Cert, cfg.Web.TLS.Key, log, func(addr net.Addr) {
 				log.Info("web server listening", "url", scheme+"://"+addr.String()+"/")
 			})
 		}()
@@ -102,6 +107,10 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	}
 
 	runErr := a.Run(ctx)
+	if runErr != nil {
+		log.Error("the appliance stopped on an error; exiting", "err", runErr)
+	}
+	stopWeb()
 	// The loop has drained into the journal: commit its last records now,
 	// so the link publishes them before it goes offline.
 	syncCtx, cancelSync := context.WithTimeout(context.Background(), 10*time.Second)

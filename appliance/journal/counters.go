@@ -124,7 +124,7 @@ func (a aggBatch) apply(tx *bolt.Tx) error {
 // (older than max_age), to whole hours. A zero from or to is unbounded.
 func (j *Journal) Counters(from, to time.Time) (Counters, error) {
 	var out Counters
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		var err error
 		out, err = counters(tx, from, to, j.minuteHorizon())
 		return err

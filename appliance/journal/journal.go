@@ -19,6 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/boltfile"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -129,6 +130,8 @@ type Journal struct {
 	expiredUnlogged int
 	expiredLoggedAt time.Time
 
+	quarantined *Quarantine // set aside by Open
+
 	mu       sync.Mutex
 	stats    Stats
 	outboxN  int                  // committed outbox entries
@@ -157,18 +160,41 @@ func Open(opts Options) (*Journal, error) {
 	} else if err := os.MkdirAll(j.imagesDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create journal folder: %w", err)
 	}
-	db, err := bolt.Open(j.path, 0o644, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: opts.ReadOnly,
-		FreelistType: bolt.FreelistMapType})
-	if errors.Is(err, bolt.ErrTimeout) {
+	// bbolt maps the file and trusts it: a truncated or garbled file makes
+	// it fault or panic, so the file is checked first. The appliance sets a
+	// damaged journal aside and starts a new one; the CLI, read-only, says
+	// what is wrong. The appliance also reads every page of a file up to
+	// deepCheckMax (about 3 s a GiB from the page cache), so its writer
+	// never meets a bad page; queries meet them as errors, not crashes.
+	// The check holds bbolt's lock: a file another process writes is never
+	// judged, nor set aside, half-written.
+	release, err := boltfile.Lock(j.path, !opts.ReadOnly, 2*time.Second)
+	if errors.Is(err, boltfile.ErrLocked) {
 		return nil, fmt.Errorf("open journal %s: another process (a running appliance?) holds it", j.path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", j.path, err)
 	}
-	j.db = db
-	if err := j.prepare(); err != nil {
-		db.Close()
+	err = checkFile(j.path, !opts.ReadOnly, j.log)
+	if err != nil && !opts.ReadOnly && isDamage(err) {
+		err = j.quarantine(err)
+	} else if err != nil {
+		err = fmt.Errorf("open journal: %w%s", err, damageHint(err))
+	}
+	release()
+	if err != nil {
 		return nil, err
+	}
+	err = j.openDB()
+	if isDamage(err) && !opts.ReadOnly && j.quarantined == nil {
+		// Damage bbolt found that the check did not.
+		if err := j.quarantine(err); err != nil {
+			return nil, err
+		}
+		err = j.openDB()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, damageHint(err))
 	}
 	if opts.ReadOnly {
 		close(j.done)
@@ -177,6 +203,40 @@ func Open(opts Options) (*Journal, error) {
 	j.in = make(chan *pending, opts.Queue)
 	go j.run()
 	return j, nil
+}
+
+// openDB opens the file with bbolt and prepares it, turning bbolt's panics
+// and faults on a damaged file into errors.
+func (j *Journal) openDB() error {
+	var db *bolt.DB
+	err := j.guard(func() (err error) {
+		db, err = bolt.Open(j.path, 0o644, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: j.opts.ReadOnly,
+			FreelistType: bolt.FreelistMapType})
+		return err
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("open journal %s: another process (a running appliance?) holds it", j.path)
+	}
+	if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+		err = &boltfile.Damage{Path: j.path, Reason: err.Error()}
+	}
+	if err != nil {
+		return fmt.Errorf("open journal %s: %w", j.path, err)
+	}
+	j.db = db
+	if err := j.guard(j.prepare); err != nil {
+		db.Close()
+		return err
+	}
+	return nil
+}
+
+// damageHint tells what to do with a damaged journal.
+func damageHint(err error) string {
+	if !isDamage(err) {
+		return ""
+	}
+	return "; `linesight journal check` tells more and `linesight journal recover` copies out what is readable"
 }
 
 func withDefaults(o Options) Options {

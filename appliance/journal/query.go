@@ -75,7 +75,7 @@ func (j *Journal) Query(q Query) (Page, error) {
 		}
 	}
 	var page Page
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketRecords)
 		c := tx.Bucket(bucket).Cursor()
 		var k, v []byte
@@ -107,7 +107,7 @@ func (j *Journal) Query(q Query) (Page, error) {
 			id := binary.BigEndian.Uint64(k[len(k)-8:])
 			var r Record
 			if err := json.Unmarshal(records.Get(u64(id)), &r); err != nil {
-				return fmt.Errorf("decode record %d: %w", id, err)
+				return j.damagedRecord(id, err)
 			}
 			page.Records = append(page.Records, r)
 		}
@@ -128,13 +128,13 @@ func (p *Page) lastKey() []byte {
 // Get returns a record with its embedding.
 func (j *Journal) Get(id uint64) (Record, error) {
 	var r Record
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		raw := tx.Bucket(bucketRecords).Get(u64(id))
 		if raw == nil {
 			return fmt.Errorf("record %d: %w", id, ErrNotFound)
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("decode record %d: %w", id, err)
+			return j.damagedRecord(id, err)
 		}
 		r.Embedding = decodeEmbedding(tx.Bucket(bucketEmbeddings).Get(u64(id)))
 		return nil

@@ -48,7 +48,7 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 	if to.IsZero() {
 		hi = bytes.Repeat([]byte{0xff}, 16)
 	}
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		records, embeddings := tx.Bucket(bucketRecords), tx.Bucket(bucketEmbeddings)
 		c := tx.Bucket(bucketByTime).Cursor()
 		var res defects.Result

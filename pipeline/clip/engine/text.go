@@ -7,6 +7,12 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
+// TextBatch is the most prompts one run of the text encoder takes. Embed
+// encodes more in batches of this size: ONNX Runtime's memory arena grows to
+// the largest run and keeps that memory, so one run over a file of 20,000
+// prompts held gigabytes for the life of the process.
+const TextBatch = 64
+
 // Text is a loaded text encoder: token ids in, [n,dim] embeddings out. It
 // adapts to the model's interface: int32 or int64 ids, with or without an
 // attention_mask input, a fixed or dynamic sequence length.
@@ -18,6 +24,9 @@ type Text struct {
 	int32IDs bool
 	context  int
 	dim      int
+	batch    int // TextBatch; tests change it
+	// run runs the session on one batch (the session's Run; tests wrap it).
+	run func(inputs, outputs []ort.Value) error
 }
 
 // OpenText loads a text encoder. defaultContext (77 for CLIP) is used when the
@@ -74,6 +83,7 @@ func OpenText(path string, defaultContext int, opts SessionOptions) (*Text, erro
 	if err != nil {
 		return nil, err
 	}
+	t.batch, t.run = TextBatch, t.s.ort.Run
 	return t, nil
 }
 
@@ -87,17 +97,32 @@ func (t *Text) Dim() int { return t.dim }
 func (t *Text) Provider() string { return t.s.provider }
 
 // Embed encodes rows of token ids (each Context() long, zero padded) into a
-// new [n,dim] slice. Text encoding is off the hot path, so it allocates freely.
+// new [n,dim] slice, at most TextBatch rows per run of the model. Text
+// encoding is off the hot path, so it allocates freely.
 func (t *Text) Embed(rows [][]int64) ([]float32, error) {
-	n := len(rows)
-	if n == 0 {
+	if len(rows) == 0 {
 		return nil, nil
 	}
+	out := make([]float32, 0, len(rows)*t.dim)
+	for start := 0; start < len(rows); start += t.batch {
+		part, err := t.embedBatch(rows[start:min(start+t.batch, len(rows))], start)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+// embedBatch runs the model once on rows, the first of which is row first
+// of the caller's.
+func (t *Text) embedBatch(rows [][]int64, first int) ([]float32, error) {
+	n := len(rows)
 	flat := make([]int64, 0, n*t.context)
 	mask := make([]int64, 0, n*t.context)
 	for i, r := range rows {
 		if len(r) != t.context {
-			return nil, fmt.Errorf("text: row %d has %d ids, the model takes %d", i, len(r), t.context)
+			return nil, fmt.Errorf("text: row %d has %d ids, the model takes %d", first+i, len(r), t.context)
 		}
 		flat = append(flat, r...)
 		// Real tokens run from SOT to the EOT, the row's largest id; the rest is padding.
@@ -126,10 +151,10 @@ func (t *Text) Embed(rows [][]int64) ([]float32, error) {
 	}
 	defer out.Destroy()
 	t.mu.Lock()
-	err = t.s.ort.Run(inputs, []ort.Value{out})
+	err = t.run(inputs, []ort.Value{out})
 	t.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("run text model %s on %d prompts: %w", t.s.path, n, err)
+		return nil, fmt.Errorf("run text model %s on prompts %d to %d: %w", t.s.path, first+1, first+n, err)
 	}
 	return append([]float32(nil), out.GetData()...), nil
 }
