@@ -357,3 +357,40 @@ func joinInts(v []int) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// TestSynthesisedBundlesHavePatchOutputs: every variant of a synthesised
+// bundle gives the maps from one run, and a golden image is 0 against its
+// own bank in each.
+func TestSynthesisedBundlesHavePatchOutputs(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	runCLI(t, 0, "model", "synth", "--preset", "tiny", "--seed", "4", "--out", model, "--variants", "fp32,fp16,int8")
+	b, err := bundle.Open(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := b.Config.VisionConfig.DefaultMemoryLayers(); !slices.Equal(b.Provenance.PatchLayers, want) {
+		t.Errorf("linesight.json records patch layers %v, want %v", b.Provenance.PatchLayers, want)
+	}
+	images := testImages(t, dir, 3)
+	g := b.Config.VisionConfig.Grid()
+	for _, variant := range []string{"fp32", "fp16", "int8"} {
+		out := runCLI(t, 0, "model", "anomaly", "--bundle", model, "--variant", variant, "--golden", images[0],
+			"--good", "a photo of a washer", "--defect", "dent=a photo of a dented washer", images[0], images[1])
+		lines := anomalyLines(t, out)
+		if len(lines) != 2 {
+			t.Fatalf("%s: %d lines for 2 images", variant, len(lines))
+		}
+		for i, l := range lines {
+			if l.FewShot == nil || l.ZeroShot == nil || len(*l.FewShot) != g*g || len(*l.ZeroShot) != g*g || len(l.Map) != g*g {
+				t.Fatalf("%s line %d: want fewshot, zeroshot and map of %d values each: %s", variant, i, g*g, out)
+			}
+		}
+		if s := slices.Max(*lines[0].FewShot); s > 1e-6 {
+			t.Errorf("%s: the golden image's few-shot map reaches %g against its own bank, want 0", variant, s)
+		}
+		if s := slices.Max(*lines[1].FewShot); s <= 1e-3 {
+			t.Errorf("%s: another image's few-shot map is %g at most, want above 0", variant, s)
+		}
+	}
+}

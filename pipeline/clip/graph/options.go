@@ -7,7 +7,10 @@
 // The vision graph maps pixel_values [batch_size, 3, H, W] to image_embeds
 // [batch_size, projection_dim]; the text graph maps input_ids [batch_size,
 // sequence_length] (and optionally attention_mask) to text_embeds. Both match
-// the Hugging Face Optimum export names.
+// the Hugging Face Optimum export names. The vision graph also returns the
+// patch tokens of the memory layers (patch_tokens.<l>) and the dense patch
+// embeddings (patch_embeds) that anomaly maps are made from, from the same
+// run (docs/models.md).
 package graph
 
 import (
