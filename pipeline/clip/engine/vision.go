@@ -60,7 +60,9 @@ type visionIO struct {
 const maxBoundBuffers = 16
 
 // OpenVision loads an image encoder and checks its interface: one float32
-// input [batch,3,H,W] and an `image_embeds` output (or a single one) [batch,dim].
+// input [batch,3,H,W] and an `image_embeds` output (or a single one)
+// [batch,dim]. Patch outputs, when the model has them, are run with it; a
+// model without them embeds images all the same.
 func OpenVision(path string, opts SessionOptions) (*Vision, error) {
 	if !ortReady() {
 		return nil, errNotInitialized
