@@ -45,6 +45,9 @@ func modelAnomaly(ctx context.Context, args []string, stdio Stdio) error {
 	if len(golden) == 0 && classes == nil {
 		return fmt.Errorf("nothing to compare with: give --golden IMAGE and/or --good and --defect NAME=PROMPT")
 	}
+	if len(golden) == 0 && *layersFlag != "" {
+		return fmt.Errorf("--layers %s: the layers are the few-shot map's, which needs --golden IMAGE", *layersFlag)
+	}
 
 	m, err := ef.open(stdio, false, classes == nil)
 	if err != nil {

@@ -246,6 +246,7 @@ func checkAnomalyCommand(t *testing.T, py string, tok *tokenizer.Tokenizer, cfg 
 			{append(slices.Clone(base), "--good", "a part", images[0]), "needs both --good"},
 			{append(slices.Clone(base), "--good", "a part", "--defect", "scratch", images[0]), `--defect "scratch": want NAME=PROMPT`},
 			{append(slices.Clone(base), goldenArgs...), "need at least one IMAGE"},
+			{append(slices.Clone(base), append([]string{"--layers", "1"}, append(promptArgs, images[0])...)...), "needs --golden IMAGE"},
 		} {
 			if out := runCLI(t, 1, c.args...); !strings.Contains(out, c.want) {
 				t.Errorf("%s: got %q, want an error containing %q", strings.Join(c.args[2:], " "), out, c.want)
