@@ -70,6 +70,7 @@ func modelAnomaly(ctx context.Context, args []string, stdio Stdio) error {
 		if d.Bank, err = goldenBank(m, golden, layers, patches); err != nil {
 			return err
 		}
+		defer d.Bank.Close()
 	}
 	if classes != nil {
 		if d.Classes, err = embedClasses(m, classes); err != nil {
@@ -163,6 +164,7 @@ func goldenBank(m *clip.Model, paths []string, layers []int, patches int) (*anom
 	if err != nil {
 		return nil, err
 	}
+	bank.SetSearcher(func(rows []float32, width int) (anomaly.Searcher, error) { return m.NewBankSearch(rows, width) })
 	for _, path := range paths {
 		imgs, err := loadImages([]string{path})
 		if err != nil {

@@ -29,6 +29,72 @@ type Bank struct {
 	width   int
 	rows    [][]float32 // per layer: [images*patches, width], unit rows
 	images  int
+
+	newSearcher NewSearcher
+	searchers   []Searcher // per layer; nil until needed, dropped by Add
+}
+
+// Searcher is a bank search over one layer's rows: MaxDot sets best[i] to
+// the largest dot product of query row i with any bank row.
+type Searcher interface {
+	MaxDot(queries, best []float32) error
+	Close()
+}
+
+// NewSearcher makes a Searcher over rows [n, width] (row-major). The rows
+// must not change while it is in use.
+type NewSearcher func(rows []float32, width int) (Searcher, error)
+
+// goSearcher is the built-in search, MaxDot in plain Go.
+type goSearcher struct {
+	rows  []float32
+	width int
+}
+
+func (g goSearcher) MaxDot(queries, best []float32) error {
+	MaxDot(queries, g.rows, g.width, best)
+	return nil
+}
+
+func (goSearcher) Close() {}
+
+// SetSearcher chooses how FewShot searches the bank, e.g. an optimised
+// matrix product in ONNX Runtime (engine.NewBankSearch); nil restores the
+// plain-Go MaxDot. Searchers are made when FewShot first needs them and
+// again after Add.
+func (b *Bank) SetSearcher(f NewSearcher) {
+	b.dropSearchers()
+	b.newSearcher = f
+}
+
+func (b *Bank) dropSearchers() {
+	for _, s := range b.searchers {
+		if s != nil {
+			s.Close()
+		}
+	}
+	b.searchers = nil
+}
+
+// Close releases the searchers.
+func (b *Bank) Close() { b.dropSearchers() }
+
+func (b *Bank) searcher(i int) (Searcher, error) {
+	if b.searchers == nil {
+		b.searchers = make([]Searcher, len(b.layers))
+	}
+	if b.searchers[i] == nil {
+		if b.newSearcher == nil {
+			b.searchers[i] = goSearcher{b.rows[i], b.width}
+		} else {
+			s, err := b.newSearcher(b.rows[i], b.width)
+			if err != nil {
+				return nil, fmt.Errorf("search the memory bank of layer %d: %w", b.layers[i], err)
+			}
+			b.searchers[i] = s
+		}
+	}
+	return b.searchers[i], nil
 }
 
 // NewBank makes an empty bank for the patch tokens of layers, patches per
@@ -63,6 +129,7 @@ func (b *Bank) Add(tokens [][]float32) error {
 		}
 		units[i] = u
 	}
+	b.dropSearchers()
 	for i := range b.layers {
 		b.rows[i] = append(b.rows[i], units[i]...)
 	}
@@ -107,7 +174,7 @@ func unit(dst, x []float32) error {
 // FewShot writes the few-shot map of one frame into out [patches]:
 // for each patch p, the mean over the memory layers of
 // 0.5 * (1 - max_b <unit(h_l[p]), b>). tokens are the frame's patch tokens
-// in Layers() order. A value is clamped to [0, 1], so a patch found in the
+// in Layers() order. Not safe for concurrent use with Add or SetSearcher. A value is clamped to [0, 1], so a patch found in the
 // bank is 0 rather than a rounding error below it.
 func (b *Bank) FewShot(tokens [][]float32, out []float64) error {
 	if b.images == 0 {
@@ -123,7 +190,13 @@ func (b *Bank) FewShot(tokens [][]float32, out []float64) error {
 		if err != nil {
 			return fmt.Errorf("few-shot map: layer %d: %w", l, err)
 		}
-		MaxDot(q, b.rows[i], b.width, best)
+		s, err := b.searcher(i)
+		if err != nil {
+			return err
+		}
+		if err := s.MaxDot(q, best); err != nil {
+			return fmt.Errorf("few-shot map: layer %d: %w", l, err)
+		}
 		for p, s := range best {
 			out[p] += min(1, max(0, 0.5*(1-float64(s))))
 		}

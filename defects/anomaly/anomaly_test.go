@@ -184,3 +184,54 @@ func TestBadInputIsAnError(t *testing.T) {
 		t.Errorf("failed adds left %d images in the bank", bank.Images())
 	}
 }
+
+// countingSearcher is the plain-Go search, counting the searchers made and
+// closed.
+type countingSearcher struct {
+	goSearcher
+	closed *int
+}
+
+func (c countingSearcher) Close() { *c.closed++ }
+
+func TestSetSearcherIsUsedAndRemadeAfterAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const patches, width = 9, 16
+	plain, _ := NewBank([]int{2}, patches, width)
+	custom, _ := NewBank([]int{2}, patches, width)
+	made, closed := 0, 0
+	var sizes []int
+	custom.SetSearcher(func(rows []float32, w int) (Searcher, error) {
+		made++
+		sizes = append(sizes, len(rows)/w)
+		return countingSearcher{goSearcher{rows, w}, &closed}, nil
+	})
+	frame := [][]float32{randomRows(rng, patches, width)}
+	want, got := make([]float64, patches), make([]float64, patches)
+	for i := 0; i < 2; i++ {
+		img := [][]float32{randomRows(rng, patches, width)}
+		for _, b := range []*Bank{plain, custom} {
+			if err := b.Add(img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := 0; j < 2; j++ { // the second map reuses the searcher
+			if err := plain.FewShot(frame, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := custom.FewShot(frame, got); err != nil {
+				t.Fatal(err)
+			}
+			if !equal(got, want) {
+				t.Fatalf("after %d images: %v with the searcher, %v without", i+1, got, want)
+			}
+		}
+	}
+	if made != 2 || closed != 1 || sizes[0] != patches || sizes[1] != 2*patches {
+		t.Errorf("made %d searchers over %v rows, closed %d; want 2 over [9 18], 1 closed by Add", made, sizes, closed)
+	}
+	custom.Close()
+	if closed != 2 {
+		t.Errorf("Close closed %d searchers in all, want 2", closed)
+	}
+}

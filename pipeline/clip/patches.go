@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 
+	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )
 
@@ -27,6 +28,12 @@ func (m *Model) CheckPatches(layers []int, dense bool) error {
 		return fmt.Errorf("patch outputs: the vision model is not loaded")
 	}
 	return m.Vision.CheckPatchOutputs(layers, dense)
+}
+
+// NewBankSearch makes a golden-sample bank search over rows [n, width] in
+// ONNX Runtime, with the model's session options (threads, spin-waiting).
+func (m *Model) NewBankSearch(rows []float32, width int) (*engine.BankSearch, error) {
+	return engine.NewBankSearch(rows, width, m.session)
 }
 
 // EmbedPatches preprocesses and runs images one at a time, returning each
