@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"strconv"
 	"strings"
@@ -139,7 +140,7 @@ func promptClasses(good, defect []string) ([]promptClass, error) {
 	return classes, nil
 }
 
-// parseLayers reads --layers ("12,18"); empty gives def.
+// parseLayers reads --layers ("12,18"), without repeats; empty gives def.
 func parseLayers(s string, def []int) ([]int, error) {
 	if strings.TrimSpace(s) == "" {
 		return def, nil
@@ -150,7 +151,9 @@ func parseLayers(s string, def []int) ([]int, error) {
 		if err != nil || l < 0 {
 			return nil, fmt.Errorf("--layers %q: %q is not a layer number", s, f)
 		}
-		layers = append(layers, l)
+		if !slices.Contains(layers, l) { // S is a set: a repeated layer counts once
+			layers = append(layers, l)
+		}
 	}
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("--layers %q: no layers", s)

@@ -223,6 +223,15 @@ func checkAnomalyCommand(t *testing.T, py string, tok *tokenizer.Tokenizer, cfg 
 		}
 	})
 
+	t.Run("a repeated layer counts once", func(t *testing.T) {
+		// The memory layers are a set: 2,3,2 is S = {2, 3} (on the 5-block
+		// model; the tiny one has the single layer 1).
+		repeated := joinInts(layers) + "," + fmt.Sprint(layers[0])
+		args := append([]string{"model", "anomaly", "--bundle", modelDir, "--layers", repeated}, goldenArgs...)
+		l := anomalyLines(t, runCLI(t, 0, append(args, images[2])...))[0]
+		compareMap(t, "fewshot", *l.FewShot, ref.Runs[0][2].FewShot, 1e-4)
+	})
+
 	t.Run("prompts alone", func(t *testing.T) {
 		args := append([]string{"model", "anomaly", "--bundle", modelDir}, promptArgs...)
 		lines := anomalyLines(t, runCLI(t, 0, append(args, images[1])...))
