@@ -73,6 +73,11 @@ func Prepare(set *ClassSet, cache *Cache, enc TextEncoder, digest string, logitS
 	return s, nil
 }
 
+// ClassEmbedding is a class's embedding from its prompts' text embeddings, as
+// Prepare makes it: the renormalised mean of the unit-length rows. The
+// anomaly maps' zero-shot classes use it too.
+func ClassEmbedding(rows [][]float32) ([]float32, error) { return ensembleMean(rows) }
+
 // ensembleMean is the renormalised mean of the unit-length rows.
 func ensembleMean(rows [][]float32) ([]float32, error) {
 	if len(rows) == 0 {

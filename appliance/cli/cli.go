@@ -61,6 +61,7 @@ func commands() []command {
 		{"model tokenize", "print the CLIP token ids of each line on stdin, as JSON", modelTokenize},
 		{"model preprocess", "write images as CLIP input tensors (float32 CHW, little-endian)", modelPreprocess},
 		{"model embed", "print image and text embeddings as JSON", modelEmbed},
+		{"model anomaly", "print anomaly maps of images against golden samples and/or class prompts, as JSON", modelAnomaly},
 		{"classify", "zero-shot classify images against text prompts", classify},
 		{"run", "run the appliance: cameras, inspection, verdicts", runAppliance},
 		{"serve", "answer other appliances' escalated frames with this model", serveEscalations},

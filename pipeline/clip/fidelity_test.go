@@ -189,6 +189,17 @@ func TestAgreesWithPyTorch(t *testing.T) {
 			t.Fatal(err)
 		}
 		compareModel(t, exported, "fp32", images, prompts, ref, 0.9999, 1e-3)
+
+		// It has no patch outputs: anomaly maps are refused with the reason,
+		// image-level scoring (above) works.
+		m, err := clip.Open(exported, clip.Options{NoText: true, Session: engine.SessionOptions{IntraOpThreads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if err := m.CheckPatches([]int{1}, true); err == nil || !strings.Contains(err.Error(), "no patch outputs") {
+			t.Errorf("anomaly maps from a PyTorch export: got %v, want an error saying it has no patch outputs", err)
+		}
 	})
 }
 

@@ -132,6 +132,22 @@ func (v VisionConfig) NumPatches() int {
 	return g * g
 }
 
+// Grid is the side of the patch grid, image_size / patch_size.
+func (v VisionConfig) Grid() int { return v.ImageSize / v.PatchSize }
+
+// DefaultMemoryLayers are the layers whose patch tokens the few-shot
+// (golden-sample) anomaly map compares: floor(L/2) and floor(3L/4),
+// deduplicated, where layer l is the output of the l-th residual block
+// (12 and 18 for ViT-L/14's 24 blocks). Middle layers keep local texture
+// that the last layers have pooled away.
+func (v VisionConfig) DefaultMemoryLayers() []int {
+	a, b := v.NumHiddenLayers/2, 3*v.NumHiddenLayers/4
+	if a == b {
+		return []int{a}
+	}
+	return []int{a, b}
+}
+
 // ParseConfig decodes a config.json and fills in Hugging Face's defaults.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config

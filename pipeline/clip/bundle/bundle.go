@@ -62,6 +62,10 @@ type Provenance struct {
 	Seed      uint64 `json:"seed,omitempty"`
 	// ImportedFrom is the checkpoint directory an imported bundle came from.
 	ImportedFrom string `json:"imported_from,omitempty"`
+	// PatchLayers are the layers whose patch tokens (patch_tokens.<l>) the
+	// vision models return for golden-sample anomaly maps; the models' own
+	// outputs are what the engine goes by.
+	PatchLayers []int `json:"patch_layers,omitempty"`
 }
 
 // Open reads a bundle's configs and finds its variants. It does not load models.

@@ -17,6 +17,10 @@ import (
 type WriteOptions struct {
 	// Variants to write; empty means fp32 only.
 	Variants []graph.Variant
+	// PatchLayers are the layers whose patch tokens the vision models
+	// return (graph.Options.PatchLayers); nil means the architecture's
+	// default memory layers. Recorded in the provenance.
+	PatchLayers []int
 	// Replace allows overwriting an existing bundle directory.
 	Replace bool
 	// Provenance is recorded in the bundle's linesight.json.
@@ -71,7 +75,11 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 	if err := os.WriteFile(filepath.Join(tmp, PreprocessorFile), pre.JSON(), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
-	prov, _ := json.MarshalIndent(opts.Provenance, "", "  ")
+	provenance := opts.Provenance
+	if provenance.PatchLayers, err = graph.ResolvePatchLayers(cfg.VisionConfig, opts.PatchLayers); err != nil {
+		return fmt.Errorf("write model bundle: %w", err)
+	}
+	prov, _ := json.MarshalIndent(provenance, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, ProvenanceFile), append(prov, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
@@ -87,7 +95,8 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 			}
 			name := stem + v.Suffix() + ".onnx"
 			m, err := graph.Build(cfg, w, tower, graph.Options{
-				Variant: v,
+				Variant:     v,
+				PatchLayers: provenance.PatchLayers,
 				Progress: func(stage string, done, total int) {
 					progress(fmt.Sprintf("build %s (%s)", name, stage), int64(done), int64(total))
 				},

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,10 +155,12 @@ func TestVisionAllocatesNothingPerCall(t *testing.T) {
 	if _, err := v.Embed(buf, 4); err != nil {
 		t.Fatal(err)
 	}
-	// onnxruntime_go builds two small C-pointer slices per Run; nothing scales with the batch.
+	// onnxruntime_go builds two small C-pointer slices per Run and one
+	// handle per tensor (the input and each output: the embedding and the
+	// patch outputs); nothing scales with the batch.
 	allocs := testing.AllocsPerRun(5, func() { v.Embed(buf, 4) })
-	if allocs > 4 {
-		t.Errorf("%.0f allocations per Embed, want at most 4", allocs)
+	if want := 2 + 1 + len(v.outputs); allocs > float64(want) {
+		t.Errorf("%.0f allocations per Embed, want at most %d", allocs, want)
 	}
 }
 
@@ -362,5 +365,96 @@ func TestMissingLibraryExplainsSetup(t *testing.T) {
 	}
 	if got := ResolveLibraryPath("flag.so"); got != "flag.so" {
 		t.Errorf("explicit path: got %s", got)
+	}
+}
+
+// withoutPatchOutputs drops the patch outputs, as a model exported
+// elsewhere or written before them has none.
+func withoutPatchOutputs(m *onnxproto.Model) {
+	m.Graph.Outputs = m.Graph.Outputs[:1]
+}
+
+func TestPatchOutputsComeFromTheSameRun(t *testing.T) {
+	cfg, w := tiny(t)
+	v, err := OpenVision(save(t, cfg, w, arch.Vision, graph.Options{PatchLayers: []int{1, 0}}, nil), SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	vc := cfg.VisionConfig
+	g, n, width := vc.Grid(), vc.NumPatches(), vc.HiddenSize
+	if !slices.Equal(v.PatchLayers(), []int{0, 1}) || !v.HasPatchEmbeds() || v.Grid() != g || v.PatchWidth() != width {
+		t.Fatalf("discovered layers %v, embeds %v, grid %d, width %d; want [0 1], true, %d, %d",
+			v.PatchLayers(), v.HasPatchEmbeds(), v.Grid(), v.PatchWidth(), g, width)
+	}
+	if err := v.CheckPatchOutputs([]int{0, 1}, true); err != nil {
+		t.Errorf("check of the layers it has: %v", err)
+	}
+
+	buf := pixels(cfg, 2, 5)
+	ref, err := reference.Vision(cfg, w, buf, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.EmbedPatches(buf, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, "image_embeds", p.Embeds, ref.Embeds, v.Dim())
+	for i, l := range v.PatchLayers() {
+		var want []float64
+		for b := 0; b < 2; b++ {
+			want = append(want, ref.Hidden[l][(b*(n+1)+1)*width:(b+1)*(n+1)*width]...)
+		}
+		checkRows(t, fmt.Sprintf("patch tokens of layer %d", l), p.Tokens[i], want, width)
+	}
+	checkRows(t, "patch_embeds", p.Dense, ref.PatchEmbeds, v.Dim())
+
+	// Embed is the same run: its embeddings are the patch run's.
+	e, err := v.Embed(buf, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &e[0] != &p.Embeds[0] {
+		t.Error("Embed and EmbedPatches use different output tensors for the same batch")
+	}
+}
+
+func TestMissingPatchOutputsAreExplained(t *testing.T) {
+	cfg, w := tiny(t)
+	v, err := OpenVision(save(t, cfg, w, arch.Vision, graph.Options{}, withoutPatchOutputs), SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if v.PatchLayers() != nil || v.HasPatchEmbeds() || v.Grid() != 0 {
+		t.Errorf("found patch outputs in a model without them: layers %v, embeds %v, grid %d", v.PatchLayers(), v.HasPatchEmbeds(), v.Grid())
+	}
+	for _, c := range []struct {
+		layers []int
+		embeds bool
+	}{{[]int{1}, false}, {nil, true}} {
+		err := v.CheckPatchOutputs(c.layers, c.embeds)
+		if err == nil || !strings.Contains(err.Error(), "no patch outputs") || !strings.Contains(err.Error(), "Image-level scoring works") {
+			t.Errorf("layers %v embeds %v: got %v, want an error saying the outputs are missing and image-level scoring works", c.layers, c.embeds, err)
+		}
+	}
+	// Image-level embedding still works.
+	px := pixels(cfg, 1, 6)
+	ref, _ := reference.Vision(cfg, w, px, 1)
+	got, err := v.Embed(px, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, "image_embeds", got, ref.Embeds, v.Dim())
+
+	// A layer the model does not export is named with the ones it does.
+	v2, err := OpenVision(save(t, cfg, w, arch.Vision, graph.Options{PatchLayers: []int{1}}, nil), SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v2.Close()
+	if err := v2.CheckPatchOutputs([]int{0}, false); err == nil || !strings.Contains(err.Error(), "layers 1, not of layer 0") {
+		t.Errorf("unexported layer: got %v", err)
 	}
 }

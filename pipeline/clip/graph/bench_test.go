@@ -45,3 +45,88 @@ func BenchmarkVisionSession(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPatchOutputsCost measures what the patch outputs add to the
+// vision session (int8, batch 1, two threads): the graph as built against
+// the same graph cut down to image_embeds and the nodes it needs.
+// LINESIGHT_BENCH_PRESETS chooses the presets (default vit-b-32).
+func BenchmarkPatchOutputsCost(b *testing.B) {
+	presets := []string{"vit-b-32"}
+	if env := os.Getenv("LINESIGHT_BENCH_PRESETS"); env != "" {
+		presets = strings.Split(env, ",")
+	}
+	for _, preset := range presets {
+		cfg, err := arch.Preset(preset)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := arch.RandomWeights(cfg, 1)
+		for _, withPatches := range []bool{false, true} {
+			name := preset + "/image_embeds_only"
+			if withPatches {
+				name = preset + "/with_patch_outputs"
+			}
+			b.Run(name, func(b *testing.B) {
+				m, err := Build(cfg, w, arch.Vision, Options{Variant: INT8})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !withPatches {
+					keepOnly(m.Graph, OutputImageEmbeds)
+				}
+				s := newSession(b, m, onnxproto.SaveOptions{})
+				in := floatInput(b, pixelShape(cfg, 1), randomPixels(cfg, 1, 1))
+				s.run(b, in)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					s.run(b, in)
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/img")
+			})
+		}
+	}
+}
+
+// keepOnly cuts g down to one output and the nodes and initializers it
+// needs.
+func keepOnly(g *onnxproto.Graph, output string) {
+	producer := map[string]*onnxproto.Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			producer[o] = n
+		}
+	}
+	needed := map[string]bool{}
+	var visit func(string)
+	visit = func(v string) {
+		if needed[v] {
+			return
+		}
+		needed[v] = true
+		if n := producer[v]; n != nil {
+			for _, in := range n.Inputs {
+				visit(in)
+			}
+		}
+	}
+	visit(output)
+	var nodes []*onnxproto.Node
+	for _, n := range g.Nodes {
+		if needed[n.Outputs[0]] {
+			nodes = append(nodes, n)
+		}
+	}
+	var inits []*onnxproto.Tensor
+	for _, t := range g.Initializers {
+		if needed[t.Name] {
+			inits = append(inits, t)
+		}
+	}
+	var outs []*onnxproto.ValueInfo
+	for _, o := range g.Outputs {
+		if o.Name == output {
+			outs = append(outs, o)
+		}
+	}
+	g.Nodes, g.Initializers, g.Outputs = nodes, inits, outs
+}

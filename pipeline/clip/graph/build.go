@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
@@ -16,6 +18,20 @@ const (
 	OutputTextEmbeds   = "text_embeds"
 	// HiddenStatesOutput is the name prefix of the DebugOutputs.
 	HiddenStatesOutput = "hidden_states."
+	// PatchTokensOutput is the name prefix of the vision graph's patch
+	// tokens: patch_tokens.<l> [batch_size, grid*grid, width] is h_l, the
+	// output of block l (h_0: after pre_layrnorm), without the class token,
+	// patches row-major.
+	PatchTokensOutput = "patch_tokens."
+	// OutputPatchEmbeds is the vision graph's dense embeddings
+	// [batch_size, grid*grid, projection_dim]: for each patch, the last
+	// block's value path alone, through post_layernorm and
+	// visual_projection, scaled to unit length.
+	OutputPatchEmbeds = "patch_embeds"
+
+	// PatchLayersMetadata is the vision model's metadata key listing the
+	// layers of its patch_tokens outputs, comma-separated ("12,18").
+	PatchLayersMetadata = "linesight.patch_layers"
 
 	batchDim = "batch_size"
 	seqDim   = "sequence_length"
@@ -32,6 +48,10 @@ func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxpr
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("build %s graph: %w", t, err)
 	}
+	patchLayers, err := opts.patchLayers(cfg.VisionConfig)
+	if err != nil && t == arch.Vision {
+		return nil, fmt.Errorf("build %s graph: %w", t, err)
+	}
 	if t != arch.Vision && t != arch.Text {
 		return nil, fmt.Errorf("build graph: unknown tower %q (vision, text)", t)
 	}
@@ -41,7 +61,7 @@ func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxpr
 
 	var b *builder
 	if t == arch.Vision {
-		b = buildVision(cfg, w, opts)
+		b = buildVision(cfg, w, opts, patchLayers)
 	} else {
 		b = buildText(cfg, w, opts)
 	}
@@ -51,7 +71,18 @@ func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxpr
 		{Key: "linesight.tower", Value: string(t)},
 		{Key: "linesight.variant", Value: opts.Variant.String()},
 	}
+	if t == arch.Vision {
+		m.Metadata = append(m.Metadata, onnxproto.StringEntry{Key: PatchLayersMetadata, Value: joinInts(patchLayers)})
+	}
 	return m, nil
+}
+
+func joinInts(v []int) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
 }
 
 // progressFor adapts Options.Progress to one stage.

@@ -20,6 +20,10 @@ type builder struct {
 	scope  string
 	counts map[string]int
 	consts map[string]string
+	// inits holds the initializer names added so far: a parameter used by
+	// two paths (post_layernorm and visual_projection serve the class token
+	// and the patches) is stored once.
+	inits map[string]bool
 }
 
 func newBuilder(name string, w arch.Weights, v Variant) *builder {
@@ -34,6 +38,7 @@ func newBuilder(name string, w arch.Weights, v Variant) *builder {
 		act:     act,
 		counts:  map[string]int{},
 		consts:  map[string]string{},
+		inits:   map[string]bool{},
 	}
 }
 
@@ -84,8 +89,14 @@ func floatAttr(name string, v float32) *onnxproto.Attribute {
 	return &onnxproto.Attribute{Name: name, Type: onnxproto.AttrFloat, F: v}
 }
 
-// addInitializer appends a tensor and returns its name.
+// addInitializer appends a tensor and returns its name. A name already added
+// is not added again: names are derived from the parameter and the variant's
+// transformation, so the same name always holds the same values.
 func (b *builder) addInitializer(t *onnxproto.Tensor) string {
+	if b.inits[t.Name] {
+		return t.Name
+	}
+	b.inits[t.Name] = true
 	b.g.Initializers = append(b.g.Initializers, t)
 	return t.Name
 }

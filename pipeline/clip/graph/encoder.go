@@ -19,38 +19,41 @@ type tower struct {
 
 // encoder runs every layer on x [B, S, width]. mask, when set, is a float32
 // additive attention mask broadcastable to [B, heads, S, S]. It returns the
-// hidden states before the first layer and after each one.
+// hidden states before the first layer and after each one, and the last
+// layer's value projection v_proj(layer_norm1(x)) over every position
+// [B, S, width], which the dense patch embeddings reuse.
 //
 // With firstTokenOut the last layer computes only position 0 (its output is
 // [B, 1, width]): the vision tower pools the class token, so the other
 // positions' queries, output projection and MLP in that layer are wasted work
 // (about 1/layers of the whole tower).
-func (b *builder) encoder(t tower, x, mask string, firstTokenOut bool, progress func(done, total int)) []string {
-	hidden := []string{x}
+func (b *builder) encoder(t tower, x, mask string, firstTokenOut bool, progress func(done, total int)) (hidden []string, lastValues string) {
+	hidden = []string{x}
 	for i := 0; i < t.layers; i++ {
 		b.scope = fmt.Sprintf("/%s/encoder/layers.%d", t.prefix, i)
 		onlyFirst := firstTokenOut && i == t.layers-1
-		x = b.encoderLayer(t, fmt.Sprintf("%s.encoder.layers.%d.", t.prefix, i), x, mask, onlyFirst)
+		x, lastValues = b.encoderLayer(t, fmt.Sprintf("%s.encoder.layers.%d.", t.prefix, i), x, mask, onlyFirst)
 		hidden = append(hidden, x)
 		if progress != nil {
 			progress(i+1, t.layers)
 		}
 	}
-	return hidden
+	return hidden, lastValues
 }
 
 // encoderLayer is a pre-norm transformer block:
 // x += attn(ln1(x)); x += mlp(ln2(x)). With onlyFirst, only position 0 is
-// computed and returned.
-func (b *builder) encoderLayer(t tower, p, x, mask string, onlyFirst bool) string {
+// computed and returned. values is v_proj(ln1(x)) over every position.
+func (b *builder) encoderLayer(t tower, p, x, mask string, onlyFirst bool) (out, values string) {
 	h := b.layerNorm(x, p+"layer_norm1", t.eps)
 	queries := h
 	if onlyFirst {
 		x, queries = b.firstToken(x), b.firstToken(h)
 	}
-	x = b.op("Add", []string{x, b.attention(t, p+"self_attn", queries, h, mask)})
+	attn, values := b.attention(t, p+"self_attn", queries, h, mask)
+	x = b.op("Add", []string{x, attn})
 	h = b.layerNorm(x, p+"layer_norm2", t.eps)
-	return b.op("Add", []string{x, b.mlp(t, p+"mlp", h)})
+	return b.op("Add", []string{x, b.mlp(t, p+"mlp", h)}), values
 }
 
 // firstToken slices [B, S, D] to [B, 1, D].
@@ -60,8 +63,9 @@ func (b *builder) firstToken(x string) string {
 
 // attention is multi-head attention of the positions in hq [B, Sq, width]
 // over all positions in h [B, S, width] (hq is h for self-attention over
-// every position).
-func (b *builder) attention(t tower, p, hq, h, mask string) string {
+// every position). It also returns the value projection v_proj(h) before
+// the heads are split.
+func (b *builder) attention(t tower, p, hq, h, mask string) (out, values string) {
 	headDim := t.width / t.heads
 	splitHeads := b.ints(0, 0, int64(t.heads), int64(headDim))
 
@@ -70,7 +74,8 @@ func (b *builder) attention(t tower, p, hq, h, mask string) string {
 	q = b.op("Transpose", []string{b.op("Reshape", []string{q, splitHeads})}, intsAttr("perm", 0, 2, 1, 3))
 	// K goes straight to [B, heads, head_dim, S] so Q·Kᵀ is a plain MatMul.
 	k := b.op("Transpose", []string{b.op("Reshape", []string{b.linear(h, p+".k_proj", true), splitHeads})}, intsAttr("perm", 0, 2, 3, 1))
-	v := b.op("Transpose", []string{b.op("Reshape", []string{b.linear(h, p+".v_proj", true), splitHeads})}, intsAttr("perm", 0, 2, 1, 3))
+	values = b.linear(h, p+".v_proj", true)
+	v := b.op("Transpose", []string{b.op("Reshape", []string{values, splitHeads})}, intsAttr("perm", 0, 2, 1, 3))
 
 	scores := b.cast(b.op("MatMul", []string{q, k}), b.act, onnxproto.Float)
 	if mask != "" {
@@ -82,7 +87,7 @@ func (b *builder) attention(t tower, p, hq, h, mask string) string {
 	ctx := b.op("MatMul", []string{probs, v})
 	ctx = b.op("Transpose", []string{ctx}, intsAttr("perm", 0, 2, 1, 3))
 	ctx = b.op("Reshape", []string{ctx, b.ints(0, 0, int64(t.width))})
-	return b.linear(ctx, p+".out_proj", true)
+	return b.linear(ctx, p+".out_proj", true), values
 }
 
 // mlp is fc2(act(fc1(h))).

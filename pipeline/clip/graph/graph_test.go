@@ -455,3 +455,87 @@ func TestTranspose(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchOutputs: every variant's vision graph returns the patch tokens
+// of the memory layers and the dense patch embeddings, matching the float64
+// reference, and records the layers in its metadata.
+func TestPatchOutputs(t *testing.T) {
+	for _, md := range accuracyModels(t) {
+		px := randomPixels(md.cfg, 2, 31)
+		ref, err := reference.Vision(md.cfg, md.w, px, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vc := md.cfg.VisionConfig
+		layers := vc.DefaultMemoryLayers()
+		n := vc.NumPatches()
+		for _, c := range []struct {
+			variant        Variant
+			maxRel, minCos float64
+		}{
+			{FP32, 1e-4, 0.99999}, {FP16, 2e-2, 0.999}, {INT8, 0.1, 0.99},
+			{INT8Weights, 0.1, 0.99}, {INT8Blocks, 0.1, 0.99}, {INT8VNNI, 0.1, 0.99},
+		} {
+			t.Run(md.name+"_"+c.variant.String(), func(t *testing.T) {
+				m := build(t, md.cfg, md.w, arch.Vision, Options{Variant: c.variant})
+				if got := metadata(m, PatchLayersMetadata); got != joinInts(layers) {
+					t.Errorf("metadata %s = %q, want %q", PatchLayersMetadata, got, joinInts(layers))
+				}
+				out := newSession(t, m, onnxproto.SaveOptions{}).run(t, floatInput(t, pixelShape(md.cfg, 2), px))
+				for _, l := range layers {
+					name := fmt.Sprintf("%s%d", PatchTokensOutput, l)
+					got, ok := out[name]
+					if !ok {
+						t.Fatalf("no output %s among %d outputs", name, len(out))
+					}
+					compareRows(t, name, got, patchRows(ref.Hidden[l], 2, n+1, vc.HiddenSize), vc.HiddenSize, c.maxRel, c.minCos)
+				}
+				compareRows(t, OutputPatchEmbeds, out[OutputPatchEmbeds], ref.PatchEmbeds, md.cfg.ProjectionDim, c.maxRel, c.minCos)
+				if len(out) != 2+len(layers) {
+					t.Errorf("%d outputs, want image_embeds, %d patch token outputs and patch_embeds", len(out), len(layers))
+				}
+			})
+		}
+	}
+}
+
+func TestPatchLayersOption(t *testing.T) {
+	cfg, w := tinyModel(t) // 2 blocks: layers 0 and 1 have every position
+	m := build(t, cfg, w, arch.Vision, Options{PatchLayers: []int{1, 0, 1}})
+	var names []string
+	for _, o := range m.Graph.Outputs {
+		names = append(names, o.Name)
+	}
+	if want := "image_embeds,patch_tokens.0,patch_tokens.1,patch_embeds"; strings.Join(names, ",") != want {
+		t.Errorf("outputs %s, want %s", strings.Join(names, ","), want)
+	}
+	if got := metadata(m, PatchLayersMetadata); got != "0,1" {
+		t.Errorf("metadata %q, want 0,1", got)
+	}
+	_, err := Build(cfg, w, arch.Vision, Options{PatchLayers: []int{2}})
+	if err == nil || !strings.Contains(err.Error(), "patch layer 2") || !strings.Contains(err.Error(), "0..1") {
+		t.Errorf("layer past the last block: got %v, want an error naming it and the range", err)
+	}
+	// The text tower has no patch outputs and ignores the option.
+	if _, err := Build(cfg, w, arch.Text, Options{PatchLayers: []int{5}}); err != nil {
+		t.Errorf("text tower: %v", err)
+	}
+}
+
+func metadata(m *onnxproto.Model, key string) string {
+	for _, e := range m.Metadata {
+		if e.Key == key {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// patchRows drops the class token from a [batch, seq, width] hidden state.
+func patchRows(h []float64, batch, seq, width int) []float64 {
+	var out []float64
+	for b := 0; b < batch; b++ {
+		out = append(out, h[(b*seq+1)*width:(b+1)*seq*width]...)
+	}
+	return out
+}

@@ -7,12 +7,18 @@
 // The vision graph maps pixel_values [batch_size, 3, H, W] to image_embeds
 // [batch_size, projection_dim]; the text graph maps input_ids [batch_size,
 // sequence_length] (and optionally attention_mask) to text_embeds. Both match
-// the Hugging Face Optimum export names.
+// the Hugging Face Optimum export names. The vision graph also returns the
+// patch tokens of the memory layers (patch_tokens.<l>) and the dense patch
+// embeddings (patch_embeds) that anomaly maps are made from, from the same
+// run (docs/models.md).
 package graph
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
 
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 )
@@ -89,6 +95,10 @@ type Options struct {
 	// for i = 0..layers: 0 is the input of the first encoder layer (vision:
 	// after pre_layrnorm) and i+1 the output of layer i.
 	DebugOutputs bool
+	// PatchLayers are the layers whose patch tokens the vision graph
+	// returns as patch_tokens.<l> (see PatchTokensOutput); nil means the
+	// config's DefaultMemoryLayers. Each must be in 0..layers-1.
+	PatchLayers []int
 	// Progress, when set, is told as each stage advances.
 	Progress func(stage string, done, total int)
 }
@@ -108,4 +118,28 @@ func (o Options) validate() error {
 		return fmt.Errorf("input_ids type %s is not supported (int64, int32)", t)
 	}
 	return nil
+}
+
+func (o Options) patchLayers(vc arch.VisionConfig) ([]int, error) {
+	return ResolvePatchLayers(vc, o.PatchLayers)
+}
+
+// ResolvePatchLayers is the list of patch-token layers a vision graph built
+// with Options.PatchLayers = layers returns: the config's
+// DefaultMemoryLayers when layers is nil, else layers sorted and
+// deduplicated, each an output of a block before the last (the last block
+// computes only the class token).
+func ResolvePatchLayers(vc arch.VisionConfig, layers []int) ([]int, error) {
+	if layers == nil {
+		layers = vc.DefaultMemoryLayers()
+	}
+	out := append([]int(nil), layers...)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	for _, l := range out {
+		if l < 0 || l >= vc.NumHiddenLayers {
+			return nil, fmt.Errorf("patch layer %d: the vision tower has %d blocks, so patch tokens come from layers 0..%d", l, vc.NumHiddenLayers, vc.NumHiddenLayers-1)
+		}
+	}
+	return out, nil
 }

@@ -44,7 +44,7 @@ func buildText(cfg arch.Config, w arch.Weights, opts Options) *builder {
 
 	t := tower{prefix: "text_model", layers: tc.NumHiddenLayers, width: tc.HiddenSize,
 		heads: tc.NumAttentionHeads, eps: tc.LayerNormEps, act: tc.HiddenAct}
-	hidden := b.encoder(t, x, mask, false, progressFor(opts, "text layers"))
+	hidden, _ := b.encoder(t, x, mask, false, progressFor(opts, "text layers"))
 
 	// final_layer_norm acts per position, so pooling first and normalising
 	// one row per sequence gives the same result for a fraction of the work.

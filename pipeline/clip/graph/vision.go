@@ -1,14 +1,18 @@
 package graph
 
 import (
+	"fmt"
+
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 )
 
 // buildVision writes CLIPVisionModel + visual_projection:
 // patch Conv -> [B, N, D] -> class token prepended -> + positions ->
-// pre_layrnorm -> encoder -> post_layernorm(class token) -> projection.
-func buildVision(cfg arch.Config, w arch.Weights, opts Options) *builder {
+// pre_layrnorm -> encoder -> post_layernorm(class token) -> projection,
+// plus the patch tokens of patchLayers and the dense patch embeddings that
+// anomaly maps are made from (see addPatchOutputs).
+func buildVision(cfg arch.Config, w arch.Weights, opts Options, patchLayers []int) *builder {
 	vc := cfg.VisionConfig
 	b := newBuilder("vision_model", w, opts.Variant)
 	b.g.Inputs = []*onnxproto.ValueInfo{{
@@ -41,7 +45,7 @@ func buildVision(cfg arch.Config, w arch.Weights, opts Options) *builder {
 		heads: vc.NumAttentionHeads, eps: vc.LayerNormEps, act: vc.HiddenAct}
 	// Only the class token leaves the last layer, unless every hidden state
 	// is wanted.
-	hidden := b.encoder(t, x, "", !opts.DebugOutputs, progressFor(opts, "vision layers"))
+	hidden, values := b.encoder(t, x, "", !opts.DebugOutputs, progressFor(opts, "vision layers"))
 
 	b.scope = "/vision_model/pooler"
 	pooled := b.op("Gather", []string{hidden[len(hidden)-1], b.ints(0)}, intAttr("axis", 1)) // [B, 1, D]
@@ -51,5 +55,43 @@ func buildVision(cfg arch.Config, w arch.Weights, opts Options) *builder {
 	embeds := b.linear(pooled, "visual_projection", false)
 
 	b.finish(opts, OutputImageEmbeds, embeds, cfg.ProjectionDim, hidden, onnxproto.Fixed(vc.NumPatches()+1), vc.HiddenSize)
+	b.addPatchOutputs(cfg, hidden, values, patchLayers)
 	return b
+}
+
+// addPatchOutputs adds the outputs anomaly maps need, computed in the same
+// run as image_embeds:
+//   - patch_tokens.<l> for each l in layers: h_l at positions 1..N (the
+//     class token dropped), [B, N, D];
+//   - patch_embeds: for each patch p of the last block's input h_(L-1),
+//     unit(visual_projection(post_layernorm(out_proj(v_proj(layer_norm1(h_(L-1)[p])))))),
+//     [B, N, E]: the value path alone, no attention mixing, residual or MLP
+//     (MaskCLIP's dense features). values is the last block's v_proj over
+//     every position, which attention has already computed.
+func (b *builder) addPatchOutputs(cfg arch.Config, hidden []string, values string, layers []int) {
+	vc := cfg.VisionConfig
+	n := int64(vc.NumPatches())
+	patches := func(x string) string { return b.op("Slice", []string{x, b.ints(1), b.ints(n + 1), b.ints(1)}) }
+	for _, l := range layers {
+		b.scope = fmt.Sprintf("/vision_model/patch_tokens.%d", l)
+		b.output(fmt.Sprintf("%s%d", PatchTokensOutput, l), patches(hidden[l]), b.act, n, vc.HiddenSize)
+	}
+
+	b.scope = "/vision_model/patch_embeds"
+	last := fmt.Sprintf("vision_model.encoder.layers.%d.self_attn.out_proj", vc.NumHiddenLayers-1)
+	u := b.linear(patches(values), last, true)
+	u = b.layerNorm(u, "vision_model.post_layernorm", vc.LayerNormEps)
+	e := b.cast(b.linear(u, "visual_projection", false), b.act, onnxproto.Float)
+	e = b.op("LpNormalization", []string{e}, intAttr("axis", -1), intAttr("p", 2))
+	b.output(OutputPatchEmbeds, e, onnxproto.Float, n, cfg.ProjectionDim)
+}
+
+// output names a value of type from, [B, seq, width], as a float32 graph
+// output.
+func (b *builder) output(name, x string, from onnxproto.DataType, seq int64, width int) {
+	b.opTo(name, castOrIdentity(from), []string{x}, castAttrs(from)...)
+	b.g.Outputs = append(b.g.Outputs, &onnxproto.ValueInfo{
+		Name: name, ElemType: onnxproto.Float,
+		Shape: []onnxproto.Dim{onnxproto.Symbolic(batchDim), onnxproto.Fixed(int(seq)), onnxproto.Fixed(width)},
+	})
 }

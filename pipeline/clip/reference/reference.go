@@ -14,14 +14,19 @@ import "math"
 // final_layer_norm(last hidden) at the EOT position.
 // Embeds is [batch, projection_dim]: Pooled times the projection (before any L2
 // normalisation).
+// PatchEmbeds (vision only) is [batch, patches, projection_dim]: for each
+// patch of Hidden[layers-1], the last layer's value path alone
+// (out_proj(v_proj(layer_norm1(h)))), then post_layernorm and the
+// projection, scaled to unit length.
 type Trace struct {
-	Hidden [][]float64
-	Pooled []float64
-	Embeds []float64
-	Batch  int
-	Seq    int
-	Width  int
-	Dim    int
+	Hidden      [][]float64
+	Pooled      []float64
+	Embeds      []float64
+	PatchEmbeds []float64
+	Batch       int
+	Seq         int
+	Width       int
+	Dim         int
 }
 
 // Cosine is the cosine similarity of two vectors of the same length; it is 0

@@ -2,6 +2,7 @@ package reference
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 )
@@ -43,7 +44,40 @@ func Vision(cfg arch.Config, w arch.Weights, pixels []float32, batch int) (*Trac
 	pooled := layerNorm(class, batch, width, w["vision_model.post_layernorm.weight"], w["vision_model.post_layernorm.bias"], vc.LayerNormEps)
 	embeds := linear(pooled, batch, w["visual_projection.weight"], nil)
 	return &Trace{Hidden: hidden, Pooled: pooled, Embeds: embeds,
-		Batch: batch, Seq: seq, Width: width, Dim: cfg.ProjectionDim}, nil
+		PatchEmbeds: patchEmbeds(cfg, w, hidden[len(hidden)-2], batch, seq),
+		Batch:       batch, Seq: seq, Width: width, Dim: cfg.ProjectionDim}, nil
+}
+
+// patchEmbeds is MaskCLIP's dense path on the input x of the last layer:
+// each patch through layer_norm1, v_proj and out_proj only, then
+// post_layernorm, visual_projection and unit length.
+func patchEmbeds(cfg arch.Config, w arch.Weights, x []float64, batch, seq int) []float64 {
+	vc := cfg.VisionConfig
+	width, n := vc.HiddenSize, seq-1
+	patches := make([]float64, 0, batch*n*width)
+	for b := 0; b < batch; b++ {
+		patches = append(patches, x[(b*seq+1)*width:(b+1)*seq*width]...)
+	}
+	rows := batch * n
+	p := fmt.Sprintf("vision_model.encoder.layers.%d.", vc.NumHiddenLayers-1)
+	h := layerNorm(patches, rows, width, w[p+"layer_norm1.weight"], w[p+"layer_norm1.bias"], vc.LayerNormEps)
+	h = linear(h, rows, w[p+"self_attn.v_proj.weight"], w[p+"self_attn.v_proj.bias"])
+	h = linear(h, rows, w[p+"self_attn.out_proj.weight"], w[p+"self_attn.out_proj.bias"])
+	h = layerNorm(h, rows, width, w["vision_model.post_layernorm.weight"], w["vision_model.post_layernorm.bias"], vc.LayerNormEps)
+	e := linear(h, rows, w["visual_projection.weight"], nil)
+	dim := cfg.ProjectionDim
+	for r := 0; r < rows; r++ {
+		row := e[r*dim : (r+1)*dim]
+		var sq float64
+		for _, v := range row {
+			sq += v * v
+		}
+		inv := 1 / math.Sqrt(sq)
+		for i := range row {
+			row[i] *= inv
+		}
+	}
+	return e
 }
 
 // embedImages is CLIPVisionEmbeddings: a bias-free convolution with stride
