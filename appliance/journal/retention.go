@@ -19,24 +19,100 @@ const retainStep = 5000
 type retention struct {
 	files          []string
 	expired        int // records older than max_age
-	evictedPass    int // PASS images removed for the size cap
+	evictedPass    int // PASS images removed for the size cap or disk space
 	evictedKept    int // FAIL/UNCERTAIN images removed for the size cap
+	evictedRecords int // oldest records removed for disk space
 	capUnreachable bool
 }
 
+// limits are what one retention pass keeps the journal within.
+type limits struct {
+	cutoff       time.Time // records captured before it expire (zero: never)
+	minuteCutoff time.Time // minute aggregates before it expire
+	maxBytes     int64     // the size cap on the file and images (0: none)
+	fileSize     int64     // the file's size on disk
+	// diskDeficit is how far the file system's free space is below the
+	// reserve (0: not); ringRecords how many of the oldest records to
+	// remove so that as many new ones fit in the file (commits failed).
+	diskDeficit int64
+	ringRecords int
+}
+
 // retain expires records older than cutoff (with their image) and minute
-// aggregates older than minuteCutoff, then evicts images while the file
-// (fileSize) and the images together exceed maxBytes: PASS images oldest first, then
-// FAIL and UNCERTAIN ones oldest first.
-func retain(tx *bolt.Tx, cutoff, minuteCutoff time.Time, maxBytes, fileSize int64) (retention, error) {
+// aggregates older than minuteCutoff, makes room on a short disk, then
+// evicts images while the file (fileSize) and the images together exceed
+// maxBytes: PASS images oldest first, then FAIL and UNCERTAIN ones oldest
+// first.
+func retain(tx *bolt.Tx, l limits) (retention, error) {
 	var r retention
-	if err := r.expire(tx, cutoff); err != nil {
+	if err := r.expire(tx, l.cutoff); err != nil {
 		return r, err
 	}
-	if err := expireAggregates(tx, minuteCutoff); err != nil {
+	if err := expireAggregates(tx, l.minuteCutoff); err != nil {
 		return r, err
 	}
-	return r, r.evict(tx, maxBytes, fileSize)
+	if err := r.makeRoom(tx, l.diskDeficit, l.ringRecords); err != nil {
+		return r, err
+	}
+	return r, r.evict(tx, l.maxBytes, l.fileSize)
+}
+
+// makeRoom keeps a commit possible on a disk short of its reserve: it
+// evicts PASS images oldest first until diskDeficit bytes are freed, then
+// removes the oldest records (with their images) while the deficit is not
+// met and images remain. When commits fail all the same, it removes
+// ringRecords more of the oldest, as many as wait to be committed: the
+// journal then turns over within the file it has, oldest records first.
+func (r *retention) makeRoom(tx *bolt.Tx, diskDeficit int64, ringRecords int) error {
+	if diskDeficit <= 0 && ringRecords <= 0 {
+		return nil
+	}
+	images := tx.Bucket(bucketImages)
+	var pass [][]byte
+	var freed int64
+	c := images.Cursor()
+	for k, v := c.First(); k != nil && k[0] == 0 && freed < diskDeficit; k, v = c.Next() {
+		size, path := decodeImageValue(v)
+		pass = append(pass, bytes.Clone(k))
+		r.files = append(r.files, path)
+		freed += size
+	}
+	for _, k := range pass {
+		id := binary.BigEndian.Uint64(k[9:])
+		if err := images.Delete(k); err != nil {
+			return fmt.Errorf("evict image of record %d: %w", id, err)
+		}
+		if err := updateRecord(tx, id, func(rec *Record) { rec.Image = "" }); err != nil {
+			return fmt.Errorf("evict image of record %d: %w", id, err)
+		}
+		r.evictedPass++
+	}
+	if err := addImageBytes(tx, -freed); err != nil {
+		return err
+	}
+	diskDeficit -= freed
+	byTime := tx.Bucket(bucketByTime)
+	for n := 0; n < retainStep; n++ {
+		if diskDeficit > 0 && imageBytes(tx) > 0 {
+			// freeing disk space
+		} else if ringRecords > 0 {
+			ringRecords--
+		} else {
+			break
+		}
+		// A fresh cursor each time: deleting under a cursor moves it.
+		k, _ := byTime.Cursor().First()
+		if k == nil {
+			break
+		}
+		imgBytes, err := r.deleteRecord(tx, bytes.Clone(k))
+		if err != nil {
+			return err
+		}
+		diskDeficit -= imgBytes
+		r.evictedRecords++
+	}
+	return nil
 }
 
 func (r *retention) expire(tx *bolt.Tx, cutoff time.Time) error {
@@ -50,31 +126,33 @@ func (r *retention) expire(tx *bolt.Tx, cutoff time.Time) error {
 		keys = append(keys, bytes.Clone(k))
 	}
 	for _, k := range keys {
-		if err := r.deleteRecord(tx, k); err != nil {
+		if _, err := r.deleteRecord(tx, k); err != nil {
 			return err
 		}
+		r.expired++
 	}
 	return nil
 }
 
 // deleteRecord removes one record and everything that refers to it except
 // its outbox entry: a verdict not yet delivered is still owed to the line.
-func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) error {
+// It returns the size of the record's image.
+func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (imgBytes int64, err error) {
 	id := binary.BigEndian.Uint64(timeKey[8:])
 	key := u64(id)
 	if err := tx.Bucket(bucketByTime).Delete(timeKey); err != nil {
-		return fmt.Errorf("expire record %d: %w", id, err)
+		return 0, fmt.Errorf("remove record %d: %w", id, err)
 	}
 	raw := tx.Bucket(bucketRecords).Get(key)
 	if raw != nil {
 		var rec Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return fmt.Errorf("expire record %d: decode: %w", id, err)
+			return 0, fmt.Errorf("remove record %d: decode: %w", id, err)
 		}
 		at := time.Unix(0, int64(binary.BigEndian.Uint64(timeKey)))
 		if rec.PartID != "" {
 			if err := tx.Bucket(bucketByPart).Delete(append(partPrefix(rec.PartID), timeKey...)); err != nil {
-				return fmt.Errorf("expire record %d: %w", id, err)
+				return 0, fmt.Errorf("remove record %d: %w", id, err)
 			}
 		}
 		if rec.Image != "" {
@@ -84,11 +162,12 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) error {
 				if v := images.Get(ik); v != nil {
 					size, _ := decodeImageValue(v)
 					if err := images.Delete(ik); err != nil {
-						return fmt.Errorf("expire image of record %d: %w", id, err)
+						return 0, fmt.Errorf("remove image of record %d: %w", id, err)
 					}
 					if err := addImageBytes(tx, -size); err != nil {
-						return err
+						return 0, err
 					}
+					imgBytes += size
 				}
 			}
 			r.files = append(r.files, rec.Image)
@@ -96,11 +175,10 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) error {
 	}
 	for _, b := range [][]byte{bucketRecords, bucketEmbeddings} {
 		if err := tx.Bucket(b).Delete(key); err != nil {
-			return fmt.Errorf("expire record %d: %w", id, err)
+			return 0, fmt.Errorf("remove record %d: %w", id, err)
 		}
 	}
-	r.expired++
-	return nil
+	return imgBytes, nil
 }
 
 // expireAggregates drops minute aggregates before cutoff; hour aggregates
