@@ -10,11 +10,14 @@ import (
 // System is the appliance's health at a glance: what /system shows and what
 // alarms are raised from.
 type System struct {
-	Version   string       `json:"version"`
-	GoVersion string       `json:"go_version"`
-	Line      string       `json:"line"`
-	State     string       `json:"state"`
-	Error     string       `json:"error,omitempty"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	Line      string `json:"line"`
+	State     string `json:"state"`
+	Error     string `json:"error,omitempty"`
+	// Degraded lists what keeps the appliance from working as it should
+	// while it inspects; /readyz answers 503 while it is not empty.
+	Degraded  []string     `json:"degraded,omitempty"`
 	StartedAt time.Time    `json:"started_at"`
 	Warmup    Warmup       `json:"warmup"`
 	Model     ModelInfo    `json:"model"`

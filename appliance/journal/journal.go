@@ -459,7 +459,7 @@ func (j *Journal) run() {
 				continue
 			}
 			batch = j.hold(batch, p)
-			if len(batch) < maxBatch || j.failing {
+			if len(batch) < min(maxBatch, j.opts.MaxPending) || j.failing {
 				continue
 			}
 		case <-tick.C:
@@ -472,13 +472,14 @@ func (j *Journal) run() {
 // its verdict goes to the link at once, and the batch is kept within
 // MaxPending by dropping its oldest records from the journal.
 func (j *Journal) hold(batch []*pending, p *pending) []*pending {
+	batch = append(batch, p)
 	if j.failing {
 		j.bypass(p)
-	}
-	batch = append(batch, p)
-	if over := len(batch) - j.opts.MaxPending; over > 0 {
-		j.drop(batch[:over])
-		batch = append(batch[:0:0], batch[over:]...)
+		// Every record held now has had its verdict handed on.
+		if over := len(batch) - j.opts.MaxPending; over > 0 {
+			j.drop(batch[:over])
+			batch = append(batch[:0:0], batch[over:]...)
+		}
 	}
 	j.setHeld(len(batch))
 	return batch
@@ -547,7 +548,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 
 	now := j.opts.Now()
 	room := j.room(len(batch))
-	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery || room.diskDeficit > 0
+	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery || room.diskDeficit > 0 || j.failing
 	if !due {
 		j.restoreAcks(acks)
 		return nil
