@@ -244,7 +244,7 @@ func (v validator) certKey(p, cert, key string) {
 	}
 }
 
-// checkHostPort accepts host:port with a port from 1 to 65535; an empty
+// checkHostPort accepts host:port with a port from 0 to 65535; an empty
 // host listens on every interface.
 func checkHostPort(s string) error {
 	i := strings.LastIndexByte(s, ':')
@@ -258,9 +258,10 @@ func checkHostPort(s string) error {
 	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
 		return errors.New("an IPv6 host goes in brackets, e.g. [::1]:8080")
 	}
+	// Port 0 takes any free port; the log says which.
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
 }

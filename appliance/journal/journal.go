@@ -2,7 +2,8 @@
 // published: the verdict, its scores and image embedding, a JPEG of the
 // parts worth keeping, per-minute and per-hour counters, and the outbox the
 // MQTT link publishes from. One writer goroutine commits a batch per flush
-// interval, synced to disk, so a crash loses at most the open batch.
+// interval, synced to disk, so a crash loses at most the open batch. A full
+// disk degrades it rather than stopping the line (degraded.go).
 package journal
 
 import (
