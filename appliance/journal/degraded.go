@@ -72,8 +72,10 @@ func (j *Journal) room(held int) limits {
 	}
 	j.noteShort(free)
 	l.diskDeficit = max(j.reserve-free, 0)
+	// Room made for records that did not commit yet is not made again, so
+	// a disk that stays full costs at most a chunk of old records.
 	if j.failing {
-		l.ringRecords = min(held, j.chunk)
+		l.ringRecords = max(min(held, j.chunk)-j.ringCredit, 0)
 	}
 	return l
 }
@@ -125,7 +127,7 @@ func (j *Journal) commitsResumed() {
 	j.log.Info("journal commits again", "failed_flushes", j.failedFlushes,
 		"for", j.opts.Now().Sub(j.failingSince).Round(time.Millisecond),
 		"unjournaled", st.Unjournaled, "not_journaled", st.NotJournaled)
-	j.failing, j.failedFlushes = false, 0
+	j.failing, j.failedFlushes, j.ringCredit = false, 0, 0
 	j.setDegraded("")
 }
 

@@ -84,14 +84,14 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 	o := testOptions(dir)
 	o.MaxPending, o.Log, o.Now = 100, slog.New(logs), clock.Now
 	j := mustOpen(t, o)
-	for i := 1; i <= 10; i++ {
+	const before, full = 10, 1000
+	for i := 1; i <= before; i++ {
 		write(t, j, verdict("cam0", uint64(i), t0, defects.Pass, "good", ""), nil)
 	}
-	waitWritten(t, j, 10)
+	waitWritten(t, j, before)
 
 	filler := tmpfs.Fill(t, dir)
-	const full = 1000
-	for i := 11; i <= 10+full; i++ {
+	for i := before + 1; i <= before+full; i++ {
 		write(t, j, verdict("cam0", uint64(i), t0, defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 		if held := j.Stats().Held; held > o.MaxPending {
 			t.Fatalf("%d records held in memory, over MaxPending %d", held, o.MaxPending)
@@ -125,9 +125,10 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 			unjournaled++
 		}
 	}
-	if len(got) != 10+full || !slices.IsSorted(got) || got[0] != 1 || got[len(got)-1] != 10+full {
-		t.Fatalf("outbox and unjournaled verdicts hold %d ids (%v…), want 1-%d in order", len(got), got[:min(len(got), 5)], 10+full)
+	if len(got) != before+full || !slices.IsSorted(got) || got[0] != 1 || got[len(got)-1] != before+full {
+		t.Fatalf("outbox and unjournaled verdicts hold %d ids (%v…), want 1-%d in order", len(got), got[:min(len(got), 5)], before+full)
 	}
+
 	if uint64(unjournaled) != st.Unjournaled || unjournaled < full-commitChunk {
 		t.Errorf("%d verdicts marked not journaled, stats say %d", unjournaled, st.Unjournaled)
 	}
@@ -148,8 +149,8 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 	filler.Remove()
 	waitFor(t, func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
 	st = j.Stats()
-	if st.Written+st.NotJournaled != 10+full {
-		t.Errorf("%d written + %d not journaled, want %d", st.Written, st.NotJournaled, 10+full)
+	if st.Written+st.NotJournaled != before+full {
+		t.Errorf("%d written + %d not journaled, want %d", st.Written, st.NotJournaled, before+full)
 	}
 	if n := logs.count("journal commits again"); n != 1 {
 		t.Errorf("%d lines say commits resumed, want 1", n)
@@ -157,10 +158,10 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 	// New verdicts go the normal way again: journaled, then queued.
 	write(t, j, verdict("cam0", 9999, t0, defects.Fail, "scratch", ""), testFrame(64, 48, 1))
 	waitWritten(t, j, st.Written+1)
-	if es, _ := j.Pending(0, 10); len(es) != 1 || es[0].NotJournaled || es[0].ID != 11+full {
+	if es, _ := j.Pending(0, 10); len(es) != 1 || es[0].NotJournaled || es[0].ID != before+full+1 {
 		t.Errorf("after recovery the outbox holds %+v, want just the new journaled verdict", es)
 	}
-	if _, err := j.Image(11 + full); err != nil {
+	if _, err := j.Image(before + full + 1); err != nil {
 		t.Errorf("the new verdict's image: %v", err)
 	}
 	checkNoPartialImages(t, j)
@@ -262,5 +263,44 @@ func TestCloseOnFullDiskLosesAtMostMaxPending(t *testing.T) {
 		t.Errorf("reopened at last id %d, want %d", got, st.LastID)
 	}
 	imageSizes(t, j) // every image file has its record
+	checkNoPartialImages(t, j)
+}
+
+// A disk filled by something else: the journal turns over, old records
+// making room for new ones, and never removes more than a chunk of old
+// records beyond those it could replace.
+func TestFullDiskTurnsTheJournalOver(t *testing.T) {
+	dir := tmpfs.Mount(t, 8<<20)
+	o := testOptions(dir)
+	o.MaxPending = 100
+	j := mustOpen(t, o)
+	const before, full = 600, 1000
+	for i := 1; i <= before; i++ {
+		write(t, j, verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Pass, "good", ""), nil)
+	}
+	waitWritten(t, j, before)
+	tmpfs.Fill(t, dir)
+	for i := before + 1; i <= before+full; i++ {
+		write(t, j, verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
+	}
+	j.Sync(context.Background()) // the writer has taken every record
+	waitFor(t, func() bool { return j.Stats().Flushes > 50 })
+	st := j.Stats()
+	if st.Written <= before {
+		t.Errorf("nothing committed on the full disk: %+v", st)
+	}
+	if st.EvictedRecords > st.Written-before+commitChunk {
+		t.Errorf("%d old records removed for %d committed since the disk filled", st.EvictedRecords, st.Written-before)
+	}
+	if j.Degraded() == "" {
+		t.Error("the journal does not say it is degraded on a full disk")
+	}
+	if st.Held > o.MaxPending {
+		t.Errorf("%d records held, over %d", st.Held, o.MaxPending)
+	}
+	p, err := j.Query(Query{Limit: 1})
+	if err != nil || len(p.Records) != 1 || p.Records[0].ID <= before {
+		t.Errorf("the newest record is %v (%v), want one written on the full disk", ids(p), err)
+	}
 	checkNoPartialImages(t, j)
 }

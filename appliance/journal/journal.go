@@ -143,6 +143,7 @@ type Journal struct {
 	reserve        int64 // free bytes kept on the file system; 0: none
 	side           unjournaled
 	chunk          int  // owned by the writer: records per transaction, halved on failure
+	ringCredit     int  // owned by the writer: records removed for room not yet refilled
 	failing        bool // owned by the writer: the last commit failed
 	short          bool // owned by the writer: the disk is below its reserve
 	failingSince   time.Time
@@ -560,22 +561,25 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	if j.failing {
 		first = nil
 	}
-	if err := j.commit(acks, first, &room, now); err != nil {
+	evicted, err := j.commit(acks, first, &room, now)
+	if err != nil {
 		j.restoreAcks(acks)
 		j.chunk = max(j.chunk/2, 1)
 		return j.commitFailed(batch, err)
 	}
+	j.ringCredit += evicted
 	j.setLastRetain(now)
 	batch = batch[len(first):]
 	for len(batch) > 0 {
 		chunk := batch[:min(len(batch), j.chunk)]
-		if err := j.commit(nil, chunk, nil, now); err != nil {
+		if _, err := j.commit(nil, chunk, nil, now); err != nil {
 			// A smaller transaction needs less new space: halving lets
 			// whatever room there is be used.
 			j.chunk = max(j.chunk/2, 1)
 			return j.commitFailed(batch, err)
 		}
 		j.chunk = min(j.chunk*2, commitChunk)
+		j.ringCredit = max(j.ringCredit-len(chunk), 0)
 		batch = batch[len(chunk):]
 		j.setHeld(len(batch))
 	}
@@ -585,10 +589,11 @@ func (j *Journal) flush(batch []*pending) []*pending {
 }
 
 // commit applies acks, the records and, when room is set, retention in one
-// synced transaction, then deletes the files retention let go.
-func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *limits, now time.Time) error {
+// synced transaction, then deletes the files retention let go. It returns
+// how many records retention removed for disk space.
+func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *limits, now time.Time) (int, error) {
 	if err := j.syncImages(records); err != nil {
-		return fmt.Errorf("sync images: %w", err)
+		return 0, fmt.Errorf("sync images: %w", err)
 	}
 	j.mu.Lock()
 	outboxN := j.outboxN
@@ -625,7 +630,7 @@ func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *li
 	})
 	if err != nil {
 		j.count(func(s *Stats) { s.FlushErrors++ })
-		return err
+		return 0, err
 	}
 	for _, f := range ret.files {
 		if err := removeImage(j.imagesDir, f); err != nil {
@@ -657,7 +662,7 @@ func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *li
 		default:
 		}
 	}
-	return nil
+	return ret.evictedRecords, nil
 }
 
 func (j *Journal) restoreAcks(acks map[uint64]time.Time) {
