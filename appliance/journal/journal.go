@@ -197,7 +197,7 @@ func Open(opts Options) (*Journal, error) {
 		return j, nil
 	}
 	j.side.limit = opts.UnjournaledLimit
-	j.chunk = commitChunk
+	j.chunk = maxBatch
 	j.reserve = j.diskReserve()
 	j.in = make(chan *pending, opts.Queue)
 	go j.run()
@@ -429,8 +429,10 @@ func (j *Journal) count(f func(*Stats)) {
 }
 
 // maxBatch is how many records make the writer flush before the interval
-// ends; commitChunk bounds one transaction, so that a little freed space
-// lets commits make progress again.
+// ends, and the most one transaction holds. After a failed commit a
+// transaction holds at most commitChunk records, halving with each further
+// failure down to one, so that a little freed space lets commits make
+// progress again; each success doubles it back.
 const (
 	maxBatch    = 4096
 	commitChunk = 256
@@ -564,7 +566,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	evicted, err := j.commit(acks, first, &room, now)
 	if err != nil {
 		j.restoreAcks(acks)
-		j.chunk = max(j.chunk/2, 1)
+		j.shrinkChunk()
 		return j.commitFailed(batch, err)
 	}
 	j.ringCredit += evicted
@@ -573,12 +575,10 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	for len(batch) > 0 {
 		chunk := batch[:min(len(batch), j.chunk)]
 		if _, err := j.commit(nil, chunk, nil, now); err != nil {
-			// A smaller transaction needs less new space: halving lets
-			// whatever room there is be used.
-			j.chunk = max(j.chunk/2, 1)
+			j.shrinkChunk()
 			return j.commitFailed(batch, err)
 		}
-		j.chunk = min(j.chunk*2, commitChunk)
+		j.chunk = min(j.chunk*2, maxBatch)
 		j.ringCredit = max(j.ringCredit-len(chunk), 0)
 		batch = batch[len(chunk):]
 		j.setHeld(len(batch))
@@ -587,6 +587,11 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	j.commitsResumed()
 	return nil
 }
+
+// shrinkChunk makes the next transaction smaller after a failed one: a
+// smaller transaction needs less new space, so whatever room there is can
+// be used.
+func (j *Journal) shrinkChunk() { j.chunk = max(min(j.chunk/2, commitChunk), 1) }
 
 // commit applies acks, the records and, when room is set, retention in one
 // synced transaction, then deletes the files retention let go. It returns
