@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // A full disk must slow the journal down, not stop the line: the writer
@@ -72,6 +74,15 @@ func (j *Journal) room(held int) limits {
 	}
 	j.noteShort(free)
 	l.diskDeficit = max(j.reserve-free, 0)
+	var used int64
+	j.db.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	grew := max(used-j.lastUsed, 0)
+	j.lastUsed = used
+	if l.diskDeficit > 0 {
+		// The file must stop growing into the reserve: free in it twice
+		// what it grew since the last flush.
+		l.fileRoom = 2 * grew
+	}
 	// Room made for records that did not commit yet is not made again, so
 	// a disk that stays full costs at most a chunk of old records.
 	if j.failing {

@@ -168,7 +168,9 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 }
 
 // A disk smaller than journal.max_mb: retention keeps the reserve free,
-// PASS images first, then the oldest records, so commits never fail.
+// evicting images as the size cap does (PASS first, then FAIL, oldest
+// first), then, with no image left, turning the oldest records over, so
+// commits never fail.
 func TestJournalTurnsOverWithinASmallDisk(t *testing.T) {
 	dir := tmpfs.Mount(t, 3<<20)
 	logs := &logLines{}
@@ -193,28 +195,45 @@ func TestJournalTurnsOverWithinASmallDisk(t *testing.T) {
 	if st.FlushErrors != 0 || st.ImageErrors != 0 || j.Degraded() != "" {
 		t.Fatalf("flush errors %d, image errors %d, degraded %q: the reserve did not keep room", st.FlushErrors, st.ImageErrors, j.Degraded())
 	}
-	if st.EvictedPass != 30 || st.EvictedRecords == 0 {
-		t.Errorf("evicted %d PASS images and %d records; want all 30 PASS images, then old records", st.EvictedPass, st.EvictedRecords)
+	if st.EvictedPass != 30 || st.EvictedKept == 0 || st.EvictedRecords != 0 {
+		t.Errorf("evicted %d PASS images, %d FAIL images and %d records; want all 30 PASS images, then old FAIL images, and every record kept",
+			st.EvictedPass, st.EvictedKept, st.EvictedRecords)
 	}
 	if free := tmpfs.Free(t, dir); free < j.reserve/2 {
 		t.Errorf("%d bytes free, reserve %d", free, j.reserve)
 	}
 	sizes := imageSizes(t, j)
-	p, err := j.Query(Query{Limit: n})
+	if _, ok := sizes[n]; !ok {
+		t.Error("the newest record lost its image")
+	}
+	if _, ok := sizes[31]; ok {
+		t.Error("the oldest FAIL image is kept while newer ones were evicted")
+	}
+
+	// Records alone outgrow the disk: the oldest go.
+	for i := n + 1; i <= n+600; i++ {
+		v := verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Fail, "c", "")
+		v.Embedding = make([]float32, 512)
+		write(t, j, v, nil)
+		waitWritten(t, j, uint64(i))
+	}
+	st = j.Stats()
+	if st.FlushErrors != 0 || j.Degraded() != "" {
+		t.Fatalf("flush errors %d, degraded %q: records did not turn over in time", st.FlushErrors, j.Degraded())
+	}
+	p, err := j.Query(Query{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The newest records stay, with their images; the oldest FAIL records
-	// went first.
-	if ids := ids(p); ids[0] != n || int(st.EvictedRecords)+len(ids) != n || slices.Contains(ids, 31) {
-		t.Errorf("records left %v…, evicted %d", ids[:min(len(ids), 5)], st.EvictedRecords)
-	}
-	if _, ok := sizes[n]; !ok {
-		t.Error("the newest record lost its image")
+	if got := ids(p); st.EvictedRecords == 0 || got[0] != n+600 || slices.Contains(got, 1) || len(got)+int(st.EvictedRecords) != n+600 {
+		t.Errorf("records left %v… (%d), evicted %d: want the newest kept, the oldest gone", got[:min(len(got), 5)], len(got), st.EvictedRecords)
 	}
 	checkNoPartialImages(t, j)
 	if w := logs.count("below its reserve"); w != 1 {
 		t.Errorf("%d lines say the disk is below its reserve, want 1: %q", w, logs.atLeastWarn())
+	}
+	if w := logs.atLeastWarn(); len(w) != 2 {
+		t.Errorf("warnings: %q; want the max_mb one and the reserve one", w)
 	}
 }
 

@@ -142,10 +142,11 @@ type Journal struct {
 	imagesSkipped  int
 	reserve        int64 // free bytes kept on the file system; 0: none
 	side           unjournaled
-	chunk          int  // owned by the writer: records per transaction, halved on failure
-	ringCredit     int  // owned by the writer: records removed for room not yet refilled
-	failing        bool // owned by the writer: the last commit failed
-	short          bool // owned by the writer: the disk is below its reserve
+	chunk          int   // owned by the writer: records per transaction, halved on failure
+	ringCredit     int   // owned by the writer: records removed for room not yet refilled
+	lastUsed       int64 // owned by the writer: the file's pages in use at the last flush
+	failing        bool  // owned by the writer: the last commit failed
+	short          bool  // owned by the writer: the disk is below its reserve
 	failingSince   time.Time
 	failedFlushes  int
 	stateMu        sync.Mutex
@@ -196,6 +197,7 @@ func Open(opts Options) (*Journal, error) {
 		close(j.done)
 		return j, nil
 	}
+	j.db.View(func(tx *bolt.Tx) error { j.lastUsed = tx.Size(); return nil })
 	j.side.limit = opts.UnjournaledLimit
 	j.chunk = maxBatch
 	j.reserve = j.diskReserve()
@@ -695,7 +697,10 @@ func (j *Journal) logFlush(w txWriter, r retention) {
 	if r.evictedPass > 0 {
 		j.log.Debug("evicted PASS images for the size cap", "images", r.evictedPass)
 	}
-	if r.evictedKept > 0 {
+	if r.evictedKept > 0 && j.short {
+		// Said once, when the disk fell below its reserve.
+		j.log.Debug("evicted FAIL/UNCERTAIN images for the disk's reserve", "images", r.evictedKept)
+	} else if r.evictedKept > 0 {
 		j.log.Warn("evicted FAIL/UNCERTAIN images: the size cap could not be met with PASS images alone",
 			"images", r.evictedKept, "max_bytes", j.opts.MaxBytes)
 	}

@@ -36,6 +36,9 @@ type limits struct {
 	// remove so that as many new ones fit in the file (commits failed).
 	diskDeficit int64
 	ringRecords int
+	// fileRoom is how much more of the file should be free for commits to
+	// reuse, once no image is left to free the disk with.
+	fileRoom int64
 }
 
 // retain expires records older than cutoff (with their image) and minute
@@ -51,69 +54,80 @@ func retain(tx *bolt.Tx, l limits) (retention, error) {
 	if err := expireAggregates(tx, l.minuteCutoff); err != nil {
 		return r, err
 	}
-	if err := r.makeRoom(tx, l.diskDeficit, l.ringRecords); err != nil {
+	if err := r.makeRoom(tx, l.diskDeficit, l.fileRoom, l.ringRecords); err != nil {
 		return r, err
 	}
 	return r, r.evict(tx, l.maxBytes, l.fileSize)
 }
 
 // makeRoom keeps a commit possible on a disk short of its reserve: it
-// evicts PASS images oldest first until diskDeficit bytes are freed, then
-// removes the oldest records (with their images) while the deficit is not
-// met and images remain. When commits fail all the same, it removes
-// ringRecords more of the oldest, as many as wait to be committed: the
-// journal then turns over within the file it has, oldest records first.
-func (r *retention) makeRoom(tx *bolt.Tx, diskDeficit int64, ringRecords int) error {
+// evicts images, PASS oldest first, then FAIL and UNCERTAIN oldest first
+// (as the size cap does), until diskDeficit bytes are freed. With no image
+// left to free, the file itself has outgrown the disk: the oldest records
+// go until about fileRoom bytes of the file are free for the next commits
+// to reuse (at most fileRoomStep records a pass), so the journal turns
+// over within the space it has. When commits fail, ringRecords of the
+// oldest go too, so that those waiting fit in the file.
+func (r *retention) makeRoom(tx *bolt.Tx, diskDeficit, fileRoom int64, ringRecords int) error {
 	if diskDeficit <= 0 && ringRecords <= 0 {
 		return nil
 	}
 	images := tx.Bucket(bucketImages)
-	var pass [][]byte
+	type victim struct {
+		key  []byte
+		size int64
+		path string
+	}
+	var victims []victim
 	var freed int64
 	c := images.Cursor()
-	for k, v := c.First(); k != nil && k[0] == 0 && freed < diskDeficit; k, v = c.Next() {
+	for k, v := c.First(); k != nil && freed < diskDeficit; k, v = c.Next() {
 		size, path := decodeImageValue(v)
-		pass = append(pass, bytes.Clone(k))
-		r.files = append(r.files, path)
+		victims = append(victims, victim{bytes.Clone(k), size, path})
 		freed += size
 	}
-	for _, k := range pass {
-		id := binary.BigEndian.Uint64(k[9:])
-		if err := images.Delete(k); err != nil {
+	for _, v := range victims {
+		id := binary.BigEndian.Uint64(v.key[9:])
+		if err := images.Delete(v.key); err != nil {
 			return fmt.Errorf("evict image of record %d: %w", id, err)
 		}
 		if err := updateRecord(tx, id, func(rec *Record) { rec.Image = "" }); err != nil {
 			return fmt.Errorf("evict image of record %d: %w", id, err)
 		}
-		r.evictedPass++
+		if v.key[0] == 0 {
+			r.evictedPass++
+		} else {
+			r.evictedKept++
+		}
+		r.files = append(r.files, v.path)
 	}
 	if err := addImageBytes(tx, -freed); err != nil {
 		return err
 	}
-	diskDeficit -= freed
+	if freed >= diskDeficit {
+		fileRoom = 0 // the file may grow into what the images freed
+	}
 	byTime := tx.Bucket(bucketByTime)
-	for n := 0; n < retainStep; n++ {
-		if diskDeficit > 0 && imageBytes(tx) > 0 {
-			// freeing disk space
-		} else if ringRecords > 0 {
-			ringRecords--
-		} else {
-			break
-		}
+	for n := 0; ringRecords > 0 || fileRoom > 0 && n < fileRoomStep; n++ {
 		// A fresh cursor each time: deleting under a cursor moves it.
 		k, _ := byTime.Cursor().First()
 		if k == nil {
 			break
 		}
-		imgBytes, err := r.deleteRecord(tx, bytes.Clone(k))
+		size, err := r.deleteRecord(tx, bytes.Clone(k))
 		if err != nil {
 			return err
 		}
-		diskDeficit -= imgBytes
+		ringRecords--
+		fileRoom -= size
 		r.evictedRecords++
 	}
 	return nil
 }
+
+// fileRoomStep bounds the records one pass removes to make room in the
+// file.
+const fileRoomStep = 256
 
 func (r *retention) expire(tx *bolt.Tx, cutoff time.Time) error {
 	if cutoff.IsZero() {
@@ -136,14 +150,17 @@ func (r *retention) expire(tx *bolt.Tx, cutoff time.Time) error {
 
 // deleteRecord removes one record and everything that refers to it except
 // its outbox entry: a verdict not yet delivered is still owed to the line.
-// It returns the size of the record's image.
-func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (imgBytes int64, err error) {
+// It returns about how many bytes of the file the record held.
+func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (int64, error) {
 	id := binary.BigEndian.Uint64(timeKey[8:])
 	key := u64(id)
 	if err := tx.Bucket(bucketByTime).Delete(timeKey); err != nil {
 		return 0, fmt.Errorf("remove record %d: %w", id, err)
 	}
 	raw := tx.Bucket(bucketRecords).Get(key)
+	// About what the record held in the file: its value, embedding and
+	// index entries.
+	size := int64(len(raw)+len(tx.Bucket(bucketEmbeddings).Get(key))) + 128
 	if raw != nil {
 		var rec Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
@@ -167,7 +184,6 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (imgBytes int64, e
 					if err := addImageBytes(tx, -size); err != nil {
 						return 0, err
 					}
-					imgBytes += size
 				}
 			}
 			r.files = append(r.files, rec.Image)
@@ -178,7 +194,7 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (imgBytes int64, e
 			return 0, fmt.Errorf("remove record %d: %w", id, err)
 		}
 	}
-	return imgBytes, nil
+	return size, nil
 }
 
 // expireAggregates drops minute aggregates before cutoff; hour aggregates
