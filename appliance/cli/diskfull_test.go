@@ -137,6 +137,9 @@ web: {listen: "127.0.0.1:0"}
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "degraded: journal cannot commit") {
 		t.Errorf("/readyz on a full disk: %d %q", code, body)
 	}
+	if m := get(t, url+"/metrics"); !strings.Contains(m, "\nlinesight_journal_degraded 1\n") {
+		t.Errorf("metrics on a full disk lack linesight_journal_degraded 1:\n%s", m)
+	}
 	for i := n + 1; i <= n+20; i++ {
 		if v := verdictFor(fmt.Sprintf("P-%d", i)); v["journaled"] != false {
 			t.Errorf("a verdict published while the journal cannot commit says journaled: %v", v["journaled"])
@@ -189,4 +192,15 @@ web: {listen: "127.0.0.1:0"}
 	if n := strings.Count(log, "journal cannot commit"); n != 1 {
 		t.Errorf("%d lines say the journal cannot commit, want 1", n)
 	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
