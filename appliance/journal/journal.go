@@ -73,8 +73,8 @@ type Options struct {
 	MaxPending int
 	// DiskReserve is the free space kept on the data directory's file
 	// system, so that a commit always has room: below it, retention evicts
-	// PASS images, then the oldest records (0: 5% of the file system,
-	// between 1 MB and 256 MB; negative: none).
+	// images (PASS first), then turns the oldest records over (0: 5% of
+	// the file system, between 1 MB and 256 MB; negative: none).
 	DiskReserve int64
 	// UnjournaledLimit caps the verdicts that could not be committed and
 	// wait, in memory, for the MQTT link; beyond it the oldest are dropped
@@ -543,9 +543,9 @@ func (j *Journal) pendingAcks() int {
 	return len(j.acks)
 }
 
-// flush commits acks, retention and the batch, in chunks of commitChunk
-// records, each its own synced transaction, and returns what is left to
-// commit: nil, or the records from the first chunk that failed.
+// flush commits acks, retention and the batch, in transactions of at most
+// j.chunk records, each synced, and returns what is left to commit: nil,
+// or the records from the first transaction that failed.
 func (j *Journal) flush(batch []*pending) []*pending {
 	j.mu.Lock()
 	acks := j.acks
