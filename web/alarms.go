@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ func conditions(sys System, now time.Time) []Alarm {
 		add("warming_up", "info", "", "the appliance is loading the model and preparing the defect classes")
 	case "failed":
 		add("appliance_failed", "critical", "", "the appliance could not start: %s", sys.Error)
+	}
+	if len(sys.Degraded) > 0 {
+		add("degraded", "critical", "", "%s", strings.Join(sys.Degraded, "; "))
 	}
 	if sys.Defects.Error != "" {
 		add("defects_reload_failed", "warning", "", "the defect-class file was not reloaded, the previous classes are in use: %s", sys.Defects.Error)

@@ -294,11 +294,12 @@ func TestSlowStreamClientIsDroppedWithoutBlocking(t *testing.T) {
 func TestAlarmsRaiseAckAndClear(t *testing.T) {
 	h := newHarness(t)
 	h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "reconnecting", LastError: "read timeout"}},
-		Disk: DiskInfo{TotalBytes: 100, FreeBytes: 2}})
+		Disk: DiskInfo{TotalBytes: 100, FreeBytes: 2}, Degraded: []string{"journal cannot commit"}})
 	h.srv.checkAlarms()
 	c := h.login("olga")
 	list := c.expect("GET", "/api/v1/alarms", "", 200)
-	if !strings.Contains(list, `"id":"camera_down:cam0"`) || !strings.Contains(list, `"disk_full"`) || !strings.Contains(list, "read timeout") {
+	if !strings.Contains(list, `"id":"camera_down:cam0"`) || !strings.Contains(list, `"disk_full"`) || !strings.Contains(list, "read timeout") ||
+		!strings.Contains(list, `"id":"degraded","kind":"degraded","severity":"critical","message":"journal cannot commit"`) {
 		t.Fatalf("alarms: %s", list)
 	}
 	c.expect("POST", "/api/v1/alarms/nope/ack", "", 404)
@@ -342,6 +343,11 @@ func TestHealthAndPlaceholderUI(t *testing.T) {
 	a.expect("GET", "/readyz", "", 200)
 	h.app.setSystem(System{State: "starting"})
 	a.expect("GET", "/readyz", "", 503)
+	// Inspecting, but not keeping its promises: not ready, and it says why.
+	h.app.setSystem(System{State: "ready", Degraded: []string{"journal cannot commit (no space left on device)"}})
+	if body := a.expect("GET", "/readyz", "", 503); body != "degraded: journal cannot commit (no space left on device)\n" {
+		t.Errorf("readyz while degraded: %q", body)
+	}
 	if page := a.expect("GET", "/", "", 200); !strings.Contains(page, "LineSight") {
 		t.Fatal("placeholder page")
 	}

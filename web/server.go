@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,6 +160,9 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/readyz", func(c echo.Context) error {
 		if st := s.opts.App.State(); st != "ready" {
 			return c.String(http.StatusServiceUnavailable, st+"\n")
+		}
+		if d := s.opts.App.System().Degraded; len(d) > 0 {
+			return c.String(http.StatusServiceUnavailable, "degraded: "+strings.Join(d, "; ")+"\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})

@@ -16,19 +16,22 @@ type System struct {
 	GoVersion string `json:"go_version"`
 	// ConfigHash is the appliance configuration's hash (the MQTT status's
 	// config_hash); the defect file's is Defects.DefectsHash.
-	ConfigHash string       `json:"config_hash"`
-	Line       string       `json:"line"`
-	State      string       `json:"state"`
-	Error      string       `json:"error,omitempty"`
-	StartedAt  time.Time    `json:"started_at"`
-	Warmup     Warmup       `json:"warmup"`
-	Model      ModelInfo    `json:"model"`
-	Defects    DefectsInfo  `json:"defects"`
-	Cameras    []CameraInfo `json:"cameras"`
-	Broker     BrokerInfo   `json:"broker"`
-	Outbox     OutboxInfo   `json:"outbox"`
-	Disk       DiskInfo     `json:"disk"`
-	Journal    any          `json:"journal,omitempty"`
+	ConfigHash string `json:"config_hash"`
+	Line       string `json:"line"`
+	State      string `json:"state"`
+	Error      string `json:"error,omitempty"`
+	// Degraded lists what keeps the appliance from working as it should
+	// while it inspects; /readyz answers 503 while it is not empty.
+	Degraded  []string     `json:"degraded,omitempty"`
+	StartedAt time.Time    `json:"started_at"`
+	Warmup    Warmup       `json:"warmup"`
+	Model     ModelInfo    `json:"model"`
+	Defects   DefectsInfo  `json:"defects"`
+	Cameras   []CameraInfo `json:"cameras"`
+	Broker    BrokerInfo   `json:"broker"`
+	Outbox    OutboxInfo   `json:"outbox"`
+	Disk      DiskInfo     `json:"disk"`
+	Journal   any          `json:"journal,omitempty"`
 	// JournalQuarantined lists damaged journals set aside in data_dir.
 	JournalQuarantined []journal.Quarantine `json:"journal_quarantined,omitempty"`
 }

@@ -43,7 +43,9 @@ type App struct {
 	loop    *inspect.Loop
 	cameras []*capture.Camera
 	sinks   []sinkSpec
-	reload  reloadStatus
+	// degraders are the sinks that can say they are degraded (the journal).
+	degraders []Degrader
+	reload    reloadStatus
 	// reloadMu serialises reloads; textMu guards the text encoder, which a
 	// preparation may open and release.
 	reloadMu sync.Mutex
@@ -68,9 +70,32 @@ func New(cfg *config.Config, log *slog.Logger) *App {
 	return a
 }
 
-// AddSink adds a verdict sink; call before Run.
+// Degrader is a part of the appliance that can keep working while it
+// cannot keep its promises: the journal on a full disk.
+type Degrader interface {
+	// Degraded says why, or "" when it works as it should.
+	Degraded() string
+}
+
+// AddSink adds a verdict sink; call before Run. A sink that is a Degrader
+// is reported in Status.
 func (a *App) AddSink(s inspect.Sink, o inspect.SinkOptions) {
 	a.sinks = append(a.sinks, sinkSpec{s, o})
+	if d, ok := s.(Degrader); ok {
+		a.degraders = append(a.degraders, d)
+	}
+}
+
+// Degraded lists why the appliance, while inspecting, does not work as it
+// should; empty when it does.
+func (a *App) Degraded() []string {
+	var out []string
+	for _, d := range a.degraders {
+		if why := d.Degraded(); why != "" {
+			out = append(out, why)
+		}
+	}
+	return out
 }
 
 // State is the appliance's lifecycle state.

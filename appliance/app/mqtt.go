@@ -59,7 +59,7 @@ func (o journalOutbox) Pending(after uint64, limit int) ([]mqttlink.Entry, error
 	es, err := o.MQTTOutbox.Pending(after, limit)
 	out := make([]mqttlink.Entry, len(es))
 	for i, e := range es {
-		out[i] = mqttlink.Entry{ID: e.ID, Verdict: e.Verdict, QueuedAt: e.QueuedAt}
+		out[i] = mqttlink.Entry{ID: e.ID, Verdict: e.Verdict, QueuedAt: e.QueuedAt, NotJournaled: e.NotJournaled}
 	}
 	return out, err
 }
@@ -77,7 +77,7 @@ func (m mqttApp) Trigger(camera, partID string, at time.Time) error {
 func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	st := m.a.Status()
 	s := mqttlink.Snapshot{
-		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.DefectsHash,
+		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.DefectsHash, Degraded: st.Degraded,
 		Model: mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
 	}
 	switch st.State {

@@ -10,10 +10,13 @@ import (
 // Status is the appliance at a glance: for the status API, MQTT birth
 // messages and the dashboard.
 type Status struct {
-	Line   string        `json:"line"`
-	State  string        `json:"state"`
-	Error  string        `json:"error,omitempty"`
-	Uptime time.Duration `json:"uptime_ns"`
+	Line  string `json:"line"`
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+	// Degraded lists what keeps the appliance from working as it should
+	// while it inspects (a journal that cannot commit).
+	Degraded []string      `json:"degraded,omitempty"`
+	Uptime   time.Duration `json:"uptime_ns"`
 	// Warmup is how long loading the model and preparing the prompts took.
 	Warmup  time.Duration  `json:"warmup_ns,omitempty"`
 	Model   ModelStatus    `json:"model"`
@@ -56,7 +59,7 @@ type CameraStatus struct {
 // Status reports the appliance's state; it is safe to call at any time.
 func (a *App) Status() Status {
 	s := Status{Line: a.Config.Line, State: a.State(), Error: a.lastErr.Load().(string),
-		Uptime: time.Since(a.startAt), Warmup: time.Duration(a.warmup.Load())}
+		Uptime: time.Since(a.startAt), Warmup: time.Duration(a.warmup.Load()), Degraded: a.Degraded()}
 	s.Model.Bundle, s.Model.Variant = a.Config.Model.Bundle, a.Config.Model.Variant
 	if a.State() != StateReady && a.State() != StateStopping {
 		return s

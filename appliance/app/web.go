@@ -38,7 +38,7 @@ func (w Web) System() web.System {
 	st := w.App.Status()
 	cfg := w.App.Config
 	sys := web.System{
-		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error,
+		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error, Degraded: st.Degraded,
 		StartedAt: w.App.startAt.UTC(),
 		Model: web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider,
 			Synthetic: st.Model.Synthetic},
@@ -142,6 +142,15 @@ func (w Web) WriteMetrics(p *web.Prom) {
 		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "pass"}, js.EvictedPass)
 		p.Counter("linesight_journal_evicted_total", "Images removed for the size cap.", web.Labels{"kind": "kept"}, js.EvictedKept)
 		p.Counter("linesight_journal_flush_errors_total", "Journal flushes that failed.", nil, js.FlushErrors)
+		p.Counter("linesight_journal_evicted_records_total", "Oldest records removed to keep the disk's reserve free.", nil, js.EvictedRecords)
+		p.Counter("linesight_journal_unjournaled_total", "Verdicts published without being journaled while commits failed.", nil, js.Unjournaled)
+		p.Counter("linesight_journal_not_journaled_total", "Records never committed (held past the limit while commits failed, or at shutdown).", nil, js.NotJournaled)
+		p.Gauge("linesight_journal_held", "Records waiting to be committed.", nil, float64(js.Held))
+		degraded := 0.0
+		if w.Journal.Degraded() != "" {
+			degraded = 1
+		}
+		p.Gauge("linesight_journal_degraded", "1 while the journal cannot commit.", nil, degraded)
 		if w.App.Config.MQTT.Broker != "" {
 			p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(w.Journal.OutboxLen()))
 			p.Counter("linesight_outbox_expired_total", "Verdicts older than mqtt.outbox_max_age, dropped unpublished.", nil, js.OutboxExpired)

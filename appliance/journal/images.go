@@ -39,17 +39,29 @@ func safeName(s string) string {
 
 // writeImage writes the file without syncing it: the writer syncs the
 // batch's files before the batch's transaction commits, so a committed
-// record never points at an image lost with the page cache.
+// record never points at an image lost with the page cache. It writes a
+// temporary file and renames it, removing it when the write fails, so a
+// full disk leaves no empty or truncated image behind.
 func writeImage(dir, rel string, data []byte) error {
 	path := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create image folder: %w", err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	tmp := path + tmpSuffix
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write image: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write image: %w", err)
 	}
 	return nil
 }
+
+// tmpSuffix marks an image being written; one left by a crash is removed
+// at the next Open.
+const tmpSuffix = ".tmp"
 
 // removeImage deletes an image file and its day folder once empty.
 func removeImage(dir, rel string) error {
@@ -72,7 +84,7 @@ func sweepOrphans(dir string, known map[string]bool) (int, error) {
 			}
 			return err
 		}
-		if d.IsDir() || !strings.HasSuffix(path, ".jpg") {
+		if d.IsDir() || !(strings.HasSuffix(path, ".jpg") || strings.HasSuffix(path, ".jpg"+tmpSuffix)) {
 			return nil
 		}
 		rel, err := filepath.Rel(dir, path)

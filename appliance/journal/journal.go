@@ -2,7 +2,8 @@
 // published: the verdict, its scores and image embedding, a JPEG of the
 // parts worth keeping, per-minute and per-hour counters, and the outbox the
 // MQTT link publishes from. One writer goroutine commits a batch per flush
-// interval, synced to disk, so a crash loses at most the open batch.
+// interval, synced to disk, so a crash loses at most the open batch. A full
+// disk degrades it rather than stopping the line (degraded.go).
 package journal
 
 import (
@@ -46,8 +47,10 @@ const (
 
 // Default options.
 const (
-	DefaultFlushInterval = 200 * time.Millisecond
-	DefaultJPEGQuality   = 85
+	DefaultFlushInterval    = 200 * time.Millisecond
+	DefaultJPEGQuality      = 85
+	DefaultMaxPending       = 8192
+	DefaultUnjournaledLimit = 10000
 	// DefaultOutboxMaxAge is also mqtt.outbox_max_age's default (see
 	// docs/mqtt.md for why it is short).
 	DefaultOutboxMaxAge = time.Minute
@@ -81,6 +84,20 @@ type Options struct {
 	OutboxMaxAge time.Duration
 	// Queue is how many records may wait for the writer before Write blocks.
 	Queue int
+	// MaxPending caps the records held in memory while commits fail (a
+	// full disk); beyond it the oldest are dropped from the journal,
+	// counted in Stats.NotJournaled. Their verdicts have already been
+	// handed to the MQTT link by then.
+	MaxPending int
+	// DiskReserve is the free space kept on the data directory's file
+	// system, so that a commit always has room: below it, retention evicts
+	// images (PASS first), then turns the oldest records over (0: 5% of
+	// the file system, between 1 MB and 256 MB; negative: none).
+	DiskReserve int64
+	// UnjournaledLimit caps the verdicts that could not be committed and
+	// wait, in memory, for the MQTT link; beyond it the oldest are dropped
+	// and counted.
+	UnjournaledLimit int
 	// ReadOnly opens the file for queries only (the CLI); it needs no
 	// writer and shares the file with other readers.
 	ReadOnly bool
@@ -105,6 +122,19 @@ type Stats struct {
 	// OutboxLastExpired is when entries last expired; zero if none has.
 	OutboxLastExpired time.Time `json:"outbox_last_expired,omitzero"`
 	FlushErrors       uint64    `json:"flush_errors"`
+	// EvictedRecords are the oldest records removed to keep the disk's
+	// reserve free.
+	EvictedRecords uint64 `json:"evicted_records"`
+	// Unjournaled counts verdicts handed to the MQTT link without being
+	// committed, while commits failed; UnjournaledDropped those of them
+	// dropped because the link did not take them in time.
+	Unjournaled        uint64 `json:"unjournaled"`
+	UnjournaledDropped uint64 `json:"unjournaled_dropped"`
+	// NotJournaled counts records never committed: dropped beyond
+	// MaxPending while commits failed, or left at Close.
+	NotJournaled uint64 `json:"not_journaled"`
+	// Held is the number of records waiting to be committed now.
+	Held int `json:"held"`
 }
 
 // Journal is an open journal. Write is for one goroutine (the sink's); the
@@ -131,6 +161,22 @@ type Journal struct {
 	expiredLoggedAt time.Time
 
 	quarantined *Quarantine // set aside by Open
+
+	// imagesFailing is owned by Write: set while images cannot be stored,
+	// so a full disk logs once, not once per image.
+	imagesFailing  bool
+	imagesSkipped  int
+	reserve        int64 // free bytes kept on the file system; 0: none
+	side           unjournaled
+	chunk          int   // owned by the writer: records per transaction, halved on failure
+	ringCredit     int   // owned by the writer: records removed for room not yet refilled
+	lastUsed       int64 // owned by the writer: the file's pages in use at the last flush
+	failing        bool  // owned by the writer: the last commit failed
+	short          bool  // owned by the writer: the disk is below its reserve
+	failingSince   time.Time
+	failedFlushes  int
+	stateMu        sync.Mutex
+	degradedReason string
 
 	mu       sync.Mutex
 	stats    Stats
@@ -200,6 +246,10 @@ func Open(opts Options) (*Journal, error) {
 		close(j.done)
 		return j, nil
 	}
+	j.db.View(func(tx *bolt.Tx) error { j.lastUsed = tx.Size(); return nil })
+	j.side.limit = opts.UnjournaledLimit
+	j.chunk = maxBatch
+	j.reserve = j.diskReserve()
 	j.in = make(chan *pending, opts.Queue)
 	go j.run()
 	return j, nil
@@ -254,6 +304,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.Queue <= 0 {
 		o.Queue = 256
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.UnjournaledLimit <= 0 {
+		o.UnjournaledLimit = DefaultUnjournaledLimit
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -343,10 +399,19 @@ func (j *Journal) Write(ctx context.Context, r *inspect.Result) error {
 			err = writeImage(j.imagesDir, rel, data)
 		}
 		if err != nil {
-			j.log.Error("image not kept", "camera", v.Camera, "seq", v.Seq, "err", err)
+			if !j.imagesFailing {
+				j.log.Error("images cannot be stored; the records are kept without them until this clears",
+					"camera", v.Camera, "seq", v.Seq, "err", err)
+			}
+			j.imagesFailing = true
+			j.imagesSkipped++
 			j.count(func(s *Stats) { s.ImageErrors++ })
 			rel = ""
 		} else {
+			if j.imagesFailing {
+				j.log.Info("images are stored again", "skipped", j.imagesSkipped)
+				j.imagesFailing, j.imagesSkipped = false, 0
+			}
 			size = int64(len(data))
 			j.count(func(s *Stats) { s.ImagesKept++ })
 		}
@@ -427,6 +492,9 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	<-j.done
+	if n := j.side.len(); n > 0 {
+		j.log.Error("journal closed with verdicts neither journaled nor published", "verdicts", n)
+	}
 	if err := j.db.Close(); err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}
@@ -436,8 +504,12 @@ func (j *Journal) Close() error {
 // Stats returns the counters.
 func (j *Journal) Stats() Stats {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.stats
+	st := j.stats
+	j.mu.Unlock()
+	j.side.mu.Lock()
+	st.Unjournaled, st.UnjournaledDropped = j.side.added, j.side.dropped
+	j.side.mu.Unlock()
+	return st
 }
 
 func (j *Journal) count(f func(*Stats)) {
@@ -446,12 +518,19 @@ func (j *Journal) count(f func(*Stats)) {
 	j.mu.Unlock()
 }
 
-// maxBatch bounds one transaction when the writer falls behind.
-const maxBatch = 4096
+// maxBatch is how many records make the writer flush before the interval
+// ends, and the most one transaction holds. After a failed commit a
+// transaction holds at most commitChunk records, halving with each further
+// failure down to one, so that a little freed space lets commits make
+// progress again; each success doubles it back.
+const (
+	maxBatch    = 4096
+	commitChunk = 256
+)
 
 // run is the writer: it gathers records and commits them once per flush
 // interval (or when a batch is full), and applies acks and retention in the
-// same transaction.
+// same transaction. While commits fail it retries once per interval.
 func (j *Journal) run() {
 	defer close(j.done)
 	tick := time.NewTicker(j.opts.FlushInterval)
@@ -473,8 +552,8 @@ func (j *Journal) run() {
 				}
 				continue
 			}
-			batch = append(batch, p)
-			if len(batch) < maxBatch {
+			batch = j.hold(batch, p)
+			if len(batch) < min(maxBatch, j.opts.MaxPending) || j.failing {
 				continue
 			}
 		case <-tick.C:
@@ -483,8 +562,55 @@ func (j *Journal) run() {
 	}
 }
 
+// hold adds a record to those waiting for a commit. While commits fail,
+// its verdict goes to the link at once, and the batch is kept within
+// MaxPending by dropping its oldest records from the journal.
+func (j *Journal) hold(batch []*pending, p *pending) []*pending {
+	batch = append(batch, p)
+	if j.failing {
+		j.bypass(p)
+		// Every record held now has had its verdict handed on.
+		if over := len(batch) - j.opts.MaxPending; over > 0 {
+			j.drop(batch[:over])
+			batch = append(batch[:0:0], batch[over:]...)
+		}
+	}
+	j.setHeld(len(batch))
+	return batch
+}
+
+// bypass hands a record's verdict to the link without its commit; the
+// record, if it commits later, gets no outbox entry.
+func (j *Journal) bypass(p *pending) {
+	if p.noOutbox {
+		return
+	}
+	p.noOutbox = true
+	j.side.add(p.id, p.verdict)
+	select {
+	case j.notify <- struct{}{}:
+	default:
+	}
+}
+
+// drop gives up on records that were never committed, and their images.
+func (j *Journal) drop(ps []*pending) {
+	for _, p := range ps {
+		if p.image != "" {
+			if err := removeImage(j.imagesDir, p.image); err != nil {
+				j.log.Warn("remove image of a record not journaled", "image", p.image, "err", err)
+			}
+		}
+	}
+	j.count(func(s *Stats) { s.NotJournaled += uint64(len(ps)) })
+}
+
+func (j *Journal) setHeld(n int) { j.count(func(s *Stats) { s.Held = n }) }
+
 // flushAll commits the last records on Close, retrying a failing disk a
-// few times before giving up on them.
+// few times before giving up on them. Those are lost from the journal
+// (at most MaxPending); their verdicts went to the link when commits
+// began to fail.
 func (j *Journal) flushAll(batch []*pending) {
 	for try := 0; try < 3; try++ {
 		if batch = j.flush(batch); len(batch) == 0 && j.pendingAcks() == 0 {
@@ -492,7 +618,11 @@ func (j *Journal) flushAll(batch []*pending) {
 		}
 		time.Sleep(j.opts.FlushInterval)
 	}
-	j.log.Error("journal closed with records not committed", "records", len(batch))
+	if len(batch) > 0 {
+		j.drop(batch)
+		j.setHeld(0)
+		j.log.Error("journal closed with records not committed", "records", len(batch))
+	}
 }
 
 func (j *Journal) pendingAcks() int {
@@ -501,8 +631,9 @@ func (j *Journal) pendingAcks() int {
 	return len(j.acks)
 }
 
-// flush commits a batch, acks and retention in one synced transaction and
-// returns what is left to commit: nil, or the batch when it failed.
+// flush commits acks, retention and the batch, in transactions of at most
+// j.chunk records, each synced, and returns what is left to commit: nil,
+// or the records from the first transaction that failed.
 func (j *Journal) flush(batch []*pending) []*pending {
 	j.mu.Lock()
 	acks := j.acks
@@ -511,22 +642,59 @@ func (j *Journal) flush(batch []*pending) []*pending {
 	j.mu.Unlock()
 
 	now := j.opts.Now()
-	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery ||
+	room := j.room(len(batch))
+	due := len(batch) > 0 || len(acks) > 0 || now.Sub(j.lastRetain()) >= retainEvery || room.diskDeficit > 0 || j.failing ||
 		j.outboxHeadExpired(outboxN, j.purgeCutoff(now))
 	if !due {
 		j.restoreAcks(acks)
 		return nil
 	}
-	if err := j.syncImages(batch); err != nil {
-		j.log.Error("sync images", "err", err)
-		j.count(func(s *Stats) { s.FlushErrors++ })
+	// Retention and acks go with the first chunk; after a failed commit
+	// they go alone first, so the room they make is there for the records.
+	first := batch[:min(len(batch), j.chunk)]
+	if j.failing {
+		first = nil
+	}
+	evicted, err := j.commit(acks, first, &room, now)
+	if err != nil {
 		j.restoreAcks(acks)
-		return batch
+		j.shrinkChunk()
+		return j.commitFailed(batch, err)
 	}
-	var fileSize int64
-	if st, err := os.Stat(j.path); err == nil {
-		fileSize = st.Size()
+	j.ringCredit += evicted
+	j.setLastRetain(now)
+	batch = batch[len(first):]
+	for len(batch) > 0 {
+		chunk := batch[:min(len(batch), j.chunk)]
+		if _, err := j.commit(nil, chunk, nil, now); err != nil {
+			j.shrinkChunk()
+			return j.commitFailed(batch, err)
+		}
+		j.chunk = min(j.chunk*2, maxBatch)
+		j.ringCredit = max(j.ringCredit-len(chunk), 0)
+		batch = batch[len(chunk):]
+		j.setHeld(len(batch))
 	}
+	j.setHeld(0)
+	j.commitsResumed()
+	return nil
+}
+
+// shrinkChunk makes the next transaction smaller after a failed one: a
+// smaller transaction needs less new space, so whatever room there is can
+// be used.
+func (j *Journal) shrinkChunk() { j.chunk = max(min(j.chunk/2, commitChunk), 1) }
+
+// commit applies acks, the records and, when room is set, retention in one
+// synced transaction, then deletes the files retention let go. It returns
+// how many records retention removed for disk space.
+func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *limits, now time.Time) (int, error) {
+	if err := j.syncImages(records); err != nil {
+		return 0, fmt.Errorf("sync images: %w", err)
+	}
+	j.mu.Lock()
+	outboxN := j.outboxN
+	j.mu.Unlock()
 	w := txWriter{outboxLimit: j.opts.OutboxLimit, outboxFull: j.opts.OutboxFull, outboxN: outboxN, now: now}
 	var ret retention
 	err := j.db.Update(func(tx *bolt.Tx) error {
@@ -543,42 +711,49 @@ func (j *Journal) flush(batch []*pending) []*pending {
 		if err := w.expireOutbox(j.purgeCutoff(now), maxBatch); err != nil {
 			return err
 		}
-		if err := w.putRecords(batch); err != nil {
+		if err := w.putRecords(records); err != nil {
 			return err
 		}
-		if len(batch) > 0 {
-			if err := tx.Bucket(bucketRecords).SetSequence(batch[len(batch)-1].id); err != nil {
+		if len(records) > 0 {
+			if err := tx.Bucket(bucketRecords).SetSequence(records[len(records)-1].id); err != nil {
 				return fmt.Errorf("record last id: %w", err)
 			}
 		}
-		var err error
-		ret, err = retain(tx, j.cutoff(now), j.cutoff(now), j.opts.MaxBytes, fileSize)
-		return err
+		// After the records, so that those already past max_age go now.
+		if room != nil {
+			var err error
+			l := *room
+			l.cutoff, l.minuteCutoff, l.maxBytes = j.cutoff(now), j.cutoff(now), j.opts.MaxBytes
+			if ret, err = retain(tx, l); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		j.log.Error("journal flush failed; retrying at the next interval", "records", len(batch), "err", err)
 		j.count(func(s *Stats) { s.FlushErrors++ })
-		j.restoreAcks(acks)
-		return batch
+		return 0, err
 	}
-	j.setLastRetain(now)
 	for _, f := range ret.files {
 		if err := removeImage(j.imagesDir, f); err != nil {
 			j.log.Warn("remove image", "image", f, "err", err)
 		}
 	}
 	j.mu.Lock()
-	j.applying = nil
+	if acks != nil {
+		j.applying = nil
+	}
 	j.outboxN = w.outboxN
 	s := &j.stats
-	s.Written += uint64(len(batch))
+	s.Written += uint64(len(records))
 	s.Flushes++
-	if len(batch) > 0 {
-		s.LastID = batch[len(batch)-1].id
+	if len(records) > 0 {
+		s.LastID = records[len(records)-1].id
 	}
 	s.Expired += uint64(ret.expired)
 	s.EvictedPass += uint64(ret.evictedPass)
 	s.EvictedKept += uint64(ret.evictedKept)
+	s.EvictedRecords += uint64(ret.evictedRecords)
 	s.OutboxDropped += uint64(w.dropped)
 	s.OutboxRefused += uint64(w.refused)
 	if w.expired > 0 {
@@ -594,7 +769,7 @@ func (j *Journal) flush(batch []*pending) []*pending {
 		default:
 		}
 	}
-	return nil
+	return ret.evictedRecords, nil
 }
 
 func (j *Journal) restoreAcks(acks map[uint64]time.Time) {
@@ -616,10 +791,16 @@ func (j *Journal) logFlush(w txWriter, r retention) {
 	if r.expired > 0 {
 		j.log.Info("expired records", "records", r.expired, "max_age", j.opts.MaxAge)
 	}
+	if r.evictedRecords > 0 {
+		j.log.Debug("removed the oldest records to keep the disk's reserve", "records", r.evictedRecords)
+	}
 	if r.evictedPass > 0 {
 		j.log.Debug("evicted PASS images for the size cap", "images", r.evictedPass)
 	}
-	if r.evictedKept > 0 {
+	if r.evictedKept > 0 && j.short {
+		// Said once, when the disk fell below its reserve.
+		j.log.Debug("evicted FAIL/UNCERTAIN images for the disk's reserve", "images", r.evictedKept)
+	} else if r.evictedKept > 0 {
 		j.log.Warn("evicted FAIL/UNCERTAIN images: the size cap could not be met with PASS images alone",
 			"images", r.evictedKept, "max_bytes", j.opts.MaxBytes)
 	}

@@ -18,6 +18,9 @@ type OutboxEntry struct {
 	ID       uint64
 	Verdict  defects.Verdict
 	QueuedAt time.Time
+	// NotJournaled marks a verdict the journal could not commit (a full
+	// disk): it is held in memory only.
+	NotJournaled bool
 }
 
 type outboxValue struct {
@@ -104,7 +107,7 @@ func (j *Journal) Pending(after uint64, limit int) ([]OutboxEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
-	return out, nil
+	return j.side.merge(out, after, limit)
 }
 
 // outboxHeadExpired says whether the oldest entry is past the max age, so
@@ -145,6 +148,9 @@ func (j *Journal) Ack(id uint64, at time.Time) error {
 	if id == 0 {
 		return errors.New("ack outbox entry: id 0 is never used")
 	}
+	if j.side.ack(id) {
+		return nil
+	}
 	j.closeMu.RLock()
 	defer j.closeMu.RUnlock()
 	if j.closed || j.opts.ReadOnly {
@@ -177,5 +183,5 @@ func (j *Journal) OutboxNotify() <-chan struct{} { return j.notify }
 func (j *Journal) OutboxLen() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return max(j.outboxN-len(j.acks)-len(j.applying), 0)
+	return max(j.outboxN-len(j.acks)-len(j.applying), 0) + j.side.len()
 }

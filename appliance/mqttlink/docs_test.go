@@ -141,7 +141,10 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	b := startBroker(t, nil)
 	plc := subscribe(t, b.URL(), "plc", "linesight/line1/#", nil)
 	ob, app := newOutbox(), newFakeApp()
-	app.set(func(s *Snapshot) { s.Cameras = []CameraCounters{{Camera: "cam0", Triggers: 3}} })
+	app.set(func(s *Snapshot) {
+		s.Cameras = []CameraCounters{{Camera: "cam0", Triggers: 3}}
+		s.Degraded = []string{"journal cannot commit (no space left on device)"}
+	})
 	o := testOptions(b.URL())
 	o.MQTT.StatsInterval = 50 * time.Millisecond
 	l, stop := runLink(t, o, ob, app)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/journal/tmpfs"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -21,7 +23,7 @@ func (o journalOutbox) Pending(after uint64, limit int) ([]Entry, error) {
 	es, err := o.Journal.Pending(after, limit)
 	out := make([]Entry, len(es))
 	for i, e := range es {
-		out[i] = Entry{ID: e.ID, Verdict: e.Verdict, QueuedAt: e.QueuedAt}
+		out[i] = Entry{ID: e.ID, Verdict: e.Verdict, QueuedAt: e.QueuedAt, NotJournaled: e.NotJournaled}
 	}
 	return out, err
 }
@@ -146,5 +148,84 @@ func TestStaleOutboxIsNeverPublished(t *testing.T) {
 	}
 	if r, _ := j.Get(1); r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
 		t.Errorf("stale record 1: outbox_dropped %q, published %v", r.OutboxDropped, r.PublishedAt)
+	}
+}
+
+// The journal's disk fills up: verdicts still reach the PLC, at once and
+// in order, flagged "journaled": false, the status says why, and once
+// space is freed verdicts are journaled again.
+func TestVerdictsReachThePLCWhileTheDiskIsFull(t *testing.T) {
+	b := startBroker(t, nil)
+	plc := subscribe(t, b.URL(), "plc", "linesight/line1/#", nil)
+	dir := tmpfs.Mount(t, 8<<20)
+	j, err := journal.Open(journal.Options{Dir: dir, FlushInterval: 5 * time.Millisecond, MaxPending: 50, Log: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	app := newFakeApp()
+	l, stop := runLink(t, testOptions(b.URL()), journalOutbox{j}, app)
+	defer stop()
+	awaitConnected(t, l)
+	ctx := context.Background()
+	write := func(from, to int) {
+		for i := from; i <= to; i++ {
+			if err := j.Write(ctx, &inspect.Result{Verdict: verdict("cam0", uint64(i), defects.Fail)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	journaled := func(m received) bool {
+		var v map[string]any
+		if err := json.Unmarshal(m.payload, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v["journaled"] == true
+	}
+	write(1, 20)
+	plc.await("verdicts before the disk fills", "/verdict", func(m []received) bool { return len(m) >= 20 })
+
+	filler := tmpfs.Fill(t, dir)
+	write(21, 320) // many more than MaxPending
+	waitUntil(t, "the journal to say it is degraded", func() bool { return j.Degraded() != "" })
+	app.set(func(s *Snapshot) { s.Degraded = []string{j.Degraded()} })
+	msgs := plc.await("all 320 verdicts", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 320 })
+	checkInOrder(t, verdictIDs(t, msgs), 320)
+	unjournaled := 0
+	for _, m := range msgs {
+		if !journaled(m) {
+			unjournaled++
+		}
+	}
+	if unjournaled == 0 || uint64(unjournaled) > j.Stats().Unjournaled {
+		t.Errorf("%d verdicts flagged not journaled; the journal handed on %d", unjournaled, j.Stats().Unjournaled)
+	}
+	plc.await("a status that says degraded", "/status", func(m []received) bool {
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"degraded":["journal cannot commit`)
+	})
+
+	filler.Remove()
+	waitUntil(t, "commits to resume", func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
+	app.set(func(s *Snapshot) { s.Degraded = nil })
+	write(321, 330)
+	msgs = plc.await("the verdicts after recovery", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 330 })
+	checkInOrder(t, verdictIDs(t, msgs), 330)
+	for _, m := range msgs[len(msgs)-10:] {
+		if !journaled(m) {
+			t.Errorf("after recovery a verdict is not journaled: %s", m.payload)
+		}
+	}
+}
+
+// waitUntil polls cond with a generous deadline; it only guards against
+// hangs.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

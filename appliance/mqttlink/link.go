@@ -291,7 +291,7 @@ func (l *Link) statusMessage() StatusMessage {
 	m := StatusMessage{
 		V: ContractVersion, State: "online", Line: l.o.Line, Version: l.o.Version,
 		Model: &snap.Model, ConfigHash: l.o.ConfigHash, DefectsHash: snap.DefectsHash,
-		Warmup: snap.Warmup, Error: snap.Error, Cameras: l.o.Cameras,
+		Warmup: snap.Warmup, Error: snap.Error, Cameras: l.o.Cameras, Degraded: snap.Degraded,
 	}
 	if !snap.StartedAt.IsZero() {
 		t := snap.StartedAt.UTC()

@@ -41,6 +41,10 @@ type VerdictMessage struct {
 	// than the late threshold after inference, or held across a reconnect
 	// or restart. The PLC must not use a late verdict to gate its part.
 	Late bool `json:"late"`
+	// Journaled is false when the journal could not commit the verdict
+	// (its disk is full): it was published from memory and has no record
+	// behind image_ref.
+	Journaled bool `json:"journaled"`
 }
 
 // ImageRef is how a verdict names its journal record, for the dashboard and
@@ -59,6 +63,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		PublishedAt: publishedAt.UTC(), Outcome: v.Outcome, Action: v.Action, Class: v.Class,
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
+		Journaled: !e.NotJournaled,
 	}
 }
 
@@ -77,6 +82,9 @@ type StatusMessage struct {
 	Error       string       `json:"error,omitempty"`
 	StartedAt   *time.Time   `json:"started_at,omitempty"`
 	Cameras     []CameraInfo `json:"cameras,omitempty"`
+	// Degraded says what keeps the online appliance from working as it
+	// should (a journal that cannot commit); absent when nothing does.
+	Degraded []string `json:"degraded,omitempty"`
 }
 
 // ModelInfo names the model that produces the verdicts.

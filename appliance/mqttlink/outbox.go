@@ -11,6 +11,9 @@ type Entry struct {
 	ID       uint64 // increasing in journal order; never reused
 	Verdict  defects.Verdict
 	QueuedAt time.Time
+	// NotJournaled marks a verdict the journal could not commit (its disk
+	// is full); it is published all the same, flagged.
+	NotJournaled bool
 }
 
 // Outbox is the journal's queue of verdicts not yet acknowledged by the
@@ -49,6 +52,10 @@ type Snapshot struct {
 	// than the outbox's max age. Neither is ever published.
 	OutboxDropped uint64
 	OutboxExpired uint64
+	// Degraded lists what keeps the appliance from working as it should
+	// while it still inspects (a journal that cannot commit); empty when
+	// nothing does.
+	Degraded []string
 }
 
 // CameraCounters are a camera's counters since the appliance started.

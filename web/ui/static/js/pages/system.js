@@ -25,6 +25,7 @@ export async function render(root) {
     fill(body,
       h("section.panel", h("h2", "Appliance"), kv(
         ["Line", s.line], ["State", h(`span.state.${s.state}`, s.state)],
+        s.degraded?.length ? ["Degraded", h("span#system-degraded.state.failed", s.degraded.join("; "))] : null,
         ["Version", s.version], ["Go", s.go_version],
         ["Config hash", h("code#system-config-hash", s.config_hash)],
         ["Started", dateTime(s.started_at)], s.ready_at ? ["Ready", dateTime(s.ready_at)] : null,
@@ -46,7 +47,11 @@ export async function render(root) {
       h("section.panel", h("h2", "Storage"), kv(
         ["Data", h("code", disk.path)],
         ["Disk", disk.total_bytes ? `${bytes(disk.free_bytes)} free of ${bytes(disk.total_bytes)} (${pct(disk.used_fraction, 0)} used)` : "—"],
-        ["Journal", `${num(j.written)} written, last id ${num(j.last_id)}, ${num(j.images_kept)} images`])),
+        ["Journal", `${num(j.written)} written, last id ${num(j.last_id)}, ${num(j.images_kept)} images`],
+        j.held || j.not_journaled || j.unjournaled
+          ? ["Not journaled", `${num(j.held)} waiting to commit, ${num(j.unjournaled)} published unjournaled, ${num(j.not_journaled)} lost`]
+          : null,
+        j.evicted_records ? ["Evicted for space", `${num(j.evicted_records)} oldest records`] : null)),
       h("section.panel", { style: "grid-column:1/-1" }, h("h2", "Cameras"),
         h("div", { style: "overflow-x:auto" }, h("table",
           h("thead", h("tr", h("th", "Camera"), h("th", "Mode"), h("th", "State"), h("th.num", "FPS"), h("th", "Last frame"), h("th", "Last error"))),
