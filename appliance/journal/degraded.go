@@ -164,6 +164,10 @@ type unjournaled struct {
 	entries []sideEntry
 	added   uint64
 	dropped uint64
+	// expired counts entries removed past the outbox's max age, the last
+	// at lastExpired.
+	expired     uint64
+	lastExpired time.Time
 }
 
 type sideEntry struct {
@@ -184,8 +188,10 @@ func (u *unjournaled) add(id uint64, verdict []byte) {
 }
 
 // merge adds the entries after `after` to out (outbox entries in id
-// order) and keeps the first limit of them all.
-func (u *unjournaled) merge(out []OutboxEntry, after uint64, limit int) ([]OutboxEntry, error) {
+// order) and keeps the first limit of them all. Entries queued before
+// cutoff are past the outbox's max age: they are removed unpublished and
+// counted as expired, as the journal's outbox does with its own.
+func (u *unjournaled) merge(out []OutboxEntry, after uint64, limit int, cutoff, now time.Time) ([]OutboxEntry, error) {
 	u.mu.Lock()
 	i, _ := slices.BinarySearchFunc(u.entries, after+1, func(e sideEntry, id uint64) int { return cmp.Compare(e.id, id) })
 	side := slices.Clone(u.entries[i:min(len(u.entries), i+limit)])
@@ -193,12 +199,27 @@ func (u *unjournaled) merge(out []OutboxEntry, after uint64, limit int) ([]Outbo
 	if len(side) == 0 {
 		return out, nil
 	}
+	var stale []uint64
 	for _, s := range side {
 		var v outboxValue
 		if err := json.Unmarshal(s.verdict, &v); err != nil {
 			return nil, fmt.Errorf("decode unjournaled verdict %d: %w", s.id, err)
 		}
+		if v.QueuedAt.Before(cutoff) {
+			stale = append(stale, s.id)
+			continue
+		}
 		out = append(out, OutboxEntry{ID: s.id, Verdict: v.Verdict, QueuedAt: v.QueuedAt, NotJournaled: true})
+	}
+	if len(stale) > 0 {
+		u.mu.Lock()
+		for _, id := range stale {
+			if u.removeLocked(id) {
+				u.expired++
+				u.lastExpired = now
+			}
+		}
+		u.mu.Unlock()
 	}
 	slices.SortFunc(out, func(a, b OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return out[:min(len(out), limit)], nil
@@ -208,6 +229,10 @@ func (u *unjournaled) merge(out []OutboxEntry, after uint64, limit int) ([]Outbo
 func (u *unjournaled) ack(id uint64) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	return u.removeLocked(id)
+}
+
+func (u *unjournaled) removeLocked(id uint64) bool {
 	i, ok := slices.BinarySearchFunc(u.entries, id, func(e sideEntry, id uint64) int { return cmp.Compare(e.id, id) })
 	if ok {
 		u.entries = slices.Delete(u.entries, i, i+1)

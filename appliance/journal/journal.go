@@ -508,6 +508,10 @@ func (j *Journal) Stats() Stats {
 	j.mu.Unlock()
 	j.side.mu.Lock()
 	st.Unjournaled, st.UnjournaledDropped = j.side.added, j.side.dropped
+	st.OutboxExpired += j.side.expired
+	if j.side.lastExpired.After(st.OutboxLastExpired) {
+		st.OutboxLastExpired = j.side.lastExpired
+	}
 	j.side.mu.Unlock()
 	return st
 }

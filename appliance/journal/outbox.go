@@ -75,7 +75,8 @@ func (j *Journal) Pending(after uint64, limit int) ([]OutboxEntry, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	cutoff := j.outboxCutoff(j.opts.Now())
+	now := j.opts.Now()
+	cutoff := j.outboxCutoff(now)
 	j.mu.Lock()
 	acked := make(map[uint64]bool, len(j.acks)+len(j.applying))
 	for id := range j.acks {
@@ -107,7 +108,7 @@ func (j *Journal) Pending(after uint64, limit int) ([]OutboxEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
-	return j.side.merge(out, after, limit)
+	return j.side.merge(out, after, limit, cutoff, now)
 }
 
 // outboxHeadExpired says whether the oldest entry is past the max age, so

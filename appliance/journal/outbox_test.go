@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -304,5 +305,30 @@ func TestOutboxLeftByAnEarlierRunIsPurgedInBulk(t *testing.T) {
 	}
 	if r, _ := j.Get(150); r.OutboxDropped != DroppedExpired {
 		t.Errorf("record 150 outbox_dropped %q, want %q", r.OutboxDropped, DroppedExpired)
+	}
+}
+
+// Verdicts handed on unjournaled (a full disk) obey the outbox's max age
+// too: past it they are removed unpublished and counted as expired, so a
+// broker back after a long outage never gets them.
+func TestUnjournaledVerdictsExpire(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	u := unjournaled{limit: 10}
+	for id, age := range map[uint64]time.Duration{1: 2 * time.Hour, 2: 90 * time.Second, 3: time.Second} {
+		b, err := json.Marshal(outboxValue{Verdict: defects.Verdict{Seq: id}, QueuedAt: now.Add(-age)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.add(id, b)
+	}
+	out, err := u.merge(nil, 0, 10, now.Add(-time.Minute), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].ID != 3 || !out[0].NotJournaled {
+		t.Fatalf("pending %+v, want only the live entry 3, not journaled", out)
+	}
+	if u.expired != 2 || !u.lastExpired.Equal(now) || u.len() != 1 {
+		t.Errorf("expired %d at %v, %d left; want 2 at %v, 1 left", u.expired, u.lastExpired, u.len(), now)
 	}
 }
