@@ -27,7 +27,7 @@ demo: build
 	@test -d $(DEMO_DIR)/model || $(BIN) model synth --preset $(DEMO_PRESET) --seed 1 --out $(DEMO_DIR)/model --variants fp32,int8
 	@echo
 	@echo "  LineSight demo: a synthetic line inspected by a model with RANDOM weights (verdicts mean nothing)."
-	@echo "  Dashboard: http://127.0.0.1:8080/  (live view open; log in as admin with the password logged at first start)"
+	@echo "  Dashboard: http://127.0.0.1:8080/  (live view open; log in as admin with the password printed at first start, also in $(DEMO_DIR)/data/initial-admin-password)"
 	@echo "  Trigger:   LINESIGHT_PASSWORD=<admin password> $(BIN) trigger --user admin --camera station2 --part-id P-1"
 	@echo "  Stop:      Ctrl-C"
 	@echo
