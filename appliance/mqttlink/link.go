@@ -205,7 +205,7 @@ func (s *session) close(clean bool, l *Link) {
 	if clean {
 		ctx, cancel := context.WithTimeout(context.Background(), l.o.ShutdownTimeout)
 		defer cancel()
-		if err := wait(ctx, s.client.Publish(l.topics.Status(), 1, true, offlineMessage(l.o.Line, time.Now())), s.lost); err != nil {
+		if err := wait(ctx, s.client.Publish(l.topics.Status(), 1, true, stoppedMessage(l.o.Line, time.Now(), l.app.Snapshot())), s.lost); err != nil {
 			l.log.Warn("mqtt offline status not published; the broker's will covers it", "err", err)
 		}
 		s.client.Disconnect(250)

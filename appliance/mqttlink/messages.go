@@ -73,7 +73,8 @@ type StatusMessage struct {
 	State string    `json:"state"` // online or offline
 	Line  string    `json:"line"`
 	At    time.Time `json:"at"`
-	// The rest is only in online messages.
+	// The rest is only in online messages, but for Warmup and Error, which
+	// the offline status of a failed start keeps.
 	Version     string       `json:"version,omitempty"`
 	Model       *ModelInfo   `json:"model,omitempty"`
 	ConfigHash  string       `json:"config_hash,omitempty"`
@@ -109,6 +110,17 @@ const (
 
 func offlineMessage(line string, at time.Time) []byte {
 	return mustJSON(StatusMessage{V: ContractVersion, State: "offline", Line: line, At: at.UTC()})
+}
+
+// stoppedMessage is the offline status of a clean stop. After a failed
+// start it keeps the failure (warmup "failed" and the error), retained, so
+// a PLC sees why the appliance went offline, not only that it did.
+func stoppedMessage(line string, at time.Time, snap Snapshot) []byte {
+	m := StatusMessage{V: ContractVersion, State: "offline", Line: line, At: at.UTC()}
+	if snap.Warmup == WarmupFailed {
+		m.Warmup, m.Error = WarmupFailed, snap.Error
+	}
+	return mustJSON(m)
 }
 
 // StatsMessage is the payload on <line>/stats.

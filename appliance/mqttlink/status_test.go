@@ -59,6 +59,26 @@ func TestBirthWarmupAndCleanOffline(t *testing.T) {
 	}
 }
 
+// After a failed start the process stops at once; the retained offline
+// status keeps why, so a PLC connecting later still learns it.
+func TestOfflineAfterAFailedStartSaysWhy(t *testing.T) {
+	b := startBroker(t, nil)
+	ob, app := newOutbox(), newFakeApp()
+	app.set(func(s *Snapshot) {
+		s.State, s.Warmup, s.Error = "failed", WarmupFailed, "load model: vision_model.onnx: truncated"
+	})
+	l, stop := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+	stop()
+
+	late := subscribe(t, b.URL(), "late-plc", "linesight/line1/status", nil)
+	got := late.await("retained status", "/status", func(m []received) bool { return len(m) > 0 })
+	st := statusStates(t, got)[0]
+	if st.State != "offline" || st.Warmup != WarmupFailed || st.Error != "load model: vision_model.onnx: truncated" || !got[0].retained {
+		t.Errorf("retained status after a failed start = %s (retained %v), want offline with warmup failed and the error", got[0].payload, got[0].retained)
+	}
+}
+
 // cutProxy forwards TCP to the broker and can sever every connection at
 // once, as a pulled cable or a crashed appliance would.
 type cutProxy struct {
