@@ -2,17 +2,14 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +19,6 @@ import (
 	"github.com/linesight/linesight/web"
 )
 
-// syncBuffer is a running appliance's log, read while it is written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func noErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -47,86 +26,9 @@ func noErr(t *testing.T, err error) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s after 90 s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// runningAppliance is `linesight run` started in this process.
-type runningAppliance struct {
-	URL  string
-	logs *syncBuffer
-	stop func() int // cancels the run and returns its exit status
-}
-
-// startRun runs the appliance of cfg until stop or the end of the test, and
-// waits until it is ready. Its dashboard, when withWeb, listens on a port of
-// the system's choice, read back from the log.
-func startRun(t *testing.T, cfg string, withWeb bool) *runningAppliance {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningAppliance{logs: &syncBuffer{}}
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: a.logs, Err: a.logs})
-	}()
-	code, stopped := 0, false
-	a.stop = func() int {
-		if !stopped {
-			cancel()
-			select {
-			case code = <-done:
-			case <-time.After(60 * time.Second):
-				t.Errorf("the appliance did not stop within 60 s")
-				code = -1
-			}
-			stopped = true
-		}
-		return code
-	}
-	t.Cleanup(func() {
-		a.stop()
-		if t.Failed() {
-			t.Logf("appliance log:\n%s", a.logs.String())
-		}
-	})
-	waitFor(t, "the appliance to be ready", func() bool {
-		select {
-		case code := <-done:
-			t.Fatalf("the appliance exited with %d before it was ready:\n%s", code, a.logs.String())
-		default:
-		}
-		if !withWeb {
-			return strings.Contains(a.logs.String(), `msg="appliance ready"`)
-		}
-		if a.URL == "" {
-			m := listeningURL.FindStringSubmatch(a.logs.String())
-			if m == nil {
-				return false
-			}
-			a.URL = m[1]
-		}
-		resp, err := http.Get(a.URL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return a
-}
-
 // call makes a request to the dashboard's API with Basic credentials (user
 // "" for none) and an optional session cookie, and returns the status.
-func (a *runningAppliance) call(t *testing.T, method, path, user, password, cookie string, body any) int {
+func (a *process) call(t *testing.T, method, path, user, password, cookie string, body any) int {
 	t.Helper()
 	var raw []byte
 	if body != nil {
@@ -154,7 +56,7 @@ func (a *runningAppliance) call(t *testing.T, method, path, user, password, cook
 }
 
 // getJSON reads an API resource with Basic credentials.
-func (a *runningAppliance) getJSON(t *testing.T, path, user, password string, out any) {
+func (a *process) getJSON(t *testing.T, path, user, password string, out any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, a.URL+"/api/v1"+path, nil)
 	if err != nil {
@@ -175,7 +77,7 @@ func (a *runningAppliance) getJSON(t *testing.T, path, user, password string, ou
 }
 
 // login opens a dashboard session and returns its cookie.
-func (a *runningAppliance) login(t *testing.T, user, password string) string {
+func (a *process) login(t *testing.T, user, password string) string {
 	t.Helper()
 	raw, _ := json.Marshal(map[string]string{"name": user, "password": password})
 	resp, err := http.Post(a.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(raw))
@@ -198,27 +100,20 @@ func (a *runningAppliance) login(t *testing.T, user, password string) string {
 // (user add). Each works and gives what it gives with the appliance stopped.
 func TestCommandsBesideARunningAppliance(t *testing.T) {
 	model := synth(t, 11, "fp32")
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "linesight.yaml")
 	// One triggered camera: the journal holds exactly the parts triggered.
-	noErr(t, os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte(offlineDefects), 0o644))
-	noErr(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`line: line1
-data_dir: data
-defects: defects.yaml
-model: {bundle: %s, threads: 1}
-cameras:
-  - id: cam0
+	cfg := runConfig{
+		Model: model,
+		Cameras: `  - id: cam0
     mode: triggered
     trigger_timeout: 10s
-    source: {kind: synthetic, width: 64, height: 48, fps: 20, seed: 1}
-journal: {flush_interval: 20ms}
-web: {listen: "127.0.0.1:0"}
-`, model)), 0o644))
-	dataDir := filepath.Join(dir, "data")
+    source: {kind: synthetic, width: 64, height: 48, fps: 20, seed: 1}`,
+		Rest: "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
+	dataDir := filepath.Join(filepath.Dir(cfg), "data")
 	// Before the start the store is free: user add opens it itself.
 	mustRun(t, "admin-password-1\n", "user", "add", "--config", cfg, "--name", "admin", "--role", "admin")
 
-	app := startRun(t, cfg, true)
+	app := startAppliance(t, cfg)
 	if fi, err := os.Lstat(localapi.SocketPath(dataDir)); err != nil {
 		t.Errorf("local API socket: %v", err)
 	} else if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
@@ -342,7 +237,7 @@ web: {listen: "127.0.0.1:0"}
 
 	// Stopped, the appliance removes its socket, and the commands read the
 	// files themselves: the same records, the same counts, the users kept.
-	if code := app.stop(); code != 0 {
+	if code := app.stop(t); code != 0 {
 		t.Fatalf("run exited %d", code)
 	}
 	if _, err := os.Lstat(localapi.SocketPath(dataDir)); !os.IsNotExist(err) {
@@ -401,12 +296,13 @@ func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
 	raw, err := os.ReadFile(cfg)
 	noErr(t, err)
 	noErr(t, os.WriteFile(cfg, append(raw, "web: {listen: \"\"}\n"...), 0o644))
-	app := startRun(t, cfg, false)
+	app := launchAppliance(t, cfg)
+	app.waitLog(t, "the appliance to be ready", `msg="appliance ready"`)
 	r := mustRun(t, "a-password\n", "user", "add", "--config", cfg, "--name", "ann", "--role", "engineer")
 	if r.stdout != "user ann added with role engineer\n" || strings.Contains(r.stder, "through it") {
 		t.Errorf("user add: %q %q", r.stdout, r.stder)
 	}
-	if code := app.stop(); code != 0 {
+	if code := app.stop(t); code != 0 {
 		t.Fatalf("run exited %d", code)
 	}
 	s, err := web.OpenStore(filepath.Join(filepath.Dir(cfg), "data", web.StoreFile))

@@ -1,22 +1,14 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/linesight/linesight/appliance/journal/tmpfs"
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
@@ -29,60 +21,34 @@ import (
 // is freed the appliance is ready and journals again.
 func TestRunDegradesOnAFullDisk(t *testing.T) {
 	broker := mosquitto.Start(t, nil)
-	model := synth(t, 1, "fp32")
-	dir := t.TempDir()
 	data := tmpfs.Mount(t, 20<<20)
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
-	cfg := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: l1
-data_dir: %s
-defects: classes.yaml
-model: {bundle: %s, threads: 1}
-cameras:
-  - id: cam0
-    mode: triggered
-    source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}
-mqtt: {broker: %q, client_id: appliance-under-test}
-journal: {flush_interval: 20ms}
-web: {listen: "127.0.0.1:0"}
-`, data, model, broker.URL())), 0o644)
+	cfg := runConfig{
+		DataDir: data,
+		Cameras: triggeredCam0,
+		Broker:  broker.URL(),
+		Rest:    "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
 
 	var mu sync.Mutex
 	verdicts := map[string]map[string]any{} // by part_id
 	var statuses []string
-	plc := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("plc"))
-	if tok := plc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer plc.Disconnect(100)
-	plc.Subscribe("linesight/l1/#", 1, func(_ paho.Client, m paho.Message) {
+	plc := connectPLC(t, broker.URL(), func(topic string, payload []byte) {
 		mu.Lock()
 		defer mu.Unlock()
-		if strings.HasSuffix(m.Topic(), "/status") {
-			statuses = append(statuses, string(m.Payload()))
+		if strings.HasSuffix(topic, "/status") {
+			statuses = append(statuses, string(payload))
 			return
 		}
 		var v map[string]any
-		if strings.HasSuffix(m.Topic(), "/verdict") && json.Unmarshal(m.Payload(), &v) == nil {
+		if strings.HasSuffix(topic, "/verdict") && json.Unmarshal(payload, &v) == nil {
 			verdicts[v["part_id"].(string)] = v
 		}
-	}).Wait()
-	var errb lockedBuffer // the appliance's log
-	poll := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s:\n%s", what, errb.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	})
 	verdictFor := func(part string) map[string]any {
 		t.Helper()
 		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, part)).Wait()
 		var v map[string]any
-		poll("the verdict for "+part, func() bool {
+		waitFor(t, "the verdict for "+part, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			v = verdicts[part]
@@ -91,30 +57,9 @@ web: {listen: "127.0.0.1:0"}
 		return v
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
-	}()
-	var url string
-	listening := regexp.MustCompile(`"web server listening" url=(\S+)/`)
-	poll("the web server", func() bool {
-		if m := listening.FindStringSubmatch(errb.String()); m != nil {
-			url = m[1]
-		}
-		return url != ""
-	})
-	readyz := func() (int, string) {
-		resp, err := http.Get(url + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-	poll("ready", func() bool { code, _ := readyz(); return code == http.StatusOK })
+	a := startAppliance(t, cfg)
+	url := a.URL
+	readyz := func() (int, string) { return get(url + "/readyz") }
 	if v := verdictFor("P-0"); v["journaled"] != true {
 		t.Fatalf("verdict before the disk fills: %v", v)
 	}
@@ -130,7 +75,7 @@ web: {listen: "127.0.0.1:0"}
 			break
 		}
 		if n == 500 {
-			t.Fatalf("500 parts on a full disk and /readyz still says ready:\n%s", errb.String())
+			t.Fatalf("500 parts on a full disk and /readyz still says ready:\n%s", a.Log.String())
 		}
 	}
 	code, body := readyz()
@@ -145,7 +90,7 @@ web: {listen: "127.0.0.1:0"}
 			t.Errorf("a verdict published while the journal cannot commit says journaled: %v", v["journaled"])
 		}
 	}
-	poll("a status that says degraded", func() bool {
+	waitFor(t, "a status that says degraded", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(statuses) > 0 && strings.Contains(statuses[len(statuses)-1], `"degraded":["journal cannot commit`)
@@ -160,26 +105,20 @@ web: {listen: "127.0.0.1:0"}
 	})
 
 	filler.Remove()
-	poll("ready again", func() bool { code, _ := readyz(); return code == http.StatusOK })
+	waitFor(t, "ready again", func() bool { code, _ := readyz(); return code == http.StatusOK })
 	if v := verdictFor("P-after"); v["journaled"] != true {
 		t.Errorf("verdict after space came back: %v", v)
 	}
-	poll("a status that is no longer degraded", func() bool {
+	waitFor(t, "a status that is no longer degraded", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return !strings.Contains(statuses[len(statuses)-1], `"degraded"`)
 	})
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop")
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, a.Log.String())
 	}
 	// A handful of lines for the whole episode, not one per flush or image.
-	log := errb.String()
+	log := a.Log.String()
 	journalLines := 0
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "component=journal") && (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")) {

@@ -15,11 +15,15 @@ var boxedPassword = regexp.MustCompile(`\|\s+password:\s+(\S+)\s+\|`)
 // The first start shows the generated admin password once, framed on
 // stderr, and keeps it in an owner-only file; log lines never carry it.
 func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
-	cfg := webApplianceConfig(t, `  - id: cam0
-    source: {kind: synthetic, width: 64, height: 48, fps: 5, seed: 1}`)
-	a := startWebAppliance(t, cfg)
-	a.Stop()
-	out := a.Stderr.String()
+	cfg := runConfig{
+		Cameras: "  - {id: cam0, source: {kind: synthetic, width: 64, height: 48, fps: 5, seed: 1}}\n",
+		Rest:    "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
+	a := startAppliance(t, cfg)
+	if code := a.stop(t); code != 0 {
+		t.Errorf("run exited %d:\n%s", code, a.Log.String())
+	}
+	out := a.Log.String()
 	m := boxedPassword.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no framed password on stderr:\n%s", out)
@@ -45,9 +49,11 @@ func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
 		t.Errorf("%s holds %q, want the boxed password", file, data)
 	}
 
-	again := startWebAppliance(t, cfg)
-	again.Stop()
-	if strings.Contains(again.Stderr.String(), password) || boxedPassword.MatchString(again.Stderr.String()) {
-		t.Errorf("the second start showed a password again:\n%s", again.Stderr.String())
+	again := startAppliance(t, cfg)
+	if code := again.stop(t); code != 0 {
+		t.Errorf("run exited %d:\n%s", code, again.Log.String())
+	}
+	if strings.Contains(again.Log.String(), password) || boxedPassword.MatchString(again.Log.String()) {
+		t.Errorf("the second start showed a password again:\n%s", again.Log.String())
 	}
 }

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
@@ -104,99 +101,21 @@ func TestJournalCommandsOnADamagedJournal(t *testing.T) {
 	}
 }
 
-// running is `linesight run` in this process.
-type running struct {
-	logs   *lockedBuffer
-	done   chan int
-	cancel context.CancelFunc
-}
-
-// applianceConfig writes a config for a tiny model and one synthetic
-// camera, with the dashboard on a port the system picks (kiosk on, so the
-// alarms read without login); edit may change the model bundle first.
-func applianceConfig(t *testing.T, edit func(bundle string)) (cfgPath, dataDir string) {
+// kioskConfig writes a config for a tiny model and one synthetic camera,
+// with the dashboard on a port the system picks (kiosk on, so the alarms
+// read without login); edit may change the model bundle first.
+func kioskConfig(t *testing.T, edit func(bundle string)) (cfgPath, dataDir string) {
 	t.Helper()
 	model := synth(t, 1, "fp32")
 	if edit != nil {
 		edit(model)
 	}
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`line: l1
-data_dir: data
-defects: classes.yaml
-model: {bundle: %s, threads: 1}
-cameras:
-  - id: cam0
-    source: {kind: synthetic, width: 64, height: 48, fps: 10, seed: 1}
-web: {listen: "127.0.0.1:0", kiosk: true}
-`, model)
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644))
-	cfgPath = filepath.Join(dir, "linesight.yaml")
-	must(os.WriteFile(cfgPath, []byte(cfg), 0o644))
-	dataDir = filepath.Join(dir, "data")
-	must(os.MkdirAll(dataDir, 0o755))
-	return cfgPath, dataDir
-}
-
-// launchRun starts `linesight run` without waiting for it to be ready: the
-// tests of a failing start read its exit.
-func launchRun(t *testing.T, cfgPath string) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{logs: &lockedBuffer{}, done: make(chan int, 1), cancel: cancel}
-	go func() {
-		r.done <- Run(ctx, []string{"run", "--config", cfgPath}, Stdio{In: strings.NewReader(""), Out: r.logs, Err: r.logs})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	return r
-}
-
-// wait polls until ok, failing after a generous deadline.
-func (r *running) wait(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 90 s; log:\n%s", what, r.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (r *running) url(t *testing.T) string {
-	t.Helper()
-	var url string
-	r.wait(t, "web server listening", func() bool {
-		m := listeningURL.FindStringSubmatch(r.logs.String())
-		if m != nil {
-			url = m[1]
-		}
-		return m != nil
-	})
-	return url
-}
-
-func get(url string) (int, string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.String()
+	cfgPath = runConfig{
+		Model:   model,
+		Cameras: "  - id: cam0\n    source: {kind: synthetic, width: 64, height: 48, fps: 10, seed: 1}\n",
+		Rest:    `web: {listen: "127.0.0.1:0", kiosk: true}` + "\n",
+	}.write(t)
+	return cfgPath, filepath.Join(filepath.Dir(cfgPath), "data")
 }
 
 // `linesight run` on a damaged journal (truncated at several sizes, a
@@ -209,15 +128,14 @@ func TestRunSetsADamagedJournalAside(t *testing.T) {
 	}
 	for name, data := range damagedJournals(t, filepath.Join(fixture.DataDir, journal.FileName)) {
 		t.Run(name, func(t *testing.T) {
-			cfgPath, dataDir := applianceConfig(t, nil)
+			cfgPath, dataDir := kioskConfig(t, nil)
 			if err := os.WriteFile(filepath.Join(dataDir, journal.FileName), data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := launchRun(t, cfgPath)
-			url := r.url(t)
-			r.wait(t, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
+			r := startAppliance(t, cfgPath)
+			url := r.URL
 			var alarms string
-			r.wait(t, "journal_quarantined alarm", func() bool {
+			r.waitFor(t, "journal_quarantined alarm", func() bool {
 				_, alarms = get(url + "/api/v1/alarms")
 				return strings.Contains(alarms, `"journal_quarantined"`)
 			})
@@ -231,11 +149,9 @@ func TestRunSetsADamagedJournalAside(t *testing.T) {
 			if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, data) {
 				t.Error("the damaged journal was not kept as it was")
 			}
-			r.cancel()
-			if code := <-r.done; code != 0 {
-				t.Errorf("run exited %d:\n%s", code, r.logs.String())
+			if code := r.stop(t); code != 0 {
+				t.Errorf("run exited %d:\n%s", code, r.Log.String())
 			}
-			r.done <- 0 // for the cleanup
 		})
 	}
 }

@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
@@ -32,27 +28,18 @@ func TestRunOutboxRule(t *testing.T) {
 	model := synth(t, 1, "fp32")
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
 	writeCfg := func(name, cameras, rest string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(fmt.Sprintf("line: l1\ndata_dir: data\ndefects: classes.yaml\nmodel: {bundle: %s, threads: 1}\ncameras:\n%s%s", model, cameras, rest)), 0o644)
-		return p
+		return runConfig{Dir: dir, Name: name, Model: model, Cameras: cameras, Rest: rest}.write(t)
 	}
 
 	// 1. MQTT off, a free-running camera; every verdict logged.
 	t.Setenv("LINESIGHT_LOG", "debug")
 	off := writeCfg("off.yaml", "  - {id: cam0, source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}}\n",
 		"web: {listen: \"\"}\njournal: {flush_interval: 20ms}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	var errb lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", off}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
-	}()
-	waitLog(t, &errb, done, "five verdicts", func(log string) bool { return strings.Count(log, "msg=verdict ") >= 5 })
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("run exited %d:\n%s", code, errb.String())
+	a := launchAppliance(t, off)
+	a.waitFor(t, "five verdicts", func() bool { return strings.Count(a.Log.String(), "msg=verdict ") >= 5 })
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, a.Log.String())
 	}
 	j, err := journal.Open(journal.Options{Dir: dataDir, ReadOnly: true})
 	if err != nil {
@@ -92,66 +79,45 @@ func TestRunOutboxRule(t *testing.T) {
 	var mu sync.Mutex
 	var verdicts []map[string]any
 	var statsMsgs, status []string
-	plc := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("plc"))
-	if tok := plc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer plc.Disconnect(100)
-	plc.Subscribe("linesight/l1/#", 1, func(_ paho.Client, m paho.Message) {
+	plc := connectPLC(t, broker.URL(), func(topic string, payload []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case strings.HasSuffix(m.Topic(), "/verdict"):
+		case strings.HasSuffix(topic, "/verdict"):
 			var v map[string]any
-			if err := json.Unmarshal(m.Payload(), &v); err != nil {
-				t.Errorf("verdict %s: %v", m.Payload(), err)
+			if err := json.Unmarshal(payload, &v); err != nil {
+				t.Errorf("verdict %s: %v", payload, err)
 			}
 			verdicts = append(verdicts, v)
-		case strings.HasSuffix(m.Topic(), "/stats"):
-			statsMsgs = append(statsMsgs, string(m.Payload()))
-		case strings.HasSuffix(m.Topic(), "/status"):
-			status = append(status, string(m.Payload()))
+		case strings.HasSuffix(topic, "/stats"):
+			statsMsgs = append(statsMsgs, string(payload))
+		case strings.HasSuffix(topic, "/status"):
+			status = append(status, string(payload))
 		}
-	}).Wait()
-	waitFor := func(what string, cond func() bool) {
+	})
+	// waitLocked waits for cond on what the PLC received.
+	waitLocked := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		waitFor(t, what, func() bool {
 			mu.Lock()
-			ok := cond()
-			mu.Unlock()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				mu.Lock()
-				parts := partIDs(verdicts)
-				mu.Unlock()
-				t.Fatalf("timed out waiting for %s; verdicts for parts %v\n%s", what, parts, errb.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			defer mu.Unlock()
+			return cond()
+		})
 	}
 
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	errb = lockedBuffer{}
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", on}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
-	}()
-	waitFor("the appliance ready", func() bool {
+	a = launchAppliance(t, on)
+	waitLocked("the appliance ready", func() bool {
 		return len(status) > 0 && strings.Contains(status[len(status)-1], `"warmup":"ready"`)
 	})
 	for _, part := range []string{"P-1", "P-2", "P-3"} {
 		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, part)).Wait()
 	}
-	waitFor("the three live verdicts", func() bool { return len(verdicts) >= 3 })
-	waitFor("stats counting the expired verdicts", func() bool {
+	waitLocked("the three live verdicts", func() bool { return len(verdicts) >= 3 })
+	waitLocked("stats counting the expired verdicts", func() bool {
 		return len(statsMsgs) > 0 && strings.Contains(statsMsgs[len(statsMsgs)-1], `"outbox_expired":50`)
 	})
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("run exited %d:\n%s", code, errb.String())
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, a.Log.String())
 	}
 
 	mu.Lock()
@@ -177,22 +143,6 @@ func TestRunOutboxRule(t *testing.T) {
 	}
 	if j.OutboxLen() != 0 {
 		t.Errorf("outbox %d after the run, want 0", j.OutboxLen())
-	}
-}
-
-// waitLog waits until the command's log satisfies ok.
-func waitLog(t *testing.T, log *lockedBuffer, done <-chan int, what string, ok func(string) bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !ok(log.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s:\n%s", what, log.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("run exited %d:\n%s", code, log.String())
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }
 

@@ -1,18 +1,8 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
 )
@@ -23,63 +13,17 @@ import (
 // error message, and a clean stop leaves the status offline.
 func TestRunServesThePLCLink(t *testing.T) {
 	broker := mosquitto.Start(t, nil)
-	model := synth(t, 1, "fp32")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
-	cfg := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: l1
-data_dir: data
-defects: classes.yaml
-model: {bundle: %s, threads: 1}
-cameras:
-  - id: cam0
-    mode: triggered
-    source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}
-mqtt: {broker: %q, client_id: appliance-under-test}
-journal: {flush_interval: 20ms}
-web: {listen: "127.0.0.1:0"} # not the default 8080, which another program may hold
-`, model, broker.URL())), 0o644)
+	cfg := runConfig{
+		Cameras: triggeredCam0,
+		Broker:  broker.URL(),
+		Rest:    "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
+	plc, msgs := recordPLC(t, broker.URL())
+	a := launchAppliance(t, cfg)
 
-	var mu sync.Mutex
-	got := map[string][]string{}
-	plc := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("plc"))
-	if tok := plc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer plc.Disconnect(100)
-	plc.Subscribe("linesight/l1/#", 1, func(_ paho.Client, m paho.Message) {
-		mu.Lock()
-		got[m.Topic()] = append(got[m.Topic()], string(m.Payload()))
-		mu.Unlock()
-	}).Wait()
-	waitMsg := func(topic, contains string) string {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			mu.Lock()
-			for _, p := range got[topic] {
-				if strings.Contains(p, contains) {
-					mu.Unlock()
-					return p
-				}
-			}
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("no message on %s containing %q; got %v", topic, contains, got)
-		return ""
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb})
-	}()
-
-	waitMsg("linesight/l1/status", `"ready"`)
+	msgs.wait(t, "linesight/l1/status", `"ready"`)
 	plc.Publish("linesight/l1/cam0/trigger", 1, false, `{"part_id":"P-42"}`).Wait()
-	raw := waitMsg("linesight/l1/cam0/verdict", `"P-42"`)
+	raw := msgs.wait(t, "linesight/l1/cam0/verdict", `"P-42"`)
 	var v map[string]any
 	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		t.Fatal(err)
@@ -88,16 +32,10 @@ web: {listen: "127.0.0.1:0"} # not the default 8080, which another program may h
 		t.Errorf("verdict payload: %s", raw)
 	}
 	plc.Publish("linesight/l1/cam0/trigger", 1, false, `{"part_id":`).Wait()
-	waitMsg("linesight/l1/cam0/error", "malformed")
+	msgs.wait(t, "linesight/l1/cam0/error", "malformed")
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d:\n%s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop")
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("run exited %d:\n%s", code, a.Log.String())
 	}
-	waitMsg("linesight/l1/status", `"offline"`)
+	msgs.wait(t, "linesight/l1/status", `"offline"`)
 }

@@ -1,33 +1,16 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/linesight/linesight/appliance/escalation"
 )
-
-// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func TestServe(t *testing.T) {
 	model := synth(t, 5, "fp32")
@@ -46,26 +29,11 @@ func TestServe(t *testing.T) {
 
 	// Port 0: the server logs the address it got.
 	cfg := write(fmt.Sprintf("data_dir: data\nmodel: {bundle: %s, threads: 1}\nescalation: {token: 0123456789abcdef, serve: {listen: \"127.0.0.1:0\"}}\n", model))
-	ctx, cancel := context.WithCancel(context.Background())
-	var errb lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--config", cfg}, Stdio{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &errb})
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(errb.String(), "escalation server listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", errb.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d:\n%s", code, errb.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	m := regexp.MustCompile(`url=(http://[0-9.:]+)/`).FindStringSubmatch(errb.String())
+	srv := launch(t, "serve", "--config", cfg)
+	srv.waitLog(t, "the escalation server", "escalation server listening")
+	m := regexp.MustCompile(`url=(http://[0-9.:]+)/`).FindStringSubmatch(srv.Log.String())
 	if m == nil {
-		t.Fatalf("serve logged no address:\n%s", errb.String())
+		t.Fatalf("serve logged no address:\n%s", srv.Log.String())
 	}
 	resp, err := http.Post(m[1]+escalation.Path, "multipart/form-data", strings.NewReader(""))
 	if err != nil {
@@ -75,8 +43,7 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a request without the token got %s", resp.Status)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited %d after cancel:\n%s", code, errb.String())
+	if code := srv.stop(t); code != 0 {
+		t.Errorf("serve exited %d after cancel:\n%s", code, srv.Log.String())
 	}
 }

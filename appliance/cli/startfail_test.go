@@ -26,16 +26,13 @@ func TestRunExitsWhenStartFails(t *testing.T) {
 		{"bad vocab", func(b string) { os.WriteFile(filepath.Join(b, "vocab.json"), []byte(`{"a": `), 0o644) }, "vocab.json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfgPath, _ := applianceConfig(t, c.edit)
-			r := launchRun(t, cfgPath)
-			var code int
-			select {
-			case code = <-r.done:
-				r.done <- code // for the cleanup
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("run still running 2 minutes after a failed start; log:\n%s", r.logs.String())
+			cfgPath, _ := kioskConfig(t, c.edit)
+			r := launchAppliance(t, cfgPath)
+			code := r.wait(t, 2*time.Minute)
+			if code == -1 {
+				t.FailNow() // still running after a failed start
 			}
-			logs := r.logs.String()
+			logs := r.Log.String()
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
 			}
@@ -71,16 +68,12 @@ func TestRunRebuildsADamagedCache(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfgPath, dataDir := applianceConfig(t, nil)
+			cfgPath, dataDir := kioskConfig(t, nil)
 			// A first run makes a sound cache.
-			r := launchRun(t, cfgPath)
-			url := r.url(t)
-			r.wait(t, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
-			r.cancel()
-			if code := <-r.done; code != 0 {
+			r := startAppliance(t, cfgPath)
+			if code := r.stop(t); code != 0 {
 				t.Fatalf("first run exited %d", code)
 			}
-			r.done <- 0
 			cache := filepath.Join(dataDir, "text-embeddings.db")
 			sound, err := os.ReadFile(cache)
 			if err != nil {
@@ -90,17 +83,13 @@ func TestRunRebuildsADamagedCache(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			r = launchRun(t, cfgPath)
-			url = r.url(t)
-			r.wait(t, "ready", func() bool { code, _ := get(url + "/readyz"); return code == 200 })
-			if logs := r.logs.String(); !strings.Contains(logs, "text-embedding cache damaged") {
+			r = startAppliance(t, cfgPath)
+			if logs := r.Log.String(); !strings.Contains(logs, "text-embedding cache damaged") {
 				t.Errorf("no log of the rebuilt cache:\n%s", logs)
 			}
-			r.cancel()
-			if code := <-r.done; code != 0 {
-				t.Errorf("run exited %d:\n%s", code, r.logs.String())
+			if code := r.stop(t); code != 0 {
+				t.Errorf("run exited %d:\n%s", code, r.Log.String())
 			}
-			r.done <- 0
 		})
 	}
 }

@@ -12,15 +12,23 @@ import (
 func TestTrigger(t *testing.T) {
 	// station waits for triggers; slow is triggered too, but its next frame
 	// is 100 s away and it reports a part MISSED only after a minute.
-	cfg := webApplianceConfig(t, `  - id: station
+	cfg := runConfig{
+		Cameras: `  - id: station
     mode: triggered
     source: {kind: synthetic, width: 64, height: 48, fps: 20, seed: 1}
   - id: slow
     mode: triggered
     trigger_timeout: 1m
-    source: {kind: synthetic, width: 64, height: 48, fps: 0.01, seed: 2}`)
+    source: {kind: synthetic, width: 64, height: 48, fps: 0.01, seed: 2}`,
+		Rest: "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
 	mustRun(t, "operator-password\n", "user", "add", "--config", cfg, "--name", "op", "--role", "operator")
-	a := startWebAppliance(t, cfg)
+	a := startAppliance(t, cfg)
+	defer func() {
+		if code := a.stop(t); code != 0 {
+			t.Errorf("run exited %d:\n%s", code, a.Log.String())
+		}
+	}()
 
 	t.Run("no password", func(t *testing.T) {
 		t.Setenv(passwordEnv, "")
@@ -28,8 +36,8 @@ func TestTrigger(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stder, "no password: set $LINESIGHT_PASSWORD or pass --password-file FILE") {
 			t.Errorf("exit %d:\n%s", r.code, r.stder)
 		}
-		if strings.Contains(a.Stderr.String(), "failed login") {
-			t.Errorf("a missing password reached the appliance as a failed login:\n%s", a.Stderr.String())
+		if strings.Contains(a.Log.String(), "failed login") {
+			t.Errorf("a missing password reached the appliance as a failed login:\n%s", a.Log.String())
 		}
 	})
 
