@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// loginLimiter counts failed logins in fixed windows, per account from an
-// address and per address over all accounts. The two are independent: a
-// good login clears only that account's failures from that address, so
-// logging in to an account one knows does not buy more guesses at another.
+// loginLimiter counts failed logins in fixed windows: per account from an
+// address, per address over all accounts, and per account over all
+// addresses (accountWide times the per-address-and-account limit), so
+// guesses spread over many addresses are bounded too. They are
+// independent: a good login clears only that account's failures (from that
+// address, and its account-wide count, which only its password can
+// clear), so logging in to an account one knows buys no guesses at another.
 type loginLimiter struct {
 	mu         sync.Mutex
 	perAccount int // failures of one account from one address
@@ -16,7 +19,13 @@ type loginLimiter struct {
 	window     time.Duration
 	now        func() time.Time
 	addrs      map[string]*addressFailures
+	accounts   map[string]*failWindow // each account's failures from every address
 }
+
+// accountWide is how many times perAccount one account may fail in a
+// window from all addresses together: enough for a few people mistyping,
+// far too few for guessing from a pool of addresses.
+const accountWide = 4
 
 type failWindow struct {
 	start time.Time
@@ -39,7 +48,7 @@ const maxAddresses = 10000
 
 func newLoginLimiter(perAccount, perAddress int, window time.Duration, now func() time.Time) *loginLimiter {
 	return &loginLimiter{perAccount: perAccount, perAddress: perAddress, window: window, now: now,
-		addrs: map[string]*addressFailures{}}
+		addrs: map[string]*addressFailures{}, accounts: map[string]*failWindow{}}
 }
 
 // blocked says how long an address must wait before it may try the account
@@ -47,14 +56,17 @@ func newLoginLimiter(perAccount, perAddress int, window time.Duration, now func(
 func (l *loginLimiter) blocked(addr, account string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.addrs[addr]
-	if a == nil {
-		return 0
-	}
 	now := l.now()
 	var wait time.Duration
+	if w := l.accounts[account]; w != nil && w.live(now, l.window) && w.n >= accountWide*l.perAccount {
+		wait = w.start.Add(l.window).Sub(now)
+	}
+	a := l.addrs[addr]
+	if a == nil {
+		return wait
+	}
 	if a.all.live(now, l.window) && a.all.n >= l.perAddress {
-		wait = a.all.start.Add(l.window).Sub(now)
+		wait = max(wait, a.all.start.Add(l.window).Sub(now))
 	}
 	if w := a.accounts[account]; w != nil && w.live(now, l.window) && w.n >= l.perAccount {
 		wait = max(wait, w.start.Add(l.window).Sub(now))
@@ -67,8 +79,13 @@ func (l *loginLimiter) fail(addr, account string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.addrs) >= maxAddresses {
+	if len(l.addrs) >= maxAddresses || len(l.accounts) >= maxAddresses {
 		l.prune(now)
+	}
+	if g := l.accounts[account]; g == nil || !g.live(now, l.window) {
+		l.accounts[account] = &failWindow{start: now, n: 1}
+	} else {
+		g.n++
 	}
 	a := l.addrs[addr]
 	if a == nil {
@@ -99,6 +116,7 @@ func (l *loginLimiter) fail(addr, account string) {
 func (l *loginLimiter) succeed(addr, account string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(l.accounts, account)
 	a := l.addrs[addr]
 	if a == nil {
 		return
@@ -112,6 +130,11 @@ func (l *loginLimiter) succeed(addr, account string) {
 }
 
 func (l *loginLimiter) prune(now time.Time) {
+	for name, w := range l.accounts {
+		if !w.live(now, l.window) {
+			delete(l.accounts, name)
+		}
+	}
 	for addr, a := range l.addrs {
 		if a.all.live(now, l.window) {
 			continue

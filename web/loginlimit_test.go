@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -119,5 +120,33 @@ func TestLoginLimitPerAddress(t *testing.T) {
 	resp, _ := c.do("POST", "/api/v1/auth/login", `{"name":"olga","password":"olga-password"}`)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("6 failures from the address: olga got %d, want 429 with Retry-After", resp.StatusCode)
+	}
+}
+
+// Guesses at one account spread over many addresses are bounded too: each
+// address stays under its own limits, the account's count over all of them
+// blocks it everywhere, and only the account's own good login clears that.
+func TestLoginLimitPerAccountOverAllAddresses(t *testing.T) {
+	clk := newStepClock()
+	l := newLoginLimiter(3, 5, time.Minute, clk.now)
+	guesses := 0
+	for i := 0; i < 100 && l.blocked(fmt.Sprintf("10.0.1.%d", i), "admin") == 0; i++ {
+		l.fail(fmt.Sprintf("10.0.1.%d", i), "admin")
+		l.fail(fmt.Sprintf("10.0.1.%d", i), "admin")
+		guesses += 2
+	}
+	if guesses != accountWide*3 {
+		t.Fatalf("%d guesses at admin from fresh addresses before it was blocked, want %d", guesses, accountWide*3)
+	}
+	if l.blocked("10.0.9.9", "olga") != 0 {
+		t.Fatal("the account-wide count blocked another account")
+	}
+	l.succeed("10.0.9.9", "olga")
+	if l.blocked("10.0.9.9", "admin") == 0 {
+		t.Fatal("olga's good login cleared admin's account-wide count")
+	}
+	l.succeed("10.0.9.9", "admin")
+	if l.blocked("10.0.9.8", "admin") != 0 {
+		t.Fatal("admin's own good login must clear its account-wide count")
 	}
 }

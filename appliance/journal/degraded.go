@@ -117,6 +117,13 @@ func (j *Journal) commitFailed(batch []*pending, err error) []*pending {
 	for _, p := range batch {
 		j.bypass(p)
 	}
+	if j.opts.NoOutbox {
+		// No MQTT link: nothing is published, so say only what is true.
+		j.setDegraded(fmt.Sprintf("journal cannot commit (%v): records wait in memory, the oldest beyond %d are lost", err, j.opts.MaxPending))
+		j.log.Error("journal cannot commit; records wait in memory until commits resume",
+			"held", len(batch), "max_pending", j.opts.MaxPending, "err", err)
+		return batch
+	}
 	j.setDegraded(fmt.Sprintf("journal cannot commit (%v): verdicts are published without being journaled", err))
 	j.log.Error("journal cannot commit; verdicts go to the MQTT link unjournaled and records wait in memory until commits resume",
 		"held", len(batch), "max_pending", j.opts.MaxPending, "err", err)

@@ -323,3 +323,26 @@ func TestFullDiskTurnsTheJournalOver(t *testing.T) {
 	}
 	checkNoPartialImages(t, j)
 }
+
+// Without an MQTT link nothing is published, so the degraded reason, which
+// the dashboard and /readyz show, must not say verdicts are.
+func TestFullDiskWithoutMQTTSaysNothingIsPublished(t *testing.T) {
+	dir := tmpfs.Mount(t, 8<<20)
+	clock := &fakeClock{t: t0}
+	o := testOptions(dir)
+	o.NoOutbox, o.MaxPending, o.Now = true, 100, clock.Now
+	j := mustOpen(t, o)
+	filler := tmpfs.Fill(t, dir)
+	for i := 1; i <= 200; i++ {
+		write(t, j, verdict("cam0", uint64(i), t0, defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
+	}
+	waitFor(t, func() bool { return j.Degraded() != "" })
+	if why := j.Degraded(); strings.Contains(why, "publish") || !strings.Contains(why, "cannot commit") {
+		t.Errorf("degraded reason without MQTT: %q", why)
+	}
+	if st := j.Stats(); st.Unjournaled != 0 {
+		t.Errorf("%d verdicts handed to a link that is not configured", st.Unjournaled)
+	}
+	filler.Remove()
+	waitFor(t, func() bool { return j.Degraded() == "" })
+}

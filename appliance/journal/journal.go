@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -641,7 +643,17 @@ func (j *Journal) pendingAcks() int {
 func (j *Journal) flush(batch []*pending) []*pending {
 	j.mu.Lock()
 	acks := j.acks
-	j.applying, j.acks = acks, map[uint64]time.Time{}
+	j.acks = map[uint64]time.Time{}
+	if j.failing && len(acks) > j.chunk {
+		// Each ack rewrites its record: while commits fail, a transaction
+		// takes no more of them than of records, so it fits in what
+		// retention frees; the rest wait for the next flush.
+		for _, id := range slices.Sorted(maps.Keys(acks))[j.chunk:] {
+			j.acks[id] = acks[id]
+			delete(acks, id)
+		}
+	}
+	j.applying = acks
 	outboxN := j.outboxN
 	j.mu.Unlock()
 
@@ -712,7 +724,12 @@ func (j *Journal) commit(acks map[uint64]time.Time, records []*pending, room *li
 		}
 		// Expired entries go before new ones are queued, so a full
 		// outbox makes room by dropping what is stale first.
-		if err := w.expireOutbox(j.purgeCutoff(now), maxBatch); err != nil {
+		// Bounded like the acks while commits fail (see flush).
+		expireLimit := maxBatch
+		if j.failing {
+			expireLimit = j.chunk
+		}
+		if err := w.expireOutbox(j.purgeCutoff(now), expireLimit); err != nil {
 			return err
 		}
 		if err := w.putRecords(records); err != nil {
