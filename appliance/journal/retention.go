@@ -72,34 +72,9 @@ func (r *retention) makeRoom(tx *bolt.Tx, diskDeficit, fileRoom int64, ringRecor
 	if diskDeficit <= 0 && ringRecords <= 0 {
 		return nil
 	}
-	images := tx.Bucket(bucketImages)
-	type victim struct {
-		key  []byte
-		size int64
-		path string
-	}
-	var victims []victim
-	var freed int64
-	c := images.Cursor()
-	for k, v := c.First(); k != nil && freed < diskDeficit; k, v = c.Next() {
-		size, path := decodeImageValue(v)
-		victims = append(victims, victim{bytes.Clone(k), size, path})
-		freed += size
-	}
-	for _, v := range victims {
-		id := binary.BigEndian.Uint64(v.key[9:])
-		if err := images.Delete(v.key); err != nil {
-			return fmt.Errorf("evict image of record %d: %w", id, err)
-		}
-		if err := updateRecord(tx, id, func(rec *Record) { rec.Image = "" }); err != nil {
-			return fmt.Errorf("evict image of record %d: %w", id, err)
-		}
-		if v.key[0] == 0 {
-			r.evictedPass++
-		} else {
-			r.evictedKept++
-		}
-		r.files = append(r.files, v.path)
+	freed, err := r.evictImages(tx, func(freed int64) bool { return freed >= diskDeficit })
+	if err != nil {
+		return err
 	}
 	if err := addImageBytes(tx, -freed); err != nil {
 		return err
@@ -230,36 +205,48 @@ func (r *retention) evict(tx *bolt.Tx, maxBytes, fileSize int64) error {
 	if used <= maxBytes {
 		return nil
 	}
+	freed, err := r.evictImages(tx, func(freed int64) bool { return used-freed <= maxBytes })
+	if err != nil {
+		return err
+	}
+	r.capUnreachable = used-freed > maxBytes
+	return addImageBytes(tx, -freed)
+}
+
+// evictImages removes images in key order (PASS oldest first, then FAIL and
+// UNCERTAIN oldest first) until enough says what they freed is enough or no
+// image is left, clearing each record's reference in this same
+// transaction. The caller accounts the freed bytes.
+func (r *retention) evictImages(tx *bolt.Tx, enough func(freed int64) bool) (int64, error) {
 	images := tx.Bucket(bucketImages)
 	type victim struct {
 		key  []byte
 		size int64
 		path string
 	}
+	// Collected first: deleting under a cursor moves it.
 	var victims []victim
+	var freed int64
 	c := images.Cursor()
-	for k, v := c.First(); k != nil && used > maxBytes; k, v = c.Next() {
+	for k, v := c.First(); k != nil && !enough(freed); k, v = c.Next() {
 		size, path := decodeImageValue(v)
 		victims = append(victims, victim{bytes.Clone(k), size, path})
-		used -= size
+		freed += size
 	}
-	r.capUnreachable = used > maxBytes
-	var freed int64
 	for _, v := range victims {
 		id := binary.BigEndian.Uint64(v.key[9:])
 		if err := images.Delete(v.key); err != nil {
-			return fmt.Errorf("evict image of record %d: %w", id, err)
+			return 0, fmt.Errorf("evict image of record %d: %w", id, err)
 		}
 		if err := updateRecord(tx, id, func(rec *Record) { rec.Image = "" }); err != nil {
-			return fmt.Errorf("evict image of record %d: %w", id, err)
+			return 0, fmt.Errorf("evict image of record %d: %w", id, err)
 		}
 		if v.key[0] == 0 {
 			r.evictedPass++
 		} else {
 			r.evictedKept++
 		}
-		freed += v.size
 		r.files = append(r.files, v.path)
 	}
-	return addImageBytes(tx, -freed)
+	return freed, nil
 }
