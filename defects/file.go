@@ -50,6 +50,8 @@ type ClassSet struct {
 	Classes []Class
 	// ConfigHash is the hash of the file the set came from.
 	ConfigHash string
+	// Anomaly enables anomaly maps for the set; nil: image-level scoring only.
+	Anomaly *AnomalySettings
 }
 
 // Class is one class of a set with its prompt ensemble.

@@ -24,6 +24,16 @@ type canonicalSet struct {
 	Name      string           `json:"name"`
 	Uncertain string           `json:"uncertain"`
 	Classes   []canonicalClass `json:"classes"`
+	// Anomaly is absent for a set without it, so adding the field left
+	// every earlier file's hash unchanged.
+	Anomaly *canonicalAnomaly `json:"anomaly,omitempty"`
+}
+
+type canonicalAnomaly struct {
+	Golden    bool    `json:"golden"`
+	ZeroShot  bool    `json:"zero_shot"`
+	Layers    []int   `json:"layers"`
+	Threshold float64 `json:"threshold"` // 0: auto
 }
 
 type canonicalClass struct {
@@ -52,6 +62,12 @@ func hashFile(f *File) string {
 				prompts = []string{}
 			}
 			cs.Classes = append(cs.Classes, canonicalClass{Name: cl.Name, Good: cl.Good, Threshold: cl.Threshold, Prompts: prompts})
+		}
+		if a := s.Anomaly; a != nil {
+			cs.Anomaly = &canonicalAnomaly{Golden: a.Golden, ZeroShot: a.ZeroShot, Layers: a.Layers, Threshold: a.Threshold}
+			if cs.Anomaly.Layers == nil {
+				cs.Anomaly.Layers = []int{}
+			}
 		}
 		c.Sets = append(c.Sets, cs)
 	}

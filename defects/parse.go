@@ -35,6 +35,7 @@ type rawSet struct {
 	Uncertain string     `yaml:"uncertain"`
 	Good      *rawClass  `yaml:"good"`
 	Defects   []rawClass `yaml:"defects"`
+	Anomaly   *rawAnomaly `yaml:"anomaly"`
 }
 
 type rawClass struct {
@@ -120,6 +121,7 @@ func buildSet(doc *yamlconf.Doc, path, name string, rs rawSet, fileTemplates []s
 		s.Classes = append(s.Classes, ctx.build(yamlconf.Index(yamlconf.Key(path, "defects"), i), rc, false))
 	}
 	checkUniqueNames(doc, path, rs)
+	s.Anomaly = buildAnomaly(doc, yamlconf.Key(path, "anomaly"), rs.Anomaly, s)
 	return s
 }
 

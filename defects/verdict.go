@@ -57,6 +57,33 @@ type Verdict struct {
 	Latency   time.Duration `json:"latency_ns"`
 	Embedding []float32     `json:"-"`
 	Truth     *frame.Truth  `json:"truth,omitempty"`
+	// Anomaly is what the set's anomaly map found; nil when the set has no
+	// anomaly detection or the frame was not inspected.
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
+}
+
+// Anomaly is a frame's anomaly score against its set's threshold and where
+// the anomaly is (docs/anomaly.md).
+type Anomaly struct {
+	Score     float64 `json:"score"`
+	Threshold float64 `json:"threshold"`
+	// Region is the bounding box, in the source frame's pixels, of the
+	// largest connected area of the upsampled map above the threshold; nil
+	// when no patch reaches it.
+	Region *Region `json:"region,omitempty"`
+	// Grid is g of the g x g patch map, and Map its values quantised to 8
+	// bits (0 is 0, 255 is 1), row-major. The journal and the dashboard keep
+	// them; the MQTT payload leaves them out.
+	Grid int     `json:"-"`
+	Map  []uint8 `json:"-"`
+}
+
+// Region is a box in a frame's pixel coordinates: x, y its top-left corner.
+type Region struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
 }
 
 // Verdict scores a frame's image embedding and fills the record for it. The
