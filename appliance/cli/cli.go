@@ -80,6 +80,9 @@ func commands() []command {
 		{"journal check", "check a journal file for damage, page by page, without opening it with bbolt", journalCheck},
 		{"journal recover", "copy the readable records of a damaged journal out as JSON lines", journalRecover},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
+		{"backup", "back up the configuration, defect classes, users and golden samples (--with-images: the journal too)", backupData},
+		{"restore", "restore a backup, checked against its manifest first; refused while the appliance runs", restoreData},
+		{"factory-reset", "wipe the data directory after a typed confirmation; the firmware and configuration stay", factoryReset},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}
