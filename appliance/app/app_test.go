@@ -11,6 +11,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
@@ -22,6 +23,8 @@ import (
 var modelDir string
 
 func TestMain(m *testing.M) {
+	// Every test here runs the appliance on ONNX Runtime.
+	testenv.MainRequireORT()
 	root, err := os.MkdirTemp("", "linesight-app-test")
 	if err != nil {
 		panic(err)

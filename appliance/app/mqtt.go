@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
@@ -19,16 +18,6 @@ type MQTTOutbox interface {
 }
 
 var _ MQTTOutbox = (*journal.Journal)(nil)
-
-// RunMQTT runs the link to the line's PLCs until ctx ends; see NewMQTT. It
-// returns nil at once when no broker is configured.
-func RunMQTT(ctx context.Context, a *App, outbox MQTTOutbox, version string) error {
-	link, err := NewMQTT(a, outbox, version)
-	if link == nil || err != nil {
-		return err
-	}
-	return link.Run(ctx)
-}
 
 // NewMQTT makes the link to the line's PLCs (docs/mqtt.md): run, it
 // publishes verdicts from the outbox, the status and the stats, and feeds

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/graph"
@@ -45,6 +46,7 @@ func tinyBundle(t *testing.T) string {
 // TestRunMeasuresEveryVariant runs the whole measurement on a tiny bundle,
 // each variant in a child (this test binary), over the synthetic line.
 func TestRunMeasuresEveryVariant(t *testing.T) {
+	testenv.RequireORT(t)
 	dir := tinyBundle(t)
 	m := parseMachine(avx2CPUInfo, "", 2)
 	rep, err := Run(context.Background(), Options{

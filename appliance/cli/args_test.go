@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 )
 
@@ -35,6 +36,7 @@ func TestParseTakesFlagsAnywhere(t *testing.T) {
 // The issue's own case: --out after the directory used to be taken for an
 // image path, after the model had loaded.
 func TestInspectFlagsAfterTheDirectory(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg, _ := offlineConfig(t)
 	ds := t.TempDir()
 	if err := synthetic.WriteDataset(ds, 1, 5); err != nil {

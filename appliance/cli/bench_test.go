@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func TestBenchReportsLoopAgainstBareSession(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 1, "fp32")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)

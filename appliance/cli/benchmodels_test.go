@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/appliance/benchmodels"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 )
 
@@ -30,6 +31,7 @@ func TestBenchModelsIsItsOwnCommand(t *testing.T) {
 // TestBenchModelsChildMeasuresAVariant runs the hidden child side in this
 // process on a bundle with the new variants, as the parent would start it.
 func TestBenchModelsChildMeasuresAVariant(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 1, "fp32,int8w,int8b,int8vnni")
 	b, err := bundle.Open(model)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 	"github.com/linesight/linesight/web"
 )
@@ -99,6 +100,7 @@ func (a *process) login(t *testing.T, user, password string) string {
 // (inspect, eval), the journal (journal stats, export) and the users' store
 // (user add). Each works and gives what it gives with the appliance stopped.
 func TestCommandsBesideARunningAppliance(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 11, "fp32")
 	// One triggered camera: the journal holds exactly the parts triggered.
 	cfg := runConfig{
@@ -292,6 +294,7 @@ func TestStaleSocketIsIgnored(t *testing.T) {
 // With the dashboard off the appliance does not hold the users' store, so
 // user add writes it itself while the appliance runs.
 func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg, _ := offlineConfig(t)
 	raw, err := os.ReadFile(cfg)
 	noErr(t, err)

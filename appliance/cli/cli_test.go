@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
@@ -214,6 +215,7 @@ func TestPreprocessWritesTensorsInArgumentOrder(t *testing.T) {
 }
 
 func TestEmbedAndClassify(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 2, "fp32,int8")
 	img := filepath.Join(t.TempDir(), "part.png")
 	mustRun(t, "", "demo-image", "--out", img, "--width", "80", "--height", "60")
@@ -256,6 +258,7 @@ func TestEmbedAndClassify(t *testing.T) {
 }
 
 func TestConfigFileSuppliesModelSettings(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 2, "fp32")
 	cfg := filepath.Join(t.TempDir(), "linesight.yaml")
 	os.WriteFile(cfg, []byte("model:\n  bundle: "+model+"\n  threads: 1\n  providers:\n    - name: cuda\n    - name: cpu\n"), 0o644)

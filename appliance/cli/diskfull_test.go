@@ -12,6 +12,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal/tmpfs"
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // TestRunDegradesOnAFullDisk runs `linesight run` with its data directory
@@ -20,6 +21,7 @@ import (
 // degraded, no empty image is left, the log says it once, and once space
 // is freed the appliance is ready and journals again.
 func TestRunDegradesOnAFullDisk(t *testing.T) {
+	testenv.RequireORT(t)
 	broker := mosquitto.Start(t, nil)
 	data := tmpfs.Mount(t, 20<<20)
 	cfg := runConfig{

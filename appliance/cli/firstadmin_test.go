@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/web"
 )
 
@@ -15,6 +16,7 @@ var boxedPassword = regexp.MustCompile(`\|\s+password:\s+(\S+)\s+\|`)
 // The first start shows the generated admin password once, framed on
 // stderr, and keeps it in an owner-only file; log lines never carry it.
 func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg := runConfig{
 		Cameras: "  - {id: cam0, source: {kind: synthetic, width: 64, height: 48, fps: 5, seed: 1}}\n",
 		Rest:    "journal: {flush_interval: 20ms}\n" + webOnPort0,

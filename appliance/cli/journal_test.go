@@ -14,6 +14,7 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -152,6 +153,7 @@ func TestJournalStats(t *testing.T) {
 }
 
 func TestJournalRescore(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg := journalFixture(t)
 	// Defect thresholds no probability reaches, and a good threshold every
 	// one does: every rescored record PASSes. Stored: FAIL, PASS, FAIL and

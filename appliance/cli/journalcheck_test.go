@@ -12,6 +12,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/boltfile"
 )
 
@@ -122,6 +123,7 @@ func kioskConfig(t *testing.T, edit func(bundle string)) (cfgPath, dataDir strin
 // garbage page) sets it aside, starts a new one and raises the
 // journal_quarantined alarm.
 func TestRunSetsADamagedJournalAside(t *testing.T) {
+	testenv.RequireORT(t)
 	fixture, err := config.Load(journalFixture(t))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/defects/eval"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 )
 
@@ -155,6 +156,7 @@ func withoutTimes(t *testing.T, out string) []map[string]any {
 }
 
 func TestInspect(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg, model := offlineConfig(t)
 	ds := t.TempDir()
 	if err := synthetic.WriteDataset(ds, 1, 5); err != nil {
@@ -234,6 +236,7 @@ func mustJSON(t *testing.T, v any) string {
 // A file that is not an image gets an error line in its place; the others
 // are inspected and the command exits 1 at the end.
 func TestInspectGoesOnPastABadImage(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg, model := offlineConfig(t)
 	dir := t.TempDir()
 	a, bad, c := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png"), filepath.Join(dir, "c.png")
@@ -275,6 +278,7 @@ func TestInspectGoesOnPastABadImage(t *testing.T) {
 // lines for the same images: the label is the image's folder, the defect
 // score the sum of the defect classes' probabilities.
 func TestEvalMatchesInspect(t *testing.T) {
+	testenv.RequireORT(t)
 	cfg, _ := offlineConfig(t)
 	ds := t.TempDir()
 	if err := synthetic.WriteDataset(ds, 1, 9); err != nil {

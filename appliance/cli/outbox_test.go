@@ -13,6 +13,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -24,6 +25,7 @@ import (
 // receives only the live verdicts, first and in order, and the stale ones
 // are counted in the stats and marked expired on their records.
 func TestRunOutboxRule(t *testing.T) {
+	testenv.RequireORT(t)
 	broker := mosquitto.Start(t, nil)
 	model := synth(t, 1, "fp32")
 	dir := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // TestRunServesThePLCLink runs `linesight run` against a real mosquitto: the
@@ -12,6 +13,7 @@ import (
 // inspection whose verdict comes back on MQTT, a malformed trigger gets an
 // error message, and a clean stop leaves the status offline.
 func TestRunServesThePLCLink(t *testing.T) {
+	testenv.RequireORT(t)
 	broker := mosquitto.Start(t, nil)
 	cfg := runConfig{
 		Cameras: triggeredCam0,

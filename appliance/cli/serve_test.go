@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/appliance/escalation"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func TestServe(t *testing.T) {
+	testenv.RequireORT(t)
 	model := synth(t, 5, "fp32")
 	dir := t.TempDir()
 	write := func(yaml string) string {

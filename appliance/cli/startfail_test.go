@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 )
 
@@ -15,6 +16,7 @@ import (
 // run` with exit 1, so a supervisor restarts it; the dashboard does not keep
 // the process alive.
 func TestRunExitsWhenStartFails(t *testing.T) {
+	testenv.RequireORT(t)
 	for _, c := range []struct {
 		name string
 		edit func(bundle string)
@@ -57,6 +59,7 @@ func truncateHalf(t *testing.T, path string) {
 // A damaged prompt-embedding cache is removed and built again; the
 // appliance starts.
 func TestRunRebuildsADamagedCache(t *testing.T) {
+	testenv.RequireORT(t)
 	for name, data := range map[string]func(sound []byte) []byte{
 		"truncated": func(sound []byte) []byte { return sound[:5000] },
 		"garbage": func(sound []byte) []byte {
@@ -97,6 +100,7 @@ func TestRunRebuildsADamagedCache(t *testing.T) {
 // The offline commands refuse a damaged prompt cache with what to do,
 // instead of crashing in bbolt.
 func TestInspectRefusesADamagedCache(t *testing.T) {
+	testenv.RequireORT(t)
 	cfgPath, _ := offlineConfig(t)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {

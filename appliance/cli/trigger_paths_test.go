@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // TestTriggerPathsJudgeAlike runs the appliance with its PLC link and web
@@ -12,6 +13,7 @@ import (
 // API) are judged by one rule, so what one refuses the other refuses, and a
 // good trigger from the command line still inspects the part.
 func TestTriggerPathsJudgeAlike(t *testing.T) {
+	testenv.RequireORT(t)
 	broker := mosquitto.Start(t, nil)
 	cfg := runConfig{
 		Cameras: triggeredCam0,

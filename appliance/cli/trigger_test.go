@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func TestTrigger(t *testing.T) {
+	testenv.RequireORT(t)
 	// station waits for triggers; slow is triggered too, but its next frame
 	// is 100 s away and it reports a part MISSED only after a minute.
 	cfg := runConfig{

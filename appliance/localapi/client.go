@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/web"
 )
 
 // Client calls the local API of the appliance running on a data directory.
@@ -80,6 +81,12 @@ func (c *Client) SetUser(ctx context.Context, name, role, password string) (crea
 	return out.Created, err
 }
 
+// Audit is web.Store.Audit on the running appliance's store. It returns
+// ErrNoUsers when the appliance does not hold the store.
+func (c *Client) Audit(ctx context.Context, e web.AuditEntry) error {
+	return c.call(ctx, pathAudit, e, &auditReply{})
+}
+
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -102,7 +109,7 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(raw))
 		}
-		if resp.StatusCode == http.StatusNotFound && path == pathUsers {
+		if resp.StatusCode == http.StatusNotFound && (path == pathUsers || path == pathAudit) {
 			return ErrNoUsers
 		}
 		return fmt.Errorf("the running appliance: %s", e.Error)

@@ -1,7 +1,8 @@
 // Package localapi lets the command line work beside a running appliance.
 // While `linesight run` holds the journal and the users' store (bbolt lets
 // one process have a file), it serves the operations of `linesight journal
-// stats`, `journal export` and `user add` on a unix socket in the data
+// stats`, `journal export` and `user add`, and the audit entries of `model
+// install` and `model rollback`, on a unix socket in the data
 // directory, and the commands use it when it answers.
 //
 // The socket is its owner's alone (mode 0600). Whoever can reach it can read
@@ -48,6 +49,7 @@ type (
 	userReply struct {
 		Created bool `json:"created"`
 	}
+	auditReply struct{}
 	errorReply struct {
 		Error string `json:"error"`
 	}
@@ -57,4 +59,5 @@ const (
 	pathCounters = "/v1/journal/counters"
 	pathQuery    = "/v1/journal/query"
 	pathUsers    = "/v1/users"
+	pathAudit    = "/v1/audit"
 )

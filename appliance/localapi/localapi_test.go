@@ -196,3 +196,42 @@ func TestSetUser(t *testing.T) {
 		t.Errorf("dashboard off: %v, want ErrNoUsers", err)
 	}
 }
+
+func TestAudit(t *testing.T) {
+	dir := t.TempDir()
+	s, store := start(t, dir, true, nil)
+	defer s.Close()
+	ctx := context.Background()
+	c, err := Dial(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := web.AuditEntry{At: at, User: "cli", Action: "model.install", Detail: "from model.tar.gz", FromHash: "sha256:aa", ToHash: "sha256:bb"}
+	if err := c.Audit(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Audit(ctx, web.AuditEntry{User: "cli"}); err == nil || !strings.Contains(err.Error(), "action") {
+		t.Errorf("entry without an action: %v, want it refused", err)
+	}
+	log, err := store.AuditLog(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || !log[0].At.Equal(at) || log[0].Action != want.Action || log[0].FromHash != want.FromHash || log[0].ToHash != want.ToHash || log[0].Detail != want.Detail {
+		t.Fatalf("audit log %+v, want only %+v", log, want)
+	}
+
+	other := t.TempDir()
+	s2, _ := start(t, other, false, nil)
+	defer s2.Close()
+	c2, err := Dial(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Audit(ctx, want); !errors.Is(err, ErrNoUsers) {
+		t.Errorf("dashboard off: %v, want ErrNoUsers", err)
+	}
+}

@@ -63,6 +63,7 @@ func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathCounters, h.counters)
 	mux.HandleFunc("POST "+pathQuery, h.query)
 	mux.HandleFunc("POST "+pathUsers, h.setUser)
+	mux.HandleFunc("POST "+pathAudit, h.audit)
 	s := &Server{
 		path: path, sock: sock, done: make(chan error, 1), log: log,
 		// Each request is one short read or write: a client that idles or
@@ -190,6 +191,26 @@ func (h handlers) setUser(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("user set from the command line", "user", req.Name, "role", req.Role, "created", created)
 	reply(w, http.StatusOK, userReply{Created: created})
+}
+
+func (h handlers) audit(w http.ResponseWriter, r *http.Request) {
+	if h.b.Users == nil {
+		reply(w, http.StatusNotFound, errorReply{ErrNoUsers.Error()})
+		return
+	}
+	var e web.AuditEntry
+	if !decode(w, r, &e) {
+		return
+	}
+	if e.Action == "" {
+		reply(w, http.StatusBadRequest, errorReply{"an audit entry needs an action"})
+		return
+	}
+	if err := h.b.Users.Audit(e); err != nil {
+		reply(w, http.StatusInternalServerError, errorReply{err.Error()})
+		return
+	}
+	reply(w, http.StatusOK, auditReply{})
 }
 
 // decode reads a request body strictly, answering 400 when it cannot.

@@ -24,10 +24,7 @@ import (
 // checkpoint. LINESIGHT_BENCH_PRESET picks the architecture (default
 // vit-b-32). Needs Python with PyTorch, like the fidelity test.
 func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
-	py := pyref.Find("torch")
-	if py == "" {
-		b.Skip("no python3 with torch")
-	}
+	py := pyref.Python(b, "torch")
 	preset := os.Getenv("LINESIGHT_BENCH_PRESET")
 	if preset == "" {
 		preset = "vit-b-32"

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 
 	"github.com/linesight/linesight/pipeline/clip"
@@ -26,6 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	testenv.MainRequireORT()
 	if err := engine.Init(""); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

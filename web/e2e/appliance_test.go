@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/cli"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // appliance is a `linesight run` started in this process on a synthetic
@@ -108,6 +109,7 @@ type applianceOptions struct {
 // startApplianceWith is startAppliance with the demo's configuration changed.
 func startApplianceWith(t *testing.T, o applianceOptions) *appliance {
 	t.Helper()
+	testenv.RequireORT(t)
 	if o.Classes == "" {
 		o.Classes = demoClasses
 	}

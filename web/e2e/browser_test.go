@@ -4,28 +4,20 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // chromiumPath finds Chromium; without one the tests skip, unless
-// LINESIGHT_REQUIRE_REFERENCE=1 (CI), where they fail.
+// LINESIGHT_REQUIRE_REFERENCE=1 (CI), where they fail: testenv.RequireChromium.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-		t.Fatal("Chromium not found (install Debian's chromium: make setup); LINESIGHT_REQUIRE_REFERENCE=1 requires it")
-	}
-	t.Skip("Chromium not found; install Debian's chromium to run the dashboard tests")
-	return ""
+	return testenv.RequireChromium(t)
 }
 
 // newBrowser starts a headless Chromium with a fresh profile; each call is

@@ -4,13 +4,14 @@ package e2e
 
 import (
 	"encoding/base64"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func TestDashboard(t *testing.T) {
@@ -219,7 +220,7 @@ func TestDashboard(t *testing.T) {
 				js(`window.__e2eChart = window.Chart.getChart(document.getElementById("chart-yield"))`),
 				setValue("#stats-range", "1h"),
 				waitJS(`(() => { const c = window.Chart.getChart(document.getElementById("chart-yield")); return c && c !== window.__e2eChart; })()`))
-		} else if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
+		} else if testenv.Required() {
 			t.Error("Chart.js is not embedded: run make assets before the tests")
 		} else {
 			t.Log("Chart.js not embedded (make assets not run): charts not checked")

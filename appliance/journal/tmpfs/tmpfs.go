@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // Mount mounts a tmpfs of size bytes on a new directory and unmounts it when
@@ -20,11 +22,7 @@ func Mount(t testing.TB, size int64) string {
 	dir := t.TempDir()
 	err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size))
 	if err != nil {
-		why := fmt.Sprintf("mount a %d-byte tmpfs on %s: %v (needs root and CAP_SYS_ADMIN)", size, dir, err)
-		if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-			t.Fatalf("%s, and LINESIGHT_REQUIRE_REFERENCE=1", why)
-		}
-		t.Skip(why)
+		testenv.Missing(t, fmt.Sprintf("mount a %d-byte tmpfs on %s: %v (needs root and CAP_SYS_ADMIN)", size, dir, err))
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // waitFor bounds the wait for the broker to listen; it only guards against hangs.
@@ -42,19 +44,10 @@ type Broker struct {
 type TLS struct{ CA, Cert, Key string }
 
 // Path finds the mosquitto binary; the test is skipped without it, or fails
-// when LINESIGHT_REQUIRE_REFERENCE=1 (CI).
+// when LINESIGHT_REQUIRE_REFERENCE=1 (CI): testenv.RequireMosquitto.
 func Path(t testing.TB) string {
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto"
-	}
-	if os.Getenv("LINESIGHT_REQUIRE_REFERENCE") == "1" {
-		t.Fatal("mosquitto is not installed (make setup installs it), and LINESIGHT_REQUIRE_REFERENCE=1")
-	}
-	t.Skip("mosquitto is not installed (make setup installs it)")
-	return ""
+	t.Helper()
+	return testenv.RequireMosquitto(t)
 }
 
 // Start runs a broker for the test and stops it when the test ends.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
@@ -18,6 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	testenv.MainRequireORT()
 	if err := Init(""); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -351,20 +353,6 @@ func TestProviderConfig(t *testing.T) {
 	c := Provider{Name: "cuda", DeviceID: 1, MemoryLimitMB: 512}.cudaOptions()
 	if c["device_id"] != "1" || c["gpu_mem_limit"] != "536870912" {
 		t.Errorf("cuda options %v", c)
-	}
-}
-
-func TestMissingLibraryExplainsSetup(t *testing.T) {
-	err := checkLibrary(filepath.Join(t.TempDir(), "libonnxruntime.so.1"))
-	if err == nil || !strings.Contains(err.Error(), "make setup") || !strings.Contains(err.Error(), LibraryEnv) {
-		t.Errorf("got %v, want an error telling how to install the library", err)
-	}
-	t.Setenv(LibraryEnv, "/opt/ort/lib.so")
-	if got := ResolveLibraryPath(""); got != "/opt/ort/lib.so" {
-		t.Errorf("env path: got %s", got)
-	}
-	if got := ResolveLibraryPath("flag.so"); got != "flag.so" {
-		t.Errorf("explicit path: got %s", got)
 	}
 }
 

@@ -6,29 +6,22 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/linesight/linesight/pipeline/clip/ortlib"
 )
 
 // DefaultLibraryPath is where `make setup` installs the ONNX Runtime library.
-const DefaultLibraryPath = "/usr/local/lib/linesight/libonnxruntime.so.1"
+const DefaultLibraryPath = ortlib.DefaultPath
 
 // LibraryEnv names the environment variable that overrides the library path.
-const LibraryEnv = "LINESIGHT_ORT_LIB"
+const LibraryEnv = ortlib.Env
 
 // ResolveLibraryPath picks the library: an explicit path (flag or config) wins,
 // then $LINESIGHT_ORT_LIB, then DefaultLibraryPath.
-func ResolveLibraryPath(explicit string) string {
-	if explicit != "" {
-		return explicit
-	}
-	if p := os.Getenv(LibraryEnv); p != "" {
-		return p
-	}
-	return DefaultLibraryPath
-}
+func ResolveLibraryPath(explicit string) string { return ortlib.Resolve(explicit) }
 
 var (
 	initOnce sync.Once
@@ -43,7 +36,7 @@ func Init(libraryPath string) error {
 	path := ResolveLibraryPath(libraryPath)
 	initOnce.Do(func() {
 		initPath = path
-		if initErr = checkLibrary(path); initErr != nil {
+		if initErr = ortlib.Check(path); initErr != nil {
 			return
 		}
 		ort.SetSharedLibraryPath(path)
@@ -68,15 +61,3 @@ func Version() string {
 var errNotInitialized = errors.New("ONNX Runtime is not loaded: call engine.Init first")
 
 func ortReady() bool { return ort.IsInitialized() }
-
-// checkLibrary explains how to install the library when it is missing.
-func checkLibrary(path string) error {
-	st, err := os.Stat(path)
-	if err == nil && !st.IsDir() {
-		return nil
-	}
-	return fmt.Errorf("ONNX Runtime library not found at %s: run `make setup` "+
-		"(it installs libonnxruntime.so.1 from the npm package onnxruntime-node@1.30.0 into %s), "+
-		"or point --ort-lib, $%s or model.ort_library in the config at an existing copy",
-		path, DefaultLibraryPath, LibraryEnv)
-}

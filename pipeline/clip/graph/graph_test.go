@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -227,18 +228,8 @@ func TestExternalDataLoadsAndAgrees(t *testing.T) {
 	if err := m.Save(path, onnxproto.SaveOptions{ExternalAbove: 1}); err != nil {
 		t.Fatal(err)
 	}
-	decoded, err := onnxproto.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	external := 0
-	for _, init := range decoded.Graph.Initializers {
-		if init.External != nil {
-			external++
-		}
-	}
-	if external == 0 {
-		t.Fatal("no initializer went to the external data file")
+	if st, err := os.Stat(onnxproto.ExternalDataPath(path)); err != nil || st.Size() == 0 {
+		t.Fatalf("no initializer went to the external data file: %v", err)
 	}
 	ext := openSession(t, path, m)
 
@@ -257,15 +248,7 @@ func TestGraphInterface(t *testing.T) {
 	for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
 		for _, v := range []Variant{FP32, FP16, INT8} {
 			t.Run(string(tower)+"_"+v.String(), func(t *testing.T) {
-				m := build(t, cfg, w, tower, Options{Variant: v})
-				data, err := m.Encode()
-				if err != nil {
-					t.Fatal(err)
-				}
-				g, err := onnxproto.Decode(data)
-				if err != nil {
-					t.Fatal(err)
-				}
+				g := build(t, cfg, w, tower, Options{Variant: v})
 				in, out := g.Graph.Inputs[0], g.Graph.Outputs[0]
 				wantIn, wantOut, wantInType := "pixel_values", "image_embeds", onnxproto.Float
 				if tower == arch.Text {

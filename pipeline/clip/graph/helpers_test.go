@@ -4,42 +4,38 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/reference"
 )
-
-const defaultORTLibrary = "/usr/local/lib/linesight/libonnxruntime.so.1"
 
 var (
 	ortOnce sync.Once
 	ortErr  error
 )
 
-// needORT loads ONNX Runtime once, or skips the test where it is missing.
+// needORT loads ONNX Runtime once. Without the library the test is skipped,
+// or fails under LINESIGHT_REQUIRE_REFERENCE=1 (testenv.RequireORT); a
+// library that is there but does not load fails it. (The package cannot use
+// engine.Init: the engine imports it.)
 func needORT(tb testing.TB) {
 	tb.Helper()
+	path := testenv.RequireORT(tb)
 	ortOnce.Do(func() {
-		path := os.Getenv("LINESIGHT_ORT_LIB")
-		if path == "" {
-			path = defaultORTLibrary
-		}
-		if _, err := os.Stat(path); err != nil {
-			ortErr = fmt.Errorf("ONNX Runtime library not available: %w", err)
-			return
-		}
 		ort.SetSharedLibraryPath(path)
-		ortErr = ort.InitializeEnvironment(ort.WithLogLevelError())
+		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+			ortErr = fmt.Errorf("load ONNX Runtime from %s: %w", path, err)
+		}
 	})
 	if ortErr != nil {
-		tb.Skip(ortErr)
+		tb.Fatal(ortErr)
 	}
 }
 

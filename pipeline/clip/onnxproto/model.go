@@ -138,14 +138,15 @@ type Attribute struct {
 }
 
 // Tensor is TensorProto with its data always in raw_data (little-endian), or,
-// in a decoded model, a reference to an external file.
+// in a model the tests decode, a reference to an external file.
 type Tensor struct {
 	Name     string
 	DataType DataType
 	Dims     []int64
 	Raw      []byte
-	// External is set on tensors decoded from a model whose data lives in
-	// another file; Load fills Raw from it as well.
+	// External is set on tensors the tests' decoder read from a model whose
+	// data lives in another file (its Load fills Raw as well); the encoder
+	// ignores it.
 	External *ExternalData
 }
 

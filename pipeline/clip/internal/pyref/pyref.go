@@ -11,40 +11,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// RequireEnv, set to 1 (as CI does), turns a missing reference into a
-// failure instead of a skipped test.
-const RequireEnv = "LINESIGHT_REQUIRE_REFERENCE"
+	"github.com/linesight/linesight/internal/testenv"
+)
 
 // Python returns an interpreter that can import modules ("PIL",
 // "torch, numpy"); without one the test is skipped, or fails under
-// RequireEnv=1.
+// LINESIGHT_REQUIRE_REFERENCE=1 (testenv.RequirePython).
 func Python(t testing.TB, modules string) string {
 	t.Helper()
-	if py := Find(modules); py != "" {
-		return py
-	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("no python3 that can import %s, and %s=1", modules, RequireEnv)
-	}
-	t.Skipf("no python3 that can import %s: skipping the reference comparison", modules)
-	return ""
+	return testenv.RequirePython(t, modules)
 }
 
 // Find returns an interpreter that can import modules, or "".
-func Find(modules string) string {
-	for _, candidate := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(candidate)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import "+modules).Run() == nil {
-			return path
-		}
-	}
-	return ""
-}
+func Find(modules string) string { return testenv.FindPython(modules) }
 
 // Run writes job as JSON to a temporary file and runs `python script FILE`,
 // failing the test with the script's output if it fails.

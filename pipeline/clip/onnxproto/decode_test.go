@@ -11,6 +11,10 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
+// The decoder reads back what the encoder wrote, for the tests: the
+// appliance only writes models (ONNX Runtime reads them), so it is no part
+// of the package.
+
 // Decode parses a serialised ModelProto: the fields this package writes,
 // skipping the rest. Raw tensor data aliases data.
 func Decode(data []byte) (*Model, error) {

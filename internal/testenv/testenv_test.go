@@ -1,0 +1,52 @@
+package testenv
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// recorder is a testing.TB that records how a test would have ended.
+type recorder struct {
+	testing.TB
+	failed, skipped string
+}
+
+func (r *recorder) Helper()                           {}
+func (r *recorder) Fatalf(format string, args ...any) { r.failed = fmt.Sprintf(format, args...) }
+func (r *recorder) Skipf(format string, args ...any)  { r.skipped = fmt.Sprintf(format, args...) }
+
+func TestMissingFailsWhenRequiredAndSkipsOtherwise(t *testing.T) {
+	t.Setenv(RequireEnv, "1")
+	r := &recorder{TB: t}
+	Missing(r, "mosquitto is not installed")
+	if r.skipped != "" || !strings.Contains(r.failed, "mosquitto is not installed") || !strings.Contains(r.failed, RequireEnv+"=1") {
+		t.Errorf("required: failed %q, skipped %q; want a failure that says what and why", r.failed, r.skipped)
+	}
+
+	t.Setenv(RequireEnv, "")
+	r = &recorder{TB: t}
+	Missing(r, "mosquitto is not installed")
+	if r.failed != "" || !strings.Contains(r.skipped, "mosquitto is not installed") {
+		t.Errorf("not required: failed %q, skipped %q; want a skip with the reason", r.failed, r.skipped)
+	}
+}
+
+func TestRequireORTNamesTheLibrary(t *testing.T) {
+	missing := t.TempDir() + "/libonnxruntime.so.1"
+	t.Setenv("LINESIGHT_ORT_LIB", missing)
+	t.Setenv(RequireEnv, "1")
+	r := &recorder{TB: t}
+	RequireORT(r)
+	if !strings.Contains(r.failed, missing) || !strings.Contains(r.failed, "make setup") {
+		t.Errorf("missing library: failed %q", r.failed)
+	}
+}
+
+func TestRequirePythonOfAModuleNoOneHas(t *testing.T) {
+	t.Setenv(RequireEnv, "")
+	r := &recorder{TB: t}
+	if py := RequirePython(r, "linesight_no_such_module"); py != "" || !strings.Contains(r.skipped, "linesight_no_such_module") {
+		t.Errorf("python %q, skipped %q; want none and a skip naming the module", py, r.skipped)
+	}
+}
