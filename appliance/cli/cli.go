@@ -77,6 +77,7 @@ func commands() []command {
 		{"journal check", "check a journal file for damage, page by page, without opening it with bbolt", journalCheck},
 		{"journal recover", "copy the readable records of a damaged journal out as JSON lines", journalRecover},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
+		{"firstboot", "create the dashboard's first admin; print its one-time password (the box's first boot, as root)", firstBoot},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}
