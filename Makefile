@@ -2,8 +2,13 @@
 GO        ?= go
 BIN       := bin/linesight
 DEMO_DIR  := out/demo
+DEB_DIR   ?= out/deb
+# The version `linesight version` prints: the nearest tag, commits since,
+# the commit, and -dirty for uncommitted changes.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/linesight/linesight/appliance/cli.Version=$(VERSION)
 
-.PHONY: setup assets build demo test test-short bench vet clean
+.PHONY: setup assets build deb demo test test-short bench vet clean
 
 setup: ## install system packages, the ONNX Runtime library and Go modules
 	./firmware/install-deps.sh
@@ -16,7 +21,11 @@ assets:
 	npm run build
 
 build:
-	$(GO) build -o $(BIN) ./appliance/cmd/linesight
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./appliance/cmd/linesight
+
+# The Debian package of the appliance alone: docs/deploy.md.
+deb: build
+	./firmware/deb/build.sh $(BIN) $(VERSION) $(DEB_DIR)
 
 # The appliance on its synthetic line, with a generated model (random
 # weights: its verdicts mean nothing; see docs/models.md for real models).

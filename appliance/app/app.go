@@ -34,8 +34,9 @@ type App struct {
 
 	state   atomic.Value // string
 	startAt time.Time
-	warmup  atomic.Int64 // time from start to ready, ns
-	lastErr atomic.Value // string
+	warmup  atomic.Int64  // time from start to ready, ns
+	lastErr atomic.Value  // string
+	ready   chan struct{} // closed when ready (see Ready)
 
 	mu      sync.Mutex // guards the fields below once Run has set them
 	model   *clip.Model
@@ -64,7 +65,7 @@ func New(cfg *config.Config, log *slog.Logger) *App {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &App{Config: cfg, Log: log, startAt: time.Now()}
+	a := &App{Config: cfg, Log: log, startAt: time.Now(), ready: make(chan struct{})}
 	a.state.Store(StateStarting)
 	a.lastErr.Store("")
 	return a
@@ -115,6 +116,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.warmup.Store(int64(time.Since(a.startAt)))
 	a.state.Store(StateReady)
 	a.Log.Info("appliance ready", "line", a.Config.Line, "cameras", len(a.cameras), "warmup", time.Since(a.startAt).Round(time.Millisecond))
+	close(a.ready)
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan error, 1)

@@ -83,6 +83,7 @@ func commands() []command {
 		{"backup", "back up the configuration, defect classes, users and golden samples (--with-images: the journal too)", backupData},
 		{"restore", "restore a backup, checked against its manifest first; refused while the appliance runs", restoreData},
 		{"factory-reset", "wipe the data directory after a typed confirmation; the firmware and configuration stay", factoryReset},
+		{"firstboot", "create the dashboard's first admin; print its one-time password (the box's first boot, as root)", firstBoot},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}

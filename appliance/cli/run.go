@@ -18,10 +18,14 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/mqttlink"
+	"github.com/linesight/linesight/appliance/sdnotify"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
 	"github.com/linesight/linesight/web/ui"
 )
+
+// onAppliance, when set (by tests), sees the appliance before it runs.
+var onAppliance func(*app.App)
 
 // uiFiles are the dashboard's files.
 var uiFiles fs.FS = ui.FS
@@ -41,6 +45,20 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	log := logger(stdio)
 	a := app.New(cfg, log)
+	if onAppliance != nil {
+		onAppliance(a)
+	}
+	// systemd learns when the model is warm and, from the inspection loop's
+	// progress, whether the loop is alive (its watchdog).
+	notifyCtx, stopNotify := context.WithCancel(ctx)
+	notified := make(chan struct{})
+	defer func() { stopNotify(); <-notified }()
+	go func() {
+		defer close(notified)
+		if err := sdnotify.Run(notifyCtx, a, log); err != nil {
+			log.Error("no systemd notifications", "err", err)
+		}
+	}()
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data directory: %w", err)

@@ -56,6 +56,7 @@ func (l *Loop) collect(ctx context.Context, out chan<- *batch, free chan *batch)
 			case now := <-expiry.C:
 				l.expireTriggers(now)
 			}
+			l.markIdle(free)
 		}
 		// A batch of MISSED verdicts alone goes at once.
 		if b.frames > 0 {
@@ -203,6 +204,7 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 		if err != nil {
 			l.log.Error("inference failed", "frames", n, "err", err)
 		}
+		l.markBatchDone()
 		select {
 		case free <- b:
 		default: // a buffer made for the shutdown flush

@@ -42,6 +42,8 @@ type Loop struct {
 	batchSize atomic.Int64
 	batchWait atomic.Int64
 
+	progress atomic.Uint64 // see Progress
+
 	// Stage metrics.
 	Preprocess    metrics.Histogram // per frame
 	Inference     metrics.Histogram // vision encoder time per batch
