@@ -64,3 +64,16 @@ fi
 step "Go modules"
 go mod download
 echo "setup complete"
+
+# --- Firmware: image build (mkosi) and signed A/B updates (RAUC) ---------
+# The RAUC tests run the real rauc service on a private D-Bus.
+FW_PACKAGES=(rauc mkosi squashfs-tools dbus mtools)
+fw_missing=()
+for p in "${FW_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || fw_missing+=("$p")
+done
+if [ ${#fw_missing[@]} -gt 0 ]; then
+  step "apt: installing ${fw_missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${fw_missing[@]}"
+fi
