@@ -57,3 +57,23 @@ vet:
 
 clean:
 	rm -rf bin out
+
+# Firmware (docs/firmware.md). RAUC_KEYRING, RAUC_CERT, RAUC_KEY default to
+# a development chain made by firmware/rauc/dev-keys.sh: never for boxes
+# in the field.
+IMAGE_DIR    ?= out/image
+DEV_KEYS     ?= out/rauc-dev
+RAUC_KEYRING ?= $(DEV_KEYS)/ca.cert.pem
+RAUC_CERT    ?= $(DEV_KEYS)/signing.cert.pem
+RAUC_KEY     ?= $(DEV_KEYS)/signing.key.pem
+VERSION      ?= dev
+
+.PHONY: dev-keys image bundle
+dev-keys:
+	./firmware/rauc/dev-keys.sh $(DEV_KEYS)
+
+image: build dev-keys
+	./firmware/mkosi/build-image.sh $(IMAGE_DIR) $(BIN) /usr/local/lib/linesight/libonnxruntime.so.1 firmware/systemd $(RAUC_KEYRING)
+
+bundle: dev-keys
+	./firmware/rauc/make-bundle.sh $(IMAGE_DIR)/rootfs.squashfs $(VERSION) $(RAUC_CERT) $(RAUC_KEY) $(IMAGE_DIR)/linesight-$(VERSION).raucb

@@ -3,11 +3,12 @@
 # again after an upgrade. Needs root (uses sudo when not root).
 #
 #   install-deps.sh             a development machine or CI: the runtime
-#                               libraries, the build tools, the test peers
+#                               libraries, the build tools, the test peers,
+#                               the firmware tools (image, bundles)
 #                               and the Go modules (`make setup`)
 #   install-deps.sh --runtime   the box: the runtime libraries and the ONNX
 #                               Runtime library only, never a test peer
-#   install-deps.sh --list runtime|build|test
+#   install-deps.sh --list runtime|build|test|firmware
 #                               print one group's Debian packages
 #
 # The box normally gets its runtime libraries from the linesight package's
@@ -47,6 +48,14 @@ TEST_PACKAGES=(
   chromium               # headless browser for the dashboard tests
   openssl                # test certificates for MQTT and HTTPS over TLS
 )
+# What building the image and update bundles needs (make image, make bundle),
+# and what the update tests drive: the real rauc service on a private D-Bus.
+# The image installs its own rauc; the .deb does not need these.
+FIRMWARE_PACKAGES=(
+  rauc dbus              # bundles, and the update tests' rauc service
+  mkosi mtools           # the system image and its EFI partition
+  squashfs-tools         # the root slot's filesystem
+)
 
 mode=all
 case "${1:-}" in
@@ -57,10 +66,11 @@ case "${1:-}" in
       runtime) printf '%s\n' "${RUNTIME_PACKAGES[@]}" ;;
       build) printf '%s\n' "${BUILD_PACKAGES[@]}" ;;
       test) printf '%s\n' "${TEST_PACKAGES[@]}" ;;
-      *) echo "usage: $0 --list runtime|build|test" >&2; exit 2 ;;
+      firmware) printf '%s\n' "${FIRMWARE_PACKAGES[@]}" ;;
+      *) echo "usage: $0 --list runtime|build|test|firmware" >&2; exit 2 ;;
     esac
     exit 0 ;;
-  *) echo "usage: $0 [--runtime | --list runtime|build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--runtime | --list runtime|build|test|firmware]" >&2; exit 2 ;;
 esac
 
 SUDO=""
@@ -70,7 +80,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 APT_PACKAGES=("${RUNTIME_PACKAGES[@]}")
 if [ "$mode" = all ]; then
-  APT_PACKAGES+=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+  APT_PACKAGES+=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FIRMWARE_PACKAGES[@]}")
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
