@@ -182,6 +182,8 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/cameras/:camera/frame.jpg", s.frameJPEG, kiosk)
 	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk, s.streamSlot(cameraParam))
 	api.GET("/verdicts/stream", s.verdictStream, kiosk, s.streamSlot(cameraQuery))
+	api.GET("/live/rejects", s.liveRejects, kiosk)
+	api.GET("/live/rejects/:file", s.liveRejectJPEG, kiosk)
 	api.GET("/shift", s.shift, kiosk)
 	api.GET("/alarms", s.listAlarms, kiosk)
 
