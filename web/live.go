@@ -70,9 +70,9 @@ type liveCamera struct {
 	// shown is the verdict the camera's picture belongs to: the picture, the
 	// caption drawn on it and the caption the dashboard writes beside it all
 	// come from it, so they are replaced together.
-	shown   *defects.Verdict
-	gen     uint64      // increases with each new shown verdict
-	img     *image.RGBA // shown's frame with the overlay; nil when it had none
+	shown *defects.Verdict
+	gen   uint64      // increases with each new shown verdict
+	img   *image.RGBA // shown's frame with the overlay; nil when it had none
 	// srcW, srcH are the size of shown's frame before scaling: the anomaly
 	// map's window and box are in its pixels.
 	srcW, srcH int
