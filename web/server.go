@@ -200,10 +200,13 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/history/:id/thumb.jpg", s.historyThumb, op)
 	api.GET("/classes", s.getClasses, op)
 	api.GET("/audit", s.audit, op)
+	api.GET("/classes/:set/distribution", s.classDistribution, op)
 
 	eng := s.guard(levelEngineer)
 	api.POST("/classes/try", s.tryClasses, limitBody(maxClassBody), eng)
 	api.PUT("/classes", s.saveClasses, limitBody(maxClassBody), eng)
+	api.PUT("/records/:id/label", s.putLabel, limitBody(maxBody), eng)
+	api.DELETE("/records/:id/label", s.deleteLabel, eng)
 
 	adm := s.guard(levelAdmin)
 	api.GET("/users", s.listUsers, adm)

@@ -25,6 +25,9 @@ type Record struct {
 	// Image is the stored JPEG, relative to the images folder; empty when
 	// none was kept or it was evicted.
 	Image string `json:"image,omitempty"`
+	// Label is an engineer's judgement of the verdict (label.go); nil
+	// until someone gives one.
+	Label *Label `json:"label,omitempty"`
 }
 
 // pending is a record prepared for the writer: everything that costs CPU

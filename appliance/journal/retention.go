@@ -164,6 +164,9 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (int64, error) {
 			r.files = append(r.files, rec.Image)
 		}
 	}
+	if err := deleteLabelIndex(tx, timeKey); err != nil {
+		return 0, fmt.Errorf("remove record %d: %w", id, err)
+	}
 	for _, b := range [][]byte{bucketRecords, bucketEmbeddings} {
 		if err := tx.Bucket(b).Delete(key); err != nil {
 			return 0, fmt.Errorf("remove record %d: %w", id, err)
