@@ -6,6 +6,7 @@ import { h, fill, verdictBadge, score, num, dateTime, errorBox } from "../dom.js
 import { get, post, put } from "../api.js";
 import { canEdit } from "../session.js";
 import { refreshStatus } from "../status.js";
+import { distributions } from "../distribution.js";
 
 export async function render(root) {
   const editable = canEdit();
@@ -23,6 +24,8 @@ export async function render(root) {
   const saveBtn = h("button.primary#save", { type: "button", disabled: !editable }, "Save and reload");
   const revertBtn = h("button#revert", { type: "button" }, "Revert");
   let baseHash = "";
+  const distHolder = h("div");
+  let dist = null;
 
   fill(root,
     h("div.classes-layout",
@@ -37,7 +40,8 @@ export async function render(root) {
       h("div.grid", { style: "align-content:start" },
         h("section.panel", h("h2", "Preview"), preview),
         h("section.panel", h("h2", "Parsed classes"), parsed),
-        h("section.panel", h("h2", "Audit log"), audit))));
+        h("section.panel", h("h2", "Audit log"), audit))),
+    distHolder);
 
   async function loadFile() {
     const c = await get("/classes");
@@ -143,6 +147,14 @@ export async function render(root) {
     fill(msg, errorBox(err));
   }
   loadAudit();
+  try {
+    dist = distributions(await get("/classes"));
+    fill(distHolder, dist.el);
+    await dist.load();
+  } catch (err) {
+    fill(distHolder, errorBox(err));
+  }
+  return () => { if (dist) dist.destroy(); };
 }
 
 function plural(n, word) {
