@@ -100,7 +100,7 @@ export async function render(root) {
           h("dt", "New hash"), h("dd", h("code", short(r.hash)))),
         (r.flips || []).length ? h("table#flips", h("thead", h("tr", h("th", "Record"), h("th", "Camera / part"), h("th", "Now"), h("th", "Would be"))),
           h("tbody", r.flips.map((f) => h("tr",
-            h("td", h("a", { href: "#/history", title: dateTime(f.captured_at) }, String(f.id))),
+            h("td", h("a", { href: `#/history/${f.id}`, title: dateTime(f.captured_at) }, String(f.id))),
             h("td", `${f.camera} · ${f.part_id || ""}`),
             h("td", verdictBadge(f.from), ` ${f.from_class || ""}`),
             h("td", verdictBadge(f.to), ` ${f.to_class || ""} `, f.confidence ? h("span.conf", { dataset: { value: f.confidence } }, score(f.confidence)) : null))))) : null);

@@ -92,7 +92,11 @@ export async function render(root, ctx) {
   // since the page was listed is there.
   async function show(listed) {
     let r = listed;
-    try { r = await get(`/history/${listed.id}`); } catch { /* show what the list had */ }
+    try {
+      r = await get(`/history/${listed.id}`);
+    } catch (err) {
+      if (!listed.camera) { fill(msg, errorBox(err)); return; } // nothing listed to fall back on
+    }
     await classesLoaded;
     showRecord(r);
     if (!dialog.open) dialog.showModal();
@@ -199,6 +203,8 @@ export async function render(root, ctx) {
 
   form.addEventListener("submit", (e) => { e.preventDefault(); cursors = [""]; pageNo = 0; load(); });
   await load();
+  // #/history/<id> opens that record (links from other pages).
+  if (/^\d+$/.test(ctx.args[0] || "")) show({ id: ctx.args[0] });
 }
 
 function labelText(l) {
