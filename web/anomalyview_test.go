@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -139,5 +140,35 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The live views carry a verdict's anomaly map (never the MQTT payload's
+// business): the frame's verdict header, the stream's events and the strip.
+func TestLiveViewsCarryTheAnomalyMap(t *testing.T) {
+	live := NewLive(LiveOptions{})
+	h := newHarness(t, func(o *Options) { o.Live = live })
+	c := h.login("olga")
+	sub := live.bus.subscribe("")
+	defer live.bus.unsubscribe(sub)
+	v := verdict(1, defects.Fail, defects.AnomalyClass, time.Now())
+	v.Anomaly = &defects.Anomaly{Score: 0.6, Threshold: 0.3, Region: &defects.Region{X: 1, Y: 2, W: 3, H: 4},
+		Grid: 2, Map: []uint8{0, 255, 10, 20}, Window: &defects.Region{X: 40, Y: 0, W: 240, H: 240}, Box: &defects.Region{X: 160, Y: 0, W: 120, H: 120}}
+	must(t, live.Write(context.Background(), &inspect.Result{Verdict: v, Frame: bgrFrame(320, 240)}))
+	const want = `"anomaly_map":{"grid":2,"values":[0,255,10,20],"window":{"x":40,"y":0,"w":240,"h":240},"box":{"x":160,"y":0,"w":120,"h":120}}`
+	select {
+	case ev := <-sub.ch:
+		if !strings.Contains(string(ev), want) {
+			t.Errorf("stream event %s, want %s", ev, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no stream event")
+	}
+	resp, _ := c.do("GET", "/api/v1/cameras/cam0/frame.jpg", "")
+	if hdr, _ := url.PathUnescape(resp.Header.Get(VerdictHeader)); !strings.Contains(hdr, want) {
+		t.Errorf("frame verdict header %s, want %s", hdr, want)
+	}
+	if list := c.expect("GET", "/api/v1/live/rejects", "", 200); !strings.Contains(list, want) {
+		t.Errorf("rejects %s, want %s", list, want)
 	}
 }

@@ -65,7 +65,7 @@ func (s *Server) frameJPEG(c echo.Context) error {
 	}
 	caption := *f.verdict
 	caption.Scores, caption.Truth = nil, nil
-	data, err := json.Marshal(caption)
+	data, err := json.Marshal(liveVerdict{Verdict: caption, AnomalyMap: caption.Anomaly.MapView()})
 	if err != nil {
 		return fmt.Errorf("encode the verdict of a live frame: %w", err)
 	}

@@ -115,7 +115,7 @@ func (l *Live) Name() string { return "live" }
 // announcement never gets the previous part's. It never blocks on clients.
 func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	v := r.Verdict
-	data, err := json.Marshal(v)
+	data, err := json.Marshal(liveVerdict{Verdict: v, AnomalyMap: v.Anomaly.MapView()})
 	if err != nil {
 		return fmt.Errorf("encode verdict for the live feed: %w", err)
 	}
@@ -169,12 +169,19 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	return nil
 }
 
+// liveVerdict is a verdict as the dashboard's live views get it: with the
+// anomaly map, which the MQTT payload never carries.
+type liveVerdict struct {
+	defects.Verdict
+	AnomalyMap *defects.AnomalyMap `json:"anomaly_map,omitempty"`
+}
+
 // RejectView is a kept FAIL or UNCERTAIN part as /live/rejects lists it:
 // the verdict (without scores), its picture's address and the size of the
 // frame its anomaly map refers to.
 type RejectView struct {
 	ID uint64 `json:"id"`
-	defects.Verdict
+	liveVerdict
 	ThumbURL    string `json:"thumb_url"`
 	FrameWidth  int    `json:"frame_width"`
 	FrameHeight int    `json:"frame_height"`
@@ -187,7 +194,7 @@ func (l *Live) recentRejects() []RejectView {
 	out := make([]RejectView, 0, len(l.rejects))
 	for i := len(l.rejects) - 1; i >= 0; i-- {
 		rj := l.rejects[i]
-		out = append(out, RejectView{ID: rj.id, Verdict: rj.verdict, ThumbURL: fmt.Sprintf("/api/v1/live/rejects/%d.jpg", rj.id),
+		out = append(out, RejectView{ID: rj.id, liveVerdict: liveVerdict{Verdict: rj.verdict, AnomalyMap: rj.verdict.Anomaly.MapView()}, ThumbURL: fmt.Sprintf("/api/v1/live/rejects/%d.jpg", rj.id),
 			FrameWidth: rj.width, FrameHeight: rj.height})
 	}
 	return out
