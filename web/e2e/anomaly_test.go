@@ -91,15 +91,25 @@ const overlayOf = `((sel) => {
 	const heat = s.querySelector("image.heat"), box = s.querySelector("rect.region");
 	const attrs = (e) => e ? ["x","y","width","height"].map(k => e.getAttribute(k)).join(",") : "";
 	const r = box ? box.getBoundingClientRect() : null;
+	// Where the window is on screen, and where it should be: the picture's
+	// box, scaled from the viewBox's pixels (the picture keeps its shape).
+	const img = s.previousElementSibling, ir = img.getBoundingClientRect(), hr = heat.getBoundingClientRect();
+	const [, , vw, vh] = s.getAttribute("viewBox").split(" ").map(Number);
+	const k = Math.min(ir.width / vw, ir.height / vh), ox = ir.left + (ir.width - k * vw) / 2, oy = ir.top + (ir.height - k * vh) / 2;
+	const w = heat.getAttribute("x") * 1, y = heat.getAttribute("y") * 1;
 	return { viewBox: s.getAttribute("viewBox"), heat: attrs(heat), box: attrs(box),
-		screen: r ? [r.left, r.top, r.right, r.bottom] : [] };
+		screen: r ? [r.left, r.top, r.right, r.bottom] : [],
+		heatScreen: [hr.left, hr.top, hr.width, hr.height],
+		heatWant: [ox + k * w, oy + k * y, k * heat.getAttribute("width"), k * heat.getAttribute("height")] };
 })`
 
 type overlayDOM struct {
-	ViewBox string    `json:"viewBox"`
-	Heat    string    `json:"heat"`
-	Box     string    `json:"box"`
-	Screen  []float64 `json:"screen"`
+	ViewBox    string    `json:"viewBox"`
+	Heat       string    `json:"heat"`
+	Box        string    `json:"box"`
+	Screen     []float64 `json:"screen"`
+	HeatScreen []float64 `json:"heatScreen"`
+	HeatWant   []float64 `json:"heatWant"`
 }
 
 // heatMatches checks, pixel by pixel, that the heat image the overlay shows
@@ -117,8 +127,10 @@ const heatMatches = `(async (sel, values, threshold) => {
 	if (c.width * c.height !== values.length) return "heat image is " + c.width + "x" + c.height + " for " + values.length + " values";
 	for (let i = 0; i < values.length; i++) {
 		const want = a.heatColour(values[i], threshold);
-		// Canvas alpha is premultiplied: colours come back within a step or two.
-		for (let k = 0; k < 4; k++) if (Math.abs(d[4*i+k] - want[k]) > (k === 3 ? 1 : 3)) return "cell " + i + ": " + [...d.slice(4*i, 4*i+4)] + ", want " + want;
+		// Canvas colours are stored premultiplied by alpha: a colour comes
+		// back within 255/alpha steps of what was put.
+		const slack = Math.ceil(255 / Math.max(1, want[3])) + 2;
+		for (let k = 0; k < 4; k++) if (Math.abs(d[4*i+k] - want[k]) > (k === 3 ? 1 : slack)) return "cell " + i + ": " + [...d.slice(4*i, 4*i+4)] + ", want " + want;
 	}
 	return "";
 })`
@@ -410,6 +422,13 @@ func checkOnScreen(t *testing.T, ctx context.Context, o *overlayDOM, sel string)
 	t.Helper()
 	if len(o.Screen) != 4 {
 		t.Fatalf("no region box on screen under %s", sel)
+	}
+	// The heat map lies on its window of the picture as shown.
+	for i := range o.HeatWant {
+		if math.Abs(o.HeatScreen[i]-o.HeatWant[i]) > 1.5 {
+			t.Errorf("the heat map is at %v on screen (left, top, width, height), want %v: the window of the picture as shown", o.HeatScreen, o.HeatWant)
+			break
+		}
 	}
 	magenta := func(r, g, b int) bool { return r > 200 && g < 110 && b > 160 }
 	left, top, right, bottom := o.Screen[0], o.Screen[1], o.Screen[2], o.Screen[3]
