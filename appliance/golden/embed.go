@@ -70,7 +70,9 @@ type clipEmbedder struct {
 	batch *preprocess.Batch
 }
 
-func (e *clipEmbedder) CheckPatches(layers []int, dense bool) error { return e.m.CheckPatches(layers, dense) }
+func (e *clipEmbedder) CheckPatches(layers []int, dense bool) error {
+	return e.m.CheckPatches(layers, dense)
+}
 
 func (e *clipEmbedder) Embed(ctx context.Context, img image.Image, layers []int) (Embedding, error) {
 	if err := ctx.Err(); err != nil {

@@ -316,8 +316,8 @@ func TestAutoThresholdRule(t *testing.T) {
 		loo  []float64
 		want float64
 	}{
-		{[]float64{0.10, 0.20}, 0.20 + 0.05},          // median 0.15: margin 0.05
-		{[]float64{0.10, 0.11, 0.30}, 0.30 + 0.19},    // one odd part widens it
+		{[]float64{0.10, 0.20}, 0.20 + 0.05},           // median 0.15: margin 0.05
+		{[]float64{0.10, 0.11, 0.30}, 0.30 + 0.19},     // one odd part widens it
 		{[]float64{0.200, 0.201, 0.202}, 0.202 + 0.01}, // near-identical parts: the least margin
 		{[]float64{0.6, 0.9, 0.95}, 1},                 // never above 1
 	} {
