@@ -76,7 +76,10 @@ type liveCamera struct {
 	// srcW, srcH are the size of shown's frame before scaling: the anomaly
 	// map's window and box are in its pixels.
 	srcW, srcH int
-	changed    chan struct{}
+	// clean is shown's frame as scaled, without the overlay: what a golden
+	// sample taken from the live view is made of.
+	clean   *image.RGBA
+	changed chan struct{}
 
 	encMu   sync.Mutex // one encoder per camera
 	jpeg    []byte
@@ -132,16 +135,17 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	due := r.Frame == nil || now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
 	l.mu.Unlock()
 	if due {
-		var img *image.RGBA
+		var img, clean *image.RGBA
 		var srcW, srcH int
 		if r.Frame != nil {
 			srcW, srcH = r.Frame.Width, r.Frame.Height
 			// Scale and draw outside the lock; only this goroutine writes frames.
 			img = scaleBGR(r.Frame, l.o.MaxSide)
+			clean = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
 			drawVerdict(img, v)
 		}
 		l.mu.Lock()
-		cam.shown, cam.img, cam.srcW, cam.srcH = &v, img, srcW, srcH
+		cam.shown, cam.img, cam.clean, cam.srcW, cam.srcH = &v, img, clean, srcW, srcH
 		if img != nil {
 			cam.frameAt = now
 		}
@@ -273,6 +277,18 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		cam.jpeg, cam.jpegGen = buf.Bytes(), gen
 	}
 	return liveFrame{jpeg: cam.jpeg, verdict: shown, gen: gen, changed: changed, srcW: srcW, srcH: srcH}, true, nil
+}
+
+// cleanFrame is the camera's shown frame without the overlay, and its
+// verdict; ok is false when there is none.
+func (l *Live) cleanFrame(camera string) (img *image.RGBA, v *defects.Verdict, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cam := l.cams[camera]
+	if cam == nil || cam.clean == nil {
+		return nil, nil, false
+	}
+	return cam.clean, cam.shown, true
 }
 
 // waitChange returns a channel closed at the camera's next frame.
