@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -35,8 +37,10 @@ cameras:
   default: parts
 `
 
-func anomalyFile(golden bool, threshold float64) string {
-	return strings.NewReplacer("GOLDEN", fmt.Sprint(golden), "THRESHOLD", fmt.Sprintf("%.4f", threshold)).Replace(anomalyClasses)
+// anomalyFile is the defect file with golden samples on or off and a
+// threshold: a number, or "auto" (calibrated from the golden samples).
+func anomalyFile(golden bool, threshold string) string {
+	return strings.NewReplacer("GOLDEN", fmt.Sprint(golden), "THRESHOLD", threshold).Replace(anomalyClasses)
 }
 
 // rect is a window or box of an anomaly_map.
@@ -147,7 +151,7 @@ func TestDashboardAnomaly(t *testing.T) {
 	chromiumPath(t)
 	// A threshold of 0.99 first: the maps are computed, hardly any part
 	// fails on them, and the test reads how the scores spread.
-	a := startApplianceWith(t, applianceOptions{Classes: anomalyFile(false, 0.99)})
+	a := startApplianceWith(t, applianceOptions{Classes: anomalyFile(false, "0.99")})
 	shots := screenshotDir(t)
 	ctx := newBrowser(t, 1366, 768)
 
@@ -172,7 +176,7 @@ func TestDashboardAnomaly(t *testing.T) {
 	t.Logf("anomaly scores %.4f..%.4f; threshold %.4f", scores[0], scores[len(scores)-1], threshold)
 	hash := a.defectsHash(t)
 	var saved map[string]any
-	if code := a.api(t, "PUT", "/classes", map[string]string{"yaml": anomalyFile(false, threshold), "base_hash": hash, "comment": "anomaly threshold at the median"}, &saved); code != 200 {
+	if code := a.api(t, "PUT", "/classes", map[string]string{"yaml": anomalyFile(false, fmt.Sprintf("%.4f", threshold)), "base_hash": hash, "comment": "anomaly threshold at the median"}, &saved); code != 200 {
 		t.Fatalf("save the defect file with threshold %.4f: HTTP %d", threshold, code)
 	}
 
@@ -329,6 +333,11 @@ func TestDashboardAnomaly(t *testing.T) {
 // testGolden adds golden samples from the live view, a file and a record
 // labelled good, removes one, and checks the page shows the bank's state.
 func testGolden(t *testing.T, a *appliance, ctx context.Context, shots string, labelled anomalyRecord) {
+	// Golden samples on, the threshold calibrated from them.
+	var saved map[string]any
+	if code := a.api(t, "PUT", "/classes", map[string]string{"yaml": anomalyFile(true, "auto"), "base_hash": a.defectsHash(t), "comment": "golden samples, threshold auto"}, &saved); code != 200 {
+		t.Fatalf("save the defect file with golden samples: HTTP %d", code)
+	}
 	var g struct {
 		Sets []struct {
 			Set     string `json:"set"`
@@ -401,9 +410,13 @@ func testGolden(t *testing.T, a *appliance, ctx context.Context, shots string, l
 		waitJS(`document.querySelectorAll('.golden-set[data-set="parts"] .samples li').length === 3`),
 		waitJS(`document.querySelector('.golden-set[data-set="parts"] [data-status]')?.dataset.status === "ready"`),
 		waitJS(`[...document.querySelectorAll('.golden-set[data-set="parts"] .samples img')].every(i => i.complete && i.naturalWidth > 0)`))
+	thr := eval[string](t, ctx, "read the threshold", `document.querySelector('.golden-set[data-set="parts"] .threshold').textContent`)
+	if !strings.Contains(thr, "auto") || !regexp.MustCompile(`^\d\.\d{4}`).MatchString(thr) {
+		t.Errorf("threshold shown %q, want the calibrated number, marked auto", thr)
+	}
 	loo := eval[[]string](t, ctx, "read the LOO scores", `[...document.querySelectorAll('.golden-set[data-set="parts"] .loo')].map(e => e.dataset.value)`)
-	if len(loo) != 3 {
-		t.Errorf("LOO scores %v, want one per sample", loo)
+	if len(loo) != 3 || slices.Contains(loo, "") {
+		t.Errorf("LOO scores %q, want a number per sample", loo)
 	}
 	screenshot(t, ctx, shots, "golden")
 	do(t, ctx, "remove one",
