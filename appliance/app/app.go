@@ -31,6 +31,9 @@ const (
 type App struct {
 	Config *config.Config
 	Log    *slog.Logger
+	// Golden gives the sets' golden-sample banks; set it before Run. Nil:
+	// sets that enable golden samples run without them.
+	Golden GoldenBanks
 
 	state   atomic.Value // string
 	startAt time.Time

@@ -124,7 +124,7 @@ func fileStamp(path string) string {
 // prepareDetectors builds the anomaly detectors of a defect file's sets and
 // keeps their status for Status.
 func (a *App) prepareDetectors(classes *defects.File, scorers inspect.Scorers) inspect.Detectors {
-	dets, st := PrepareDetectors(a.Config, classes, a.model, scorers, a.Log)
+	dets, st := PrepareDetectors(a.Config, classes, a.model, scorers, a.Golden, a.Log)
 	a.mu.Lock()
 	a.anomaly = st
 	a.mu.Unlock()
