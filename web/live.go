@@ -47,9 +47,12 @@ type liveCamera struct {
 	// shown is the verdict the camera's picture belongs to: the picture, the
 	// caption drawn on it and the caption the dashboard writes beside it all
 	// come from it, so they are replaced together.
-	shown   *defects.Verdict
-	gen     uint64      // increases with each new shown verdict
-	img     *image.RGBA // shown's frame with the overlay; nil when it had none
+	shown *defects.Verdict
+	gen   uint64      // increases with each new shown verdict
+	img   *image.RGBA // shown's frame with the overlay; nil when it had none
+	// clean is shown's frame as scaled, without the overlay: what a golden
+	// sample taken from the live view is made of.
+	clean   *image.RGBA
 	changed chan struct{}
 
 	encMu   sync.Mutex // one encoder per camera
@@ -100,14 +103,15 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	due := r.Frame == nil || now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
 	l.mu.Unlock()
 	if due {
-		var img *image.RGBA
+		var img, clean *image.RGBA
 		if r.Frame != nil {
 			// Scale and draw outside the lock; only this goroutine writes frames.
 			img = scaleBGR(r.Frame, l.o.MaxSide)
+			clean = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
 			drawVerdict(img, v)
 		}
 		l.mu.Lock()
-		cam.shown, cam.img = &v, img
+		cam.shown, cam.img, cam.clean = &v, img, clean
 		if img != nil {
 			cam.frameAt = now
 		}
@@ -167,6 +171,18 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		cam.jpeg, cam.jpegGen = buf.Bytes(), gen
 	}
 	return liveFrame{jpeg: cam.jpeg, verdict: shown, gen: gen, changed: changed}, true, nil
+}
+
+// cleanFrame is the camera's shown frame without the overlay, and its
+// verdict; ok is false when there is none.
+func (l *Live) cleanFrame(camera string) (img *image.RGBA, v *defects.Verdict, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cam := l.cams[camera]
+	if cam == nil || cam.clean == nil {
+		return nil, nil, false
+	}
+	return cam.clean, cam.shown, true
 }
 
 // waitChange returns a channel closed at the camera's next frame.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -49,14 +50,15 @@ type Classes interface {
 
 // Options configure the server.
 type Options struct {
-	App     Appliance // required
-	Store   *Store    // required: users and the audit log
-	Classes Classes   // nil: the class endpoints answer 503
-	History History   // nil: history and statistics answer 503
-	Live    *Live     // the live sink; nil makes one (add it to the app with AddSink)
-	Kiosk   bool      // live views without login
-	TLS     bool      // cookies are Secure
-	UI      fs.FS     // the dashboard's files; nil serves a placeholder
+	App     Appliance       // required
+	Store   *Store          // required: users and the audit log
+	Classes Classes         // nil: the class endpoints answer 503
+	History History         // nil: history and statistics answer 503
+	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
+	Live    *Live           // the live sink; nil makes one (add it to the app with AddSink)
+	Kiosk   bool            // live views without login
+	TLS     bool            // cookies are Secure
+	UI      fs.FS           // the dashboard's files; nil serves a placeholder
 	Log     *slog.Logger
 	Now     func() time.Time
 	// LoginLimit failed logins of one account from one address per
@@ -202,6 +204,7 @@ func (s *Server) routes() *echo.Echo {
 	eng := s.guard(levelEngineer)
 	api.POST("/classes/try", s.tryClasses, limitBody(maxClassBody), eng)
 	api.PUT("/classes", s.saveClasses, limitBody(maxClassBody), eng)
+	s.goldenRoutes(api, op, eng)
 
 	adm := s.guard(levelAdmin)
 	api.GET("/users", s.listUsers, adm)

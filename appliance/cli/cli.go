@@ -77,6 +77,9 @@ func commands() []command {
 		{"journal check", "check a journal file for damage, page by page, without opening it with bbolt", journalCheck},
 		{"journal recover", "copy the readable records of a damaged journal out as JSON lines", journalRecover},
 		{"user add", "add a dashboard user or reset one's password and role (password on stdin)", userAdd},
+		{"golden add", "add images as golden samples (good parts) of a class set", goldenAdd},
+		{"golden list", "list a class set's golden samples, its bank's status and threshold", goldenList},
+		{"golden remove", "remove golden samples of a class set by id", goldenRemove},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}

@@ -1,7 +1,7 @@
 // Package localapi lets the command line work beside a running appliance.
 // While `linesight run` holds the journal and the users' store (bbolt lets
 // one process have a file), it serves the operations of `linesight journal
-// stats`, `journal export` and `user add` on a unix socket in the data
+// stats`, `journal export`, `user add` and `golden add|list|remove` on a unix socket in the data
 // directory, and the commands use it when it answers.
 //
 // The socket is its owner's alone (mode 0600). Whoever can reach it can read
@@ -33,6 +33,10 @@ var ErrNotRunning = errors.New("no appliance is running on this data directory")
 // not hold the users' store: the command may open the store itself.
 var ErrNoUsers = errors.New("the running appliance does not serve the users (its dashboard is off)")
 
+// ErrNoGolden means the running appliance does not manage golden samples:
+// the command may change the files itself.
+var ErrNoGolden = errors.New("the running appliance does not manage golden samples")
+
 // The requests; replies are journal.Counters, journal.Page, userReply, or
 // errorReply with a status of 400 and above.
 type (
@@ -48,6 +52,18 @@ type (
 	userReply struct {
 		Created bool `json:"created"`
 	}
+	goldenAddRequest struct {
+		Set   string `json:"set"`
+		By    string `json:"by"`
+		Image []byte `json:"image"`
+	}
+	goldenSetRequest struct {
+		Set string `json:"set"`
+	}
+	goldenRemoveRequest struct {
+		Set string `json:"set"`
+		ID  string `json:"id"`
+	}
 	errorReply struct {
 		Error string `json:"error"`
 	}
@@ -57,4 +73,8 @@ const (
 	pathCounters = "/v1/journal/counters"
 	pathQuery    = "/v1/journal/query"
 	pathUsers    = "/v1/users"
+
+	pathGoldenAdd    = "/v1/golden/add"
+	pathGoldenStatus = "/v1/golden/status"
+	pathGoldenRemove = "/v1/golden/remove"
 )
