@@ -36,13 +36,19 @@ type AnomalyStatus struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// GoldenBanks gives a set's golden-sample memory bank for the running model
+// and the threshold calibrated from it (the golden store does this).
+type GoldenBanks interface {
+	Bank(set *defects.ClassSet, model *clip.Model) (bank *anomaly.Bank, threshold float64, err error)
+}
+
 // PrepareDetectors builds each camera's anomaly detector from its set's
 // anomaly settings: the zero-shot map compares each patch with the same
 // class embeddings the image scorer uses. A set whose detection cannot run
 // (a bundle without patch outputs, an auto threshold with no golden samples
 // calibrated) gets no detector and a status that says why; inspection goes
 // on with image-level scoring.
-func PrepareDetectors(cfg *config.Config, classes *defects.File, model *clip.Model, scorers inspect.Scorers, log *slog.Logger) (inspect.Detectors, []AnomalyStatus) {
+func PrepareDetectors(cfg *config.Config, classes *defects.File, model *clip.Model, scorers inspect.Scorers, golden GoldenBanks, log *slog.Logger) (inspect.Detectors, []AnomalyStatus) {
 	dets := inspect.Detectors{}
 	bySet := map[string]*inspect.AnomalyDetector{}
 	var statuses []AnomalyStatus
@@ -54,7 +60,7 @@ func PrepareDetectors(cfg *config.Config, classes *defects.File, model *clip.Mod
 		d, done := bySet[set.Name]
 		if !done {
 			st := AnomalyStatus{Set: set.Name, ZeroShot: set.Anomaly.ZeroShot, Golden: set.Anomaly.Golden, Threshold: set.Anomaly.Threshold}
-			d, st = prepareDetector(set, model, scorers[cam.ID], st)
+			d, st = prepareDetector(set, model, scorers[cam.ID], golden, st)
 			bySet[set.Name] = d
 			statuses = append(statuses, st)
 			if d == nil {
@@ -70,7 +76,7 @@ func PrepareDetectors(cfg *config.Config, classes *defects.File, model *clip.Mod
 	return dets, statuses
 }
 
-func prepareDetector(set *defects.ClassSet, model *clip.Model, scorer *defects.Scorer, st AnomalyStatus) (*inspect.AnomalyDetector, AnomalyStatus) {
+func prepareDetector(set *defects.ClassSet, model *clip.Model, scorer *defects.Scorer, golden GoldenBanks, st AnomalyStatus) (*inspect.AnomalyDetector, AnomalyStatus) {
 	a := set.Anomaly
 	if err := model.CheckPatches(nil, a.ZeroShot); err != nil || model.Vision.Grid() == 0 {
 		if err == nil {
@@ -84,18 +90,37 @@ func prepareDetector(set *defects.ClassSet, model *clip.Model, scorer *defects.S
 		d.Maps.Classes = scorer.ClassEmbeddings()
 	}
 	if a.Golden {
-		st.Reason = "golden samples are not loaded in this build's inspection loop; the few-shot map is off"
-	}
-	if a.Auto() {
-		st.Reason = "threshold auto calibrates from golden samples, and none are calibrated: give a number to run the zero-shot map alone"
-		return nil, st
-	}
-	if d.Maps.Classes == nil {
-		if st.Reason == "" {
-			st.Reason = "no map to make"
+		switch bank, threshold, err := goldenBank(golden, set, model); {
+		case err != nil:
+			st.Reason = "golden samples: " + err.Error()
+		default:
+			d.Maps.Bank = bank
+			if a.Auto() {
+				d.Threshold = threshold
+			}
 		}
+	}
+	if a.Auto() && d.Maps.Bank == nil {
+		st.Reason = "threshold auto calibrates from golden samples, and none are ready (" + st.Reason + "); give a number to run the zero-shot map alone"
 		return nil, st
 	}
-	st.Active = true
+	if d.Maps.Classes == nil && d.Maps.Bank == nil {
+		return nil, st
+	}
+	st.Active, st.Threshold = true, d.Threshold
 	return d, st
+}
+
+func goldenBank(golden GoldenBanks, set *defects.ClassSet, model *clip.Model) (*anomaly.Bank, float64, error) {
+	if golden == nil {
+		return nil, 0, fmt.Errorf("no golden sample store")
+	}
+	bank, threshold, err := golden.Bank(set, model)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := model.CheckPatches(bank.Layers(), false); err != nil {
+		return nil, 0, err
+	}
+	return bank, threshold, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip"
@@ -31,6 +32,9 @@ const (
 type App struct {
 	Config *config.Config
 	Log    *slog.Logger
+	// Golden gives the sets' golden-sample banks; set it before Run. Nil:
+	// sets that enable golden samples run without them.
+	Golden GoldenBanks
 
 	state   atomic.Value // string
 	startAt time.Time
@@ -53,7 +57,11 @@ type App struct {
 	tune     tuningState
 	// anomaly is each set's anomaly detection as last prepared.
 	anomaly []AnomalyStatus
-	esc      escalationState
+	golden  *goldenState
+	// classes and scorers are what the loop judges with now.
+	classes *defects.File
+	scorers inspect.Scorers
+	esc     escalationState
 }
 
 type sinkSpec struct {
@@ -134,7 +142,8 @@ func (a *App) Run(ctx context.Context) error {
 		}(c)
 	}
 	var watch sync.WaitGroup
-	watch.Add(2)
+	watch.Add(3)
+	go func() { defer watch.Done(); a.runGolden(camCtx) }()
 	go func() { defer watch.Done(); a.watchDefects(camCtx) }()
 	go func() { defer watch.Done(); a.runTuning(camCtx) }()
 
@@ -169,6 +178,9 @@ func (a *App) start() (err error) {
 	if err != nil {
 		return err
 	}
+	if a.golden != nil {
+		a.golden.mgr.SetModel(golden.ModelOf(a.model))
+	}
 	detectors := a.prepareDetectors(cfg.Classes(), scorers)
 	if cfg.Model.CloseTextAfterWarmup {
 		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
@@ -198,6 +210,7 @@ func (a *App) start() (err error) {
 		return err
 	}
 	a.loop.SetJudges(scorers, detectors)
+	a.swappedDetectors()
 	a.loop.AddSink(inspect.LogSink{Log: a.Log}, inspect.SinkOptions{Queue: cfg.Pipeline.SinkQueue})
 	for _, s := range a.sinks {
 		if s.opts.Queue == 0 {

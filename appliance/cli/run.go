@@ -52,6 +52,12 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	// The journal closes after Run has drained the sinks.
 	defer j.Close()
 	a.AddSink(j, inspect.SinkOptions{Lossless: true})
+	goldenMgr, closeGolden, err := app.OpenGolden(cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer closeGolden()
+	a.UseGolden(goldenMgr)
 
 	link, err := app.NewMQTT(a, j, Version)
 	if err != nil {
@@ -65,7 +71,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	defer stopWeb()
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
-	local := localapi.Backend{Journal: j}
+	local := localapi.Backend{Journal: j, Golden: goldenMgr}
 	if cfg.Web.Listen != "" {
 		store, srv, err := newWebServer(cfg, a, j, link, log, stdio.Err)
 		if err != nil {
