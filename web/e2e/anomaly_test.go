@@ -392,7 +392,8 @@ func testGolden(t *testing.T, a *appliance, ctx context.Context, shots string, l
 	deadline := time.Now().Add(20 * time.Second)
 	for count() != 3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d golden samples after adding the labelled record, want 3", count())
+			msg := eval[string](t, ctx, "read the message", `document.querySelector("#label-msg")?.textContent || ""`)
+			t.Fatalf("%d golden samples after adding the labelled record, want 3 (the page says %q)", count(), msg)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
