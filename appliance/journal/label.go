@@ -183,6 +183,27 @@ func LabelledGood(r Record, set *defects.ClassSet) bool {
 	return r.Label != nil && set != nil && len(set.Classes) > 0 && r.Label.Class == set.Good().Name
 }
 
+// ErrNotGoodPart is why a record cannot become a golden sample: nothing
+// says its part is good.
+var ErrNotGoodPart = errors.New("not a good part")
+
+// GoldenCandidate says whether a record's image may become one of set's
+// golden samples: an engineer labelled its part good, or, unlabelled, its
+// verdict is PASS. A label overrides the verdict both ways: a false reject
+// confirmed good is accepted, a PASS labelled defective is not. The
+// caller checks that the image is still stored.
+func GoldenCandidate(r Record, set *defects.ClassSet) error {
+	switch {
+	case r.Label != nil && LabelledGood(r, set):
+		return nil
+	case r.Label != nil:
+		return fmt.Errorf("record %d is labelled %s by %s, %w for a golden sample", r.ID, r.Label.Class, r.Label.By, ErrNotGoodPart)
+	case r.Outcome == defects.Pass:
+		return nil
+	}
+	return fmt.Errorf("record %d is %s and not labelled good, %w for a golden sample", r.ID, r.Outcome, ErrNotGoodPart)
+}
+
 // deleteLabelIndex drops a record's entry from the label index, if any.
 func deleteLabelIndex(tx *bolt.Tx, key []byte) error {
 	b := tx.Bucket(bucketLabels)

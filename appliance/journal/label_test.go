@@ -186,6 +186,29 @@ func TestLabelledGood(t *testing.T) {
 	}
 }
 
+func TestGoldenCandidate(t *testing.T) {
+	j := mustOpen(t, testOptions(t.TempDir()))
+	fixture(t, j)
+	// 1 PASS unlabelled; 2 FAIL confirmed good (a false reject); 3 PASS
+	// labelled scratch; 4 UNCERTAIN unlabelled; 5 FAIL confirmed.
+	for id, l := range map[uint64]Label{2: {Class: "good", By: "alice"}, 3: {Class: "scratch", By: "alice"}, 5: {Correct: true}} {
+		if _, err := j.SetLabel(id, l, setForCam0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[uint64]string{1: "", 2: "", 3: "record 3 is labelled scratch by alice, not a good part",
+		4: "record 4 is UNCERTAIN and not labelled good", 5: "labelled dent"} {
+		r, _ := j.Get(id)
+		err := GoldenCandidate(r, partsSet())
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("record %d refused: %v", id, err)
+		case want != "" && (!errors.Is(err, ErrNotGoodPart) || !strings.Contains(err.Error(), want)):
+			t.Errorf("record %d: %v, want ErrNotGoodPart saying %q", id, err, want)
+		}
+	}
+}
+
 func TestExpiredRecordsLeaveTheLabelIndex(t *testing.T) {
 	clock := &fakeClock{t: t0.Add(time.Minute)}
 	o := testOptions(t.TempDir())
