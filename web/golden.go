@@ -144,8 +144,14 @@ func (s *Server) goldenFromRecord(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if rec.Outcome != defects.Pass {
-		return c.JSON(http.StatusConflict, map[string]string{"error": fmt.Sprintf("record %d is %s: only a PASS part can be a golden sample", id, rec.Outcome)})
+	// A PASS, or a part an engineer labelled good (a false reject):
+	// journal.GoldenCandidate is the rule.
+	var set *defects.ClassSet
+	if f, ferr := s.defectFile(); ferr == nil {
+		set = f.Sets[c.Param("set")]
+	}
+	if err := journal.GoldenCandidate(rec, set); err != nil {
+		return c.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 	}
 	path, err := h.Image(id)
 	if err != nil {
