@@ -194,8 +194,13 @@ func TestGoldenFromLiveAndRecord(t *testing.T) {
 		}
 	}
 	resp, body = erik.do("POST", "/api/v1/golden/parts/from-record/"+itoa(fail), "")
-	if resp.StatusCode != 409 || !strings.Contains(body, "only a PASS part") {
+	if resp.StatusCode != 409 || !strings.Contains(body, "not labelled good") {
 		t.Errorf("from a FAIL record: %d %s", resp.StatusCode, body)
+	}
+	// A false reject confirmed good may be one.
+	erik.expect("PUT", "/api/v1/records/"+itoa(fail)+"/label", `{"correct": false, "class": "good"}`, 200)
+	if resp, body = erik.do("POST", "/api/v1/golden/parts/from-record/"+itoa(fail), ""); resp.StatusCode != 201 && resp.StatusCode != 200 {
+		t.Errorf("from a FAIL record labelled good: %d %s", resp.StatusCode, body)
 	}
 	resp, body = erik.do("POST", "/api/v1/golden/parts/from-record/"+itoa(pass), "")
 	if resp.StatusCode != 201 {
