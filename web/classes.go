@@ -64,8 +64,23 @@ func (s *Server) getClasses(c echo.Context) error {
 		out["error"] = err.Error() // edited by hand into an invalid state
 	} else {
 		out["hash"], out["sets"], out["cameras"] = f.Hash(), viewSets(f), f.Cameras
+		out["camera_sets"] = s.cameraSets(f)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// cameraSets is the set each running camera scores with under f (camera id
+// -> set name; a camera the file maps to no set is left out), resolved by
+// the rule the appliance uses, so the dashboard need not know it.
+func (s *Server) cameraSets(f *defects.File) map[string]string {
+	sys := s.opts.App.System()
+	out := map[string]string{}
+	for _, cam := range sys.Cameras {
+		if set, err := f.SetFor(sys.Line + "/" + cam.ID); err == nil {
+			out[cam.ID] = set.Name
+		}
+	}
+	return out
 }
 
 // parseEdited validates YAML from the editor: 422 with the parser's

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,6 +45,11 @@ func (s *Server) cameras(c echo.Context) error {
 // dashboard captions the picture from it, never from a newer verdict.
 const VerdictHeader = "X-Linesight-Verdict"
 
+// FrameSizeHeader gives, on a live frame, the size ("640x480") of the frame
+// before it was scaled for the view: the verdict's anomaly map is placed in
+// those pixels.
+const FrameSizeHeader = "X-Linesight-Frame-Size"
+
 func (s *Server) frameJPEG(c echo.Context) error {
 	id, err := s.knownCamera(c)
 	if err != nil {
@@ -58,7 +65,7 @@ func (s *Server) frameJPEG(c echo.Context) error {
 	}
 	caption := *f.verdict
 	caption.Scores, caption.Truth = nil, nil
-	data, err := json.Marshal(caption)
+	data, err := json.Marshal(liveVerdict{Verdict: caption, AnomalyMap: caption.Anomaly.MapView()})
 	if err != nil {
 		return fmt.Errorf("encode the verdict of a live frame: %w", err)
 	}
@@ -66,7 +73,31 @@ func (s *Server) frameJPEG(c echo.Context) error {
 	if f.jpeg == nil {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("the latest verdict of camera %s (#%d) has no frame", id, caption.Seq))
 	}
+	c.Response().Header().Set(FrameSizeHeader, fmt.Sprintf("%dx%d", f.srcW, f.srcH))
 	return c.Blob(http.StatusOK, "image/jpeg", f.jpeg)
+}
+
+// liveRejects lists the newest FAIL and UNCERTAIN parts for the strip.
+func (s *Server) liveRejects(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, s.live.recentRejects())
+}
+
+func (s *Server) liveRejectJPEG(c echo.Context) error {
+	id, err := strconv.ParseUint(strings.TrimSuffix(c.Param("file"), ".jpg"), 10, 64)
+	if err != nil || !strings.HasSuffix(c.Param("file"), ".jpg") {
+		return echo.NewHTTPError(http.StatusNotFound, "no such picture: want /live/rejects/<id>.jpg")
+	}
+	data, ok, err := s.live.rejectJPEG(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("reject %d is no longer kept", id))
+	}
+	// A reject's picture never changes.
+	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	return c.Blob(http.StatusOK, "image/jpeg", data)
 }
 
 const mjpegBoundary = "frame"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ type LiveOptions struct {
 	MaxFPS float64
 	// Quality is the JPEG quality (default 80).
 	Quality int
+	// Rejects is how many FAIL and UNCERTAIN parts the strip keeps
+	// (default 12), ThumbSide their pictures' longest side (default 240).
+	Rejects   int
+	ThumbSide int
 }
 
 // Live is a lossy inspect.Sink that feeds the dashboard: every verdict goes
@@ -39,6 +44,24 @@ type Live struct {
 	written metrics.Counter
 	// verdicts counts what the dashboard saw, by camera and outcome.
 	verdicts map[string]map[defects.Outcome]uint64
+	// rejects are the newest FAIL and UNCERTAIN parts of all cameras, the
+	// newest last, for the live view's strip; rejectID numbers them.
+	rejects  []*liveReject
+	rejectID uint64
+}
+
+// liveReject is one FAIL or UNCERTAIN part kept for the strip: its verdict
+// and a small copy of its frame, encoded on first request.
+type liveReject struct {
+	id      uint64
+	verdict defects.Verdict
+	// width, height are the frame's size: the anomaly map's window and box
+	// are in its pixels, the thumbnail is smaller.
+	width, height int
+	thumb         *image.RGBA
+	encOnce       sync.Once
+	jpeg          []byte
+	err           error
 }
 
 type liveCamera struct {
@@ -47,9 +70,15 @@ type liveCamera struct {
 	// shown is the verdict the camera's picture belongs to: the picture, the
 	// caption drawn on it and the caption the dashboard writes beside it all
 	// come from it, so they are replaced together.
-	shown   *defects.Verdict
-	gen     uint64      // increases with each new shown verdict
-	img     *image.RGBA // shown's frame with the overlay; nil when it had none
+	shown *defects.Verdict
+	gen   uint64      // increases with each new shown verdict
+	img   *image.RGBA // shown's frame with the overlay; nil when it had none
+	// srcW, srcH are the size of shown's frame before scaling: the anomaly
+	// map's window and box are in its pixels.
+	srcW, srcH int
+	// clean is shown's frame as scaled, without the overlay: what a golden
+	// sample taken from the live view is made of.
+	clean   *image.RGBA
 	changed chan struct{}
 
 	encMu   sync.Mutex // one encoder per camera
@@ -68,6 +97,12 @@ func NewLive(o LiveOptions) *Live {
 	if o.Quality <= 0 {
 		o.Quality = 80
 	}
+	if o.Rejects <= 0 {
+		o.Rejects = 12
+	}
+	if o.ThumbSide <= 0 {
+		o.ThumbSide = 240
+	}
 	return &Live{o: o, bus: newBroadcaster(), cams: map[string]*liveCamera{}, verdicts: map[string]map[defects.Outcome]uint64{}}
 }
 
@@ -83,7 +118,7 @@ func (l *Live) Name() string { return "live" }
 // announcement never gets the previous part's. It never blocks on clients.
 func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	v := r.Verdict
-	data, err := json.Marshal(v)
+	data, err := json.Marshal(liveVerdict{Verdict: v, AnomalyMap: v.Anomaly.MapView()})
 	if err != nil {
 		return fmt.Errorf("encode verdict for the live feed: %w", err)
 	}
@@ -100,14 +135,17 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	due := r.Frame == nil || now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
 	l.mu.Unlock()
 	if due {
-		var img *image.RGBA
+		var img, clean *image.RGBA
+		var srcW, srcH int
 		if r.Frame != nil {
+			srcW, srcH = r.Frame.Width, r.Frame.Height
 			// Scale and draw outside the lock; only this goroutine writes frames.
 			img = scaleBGR(r.Frame, l.o.MaxSide)
+			clean = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
 			drawVerdict(img, v)
 		}
 		l.mu.Lock()
-		cam.shown, cam.img = &v, img
+		cam.shown, cam.img, cam.clean, cam.srcW, cam.srcH = &v, img, clean, srcW, srcH
 		if img != nil {
 			cam.frameAt = now
 		}
@@ -116,9 +154,79 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 		cam.changed = make(chan struct{})
 		l.mu.Unlock()
 	}
+	if (v.Outcome == defects.Fail || v.Outcome == defects.Uncertain) && r.Frame != nil {
+		// Every reject is kept, whatever the frame rate: the strip must not
+		// skip the part the operator has to look at.
+		rj := &liveReject{verdict: v, width: r.Frame.Width, height: r.Frame.Height, thumb: scaleBGR(r.Frame, l.o.ThumbSide)}
+		rj.verdict.Scores, rj.verdict.Embedding, rj.verdict.Truth = nil, nil, nil
+		l.mu.Lock()
+		l.rejectID++
+		rj.id = l.rejectID
+		l.rejects = append(l.rejects, rj)
+		if n := len(l.rejects) - l.o.Rejects; n > 0 {
+			l.rejects = slices.Delete(l.rejects, 0, n)
+		}
+		l.mu.Unlock()
+	}
 	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
 	l.written.Inc()
 	return nil
+}
+
+// liveVerdict is a verdict as the dashboard's live views get it: with the
+// anomaly map, which the MQTT payload never carries.
+type liveVerdict struct {
+	defects.Verdict
+	AnomalyMap *defects.AnomalyMap `json:"anomaly_map,omitempty"`
+}
+
+// RejectView is a kept FAIL or UNCERTAIN part as /live/rejects lists it:
+// the verdict (without scores), its picture's address and the size of the
+// frame its anomaly map refers to.
+type RejectView struct {
+	ID uint64 `json:"id"`
+	liveVerdict
+	ThumbURL    string `json:"thumb_url"`
+	FrameWidth  int    `json:"frame_width"`
+	FrameHeight int    `json:"frame_height"`
+}
+
+// recentRejects lists the kept rejects, the newest first.
+func (l *Live) recentRejects() []RejectView {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]RejectView, 0, len(l.rejects))
+	for i := len(l.rejects) - 1; i >= 0; i-- {
+		rj := l.rejects[i]
+		out = append(out, RejectView{ID: rj.id, liveVerdict: liveVerdict{Verdict: rj.verdict, AnomalyMap: rj.verdict.Anomaly.MapView()}, ThumbURL: fmt.Sprintf("/api/v1/live/rejects/%d.jpg", rj.id),
+			FrameWidth: rj.width, FrameHeight: rj.height})
+	}
+	return out
+}
+
+// rejectJPEG is a kept reject's picture; ok is false once it has left the strip.
+func (l *Live) rejectJPEG(id uint64) (data []byte, ok bool, err error) {
+	l.mu.Lock()
+	var rj *liveReject
+	for _, r := range l.rejects {
+		if r.id == id {
+			rj = r
+		}
+	}
+	l.mu.Unlock()
+	if rj == nil {
+		return nil, false, nil
+	}
+	rj.encOnce.Do(func() {
+		var buf bytes.Buffer
+		if rj.err = jpeg.Encode(&buf, rj.thumb, &jpeg.Options{Quality: l.o.Quality}); rj.err == nil {
+			rj.jpeg = buf.Bytes()
+		}
+	})
+	if rj.err != nil {
+		return nil, false, fmt.Errorf("encode the picture of reject %d: %w", id, rj.err)
+	}
+	return rj.jpeg, true, nil
 }
 
 func (l *Live) camera(id string) *liveCamera {
@@ -137,6 +245,8 @@ type liveFrame struct {
 	verdict *defects.Verdict
 	gen     uint64
 	changed <-chan struct{}
+	// srcW, srcH: the size of the frame before it was scaled for the view.
+	srcW, srcH int
 }
 
 // frame returns a camera's picture as JPEG with its verdict, encoding it on
@@ -149,7 +259,7 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		l.mu.Unlock()
 		return liveFrame{}, false, nil
 	}
-	shown, img, gen, changed := cam.shown, cam.img, cam.gen, cam.changed
+	shown, img, gen, changed, srcW, srcH := cam.shown, cam.img, cam.gen, cam.changed, cam.srcW, cam.srcH
 	l.mu.Unlock()
 	if shown == nil {
 		return liveFrame{changed: changed}, false, nil
@@ -166,7 +276,19 @@ func (l *Live) frame(camera string) (f liveFrame, ok bool, err error) {
 		}
 		cam.jpeg, cam.jpegGen = buf.Bytes(), gen
 	}
-	return liveFrame{jpeg: cam.jpeg, verdict: shown, gen: gen, changed: changed}, true, nil
+	return liveFrame{jpeg: cam.jpeg, verdict: shown, gen: gen, changed: changed, srcW: srcW, srcH: srcH}, true, nil
+}
+
+// cleanFrame is the camera's shown frame without the overlay, and its
+// verdict; ok is false when there is none.
+func (l *Live) cleanFrame(camera string) (img *image.RGBA, v *defects.Verdict, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cam := l.cams[camera]
+	if cam == nil || cam.clean == nil {
+		return nil, nil, false
+	}
+	return cam.clean, cam.shown, true
 }
 
 // waitChange returns a channel closed at the camera's next frame.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -49,14 +50,15 @@ type Classes interface {
 
 // Options configure the server.
 type Options struct {
-	App     Appliance // required
-	Store   *Store    // required: users and the audit log
-	Classes Classes   // nil: the class endpoints answer 503
-	History History   // nil: history and statistics answer 503
-	Live    *Live     // the live sink; nil makes one (add it to the app with AddSink)
-	Kiosk   bool      // live views without login
-	TLS     bool      // cookies are Secure
-	UI      fs.FS     // the dashboard's files; nil serves a placeholder
+	App     Appliance       // required
+	Store   *Store          // required: users and the audit log
+	Classes Classes         // nil: the class endpoints answer 503
+	History History         // nil: history and statistics answer 503
+	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
+	Live    *Live           // the live sink; nil makes one (add it to the app with AddSink)
+	Kiosk   bool            // live views without login
+	TLS     bool            // cookies are Secure
+	UI      fs.FS           // the dashboard's files; nil serves a placeholder
 	Log     *slog.Logger
 	Now     func() time.Time
 	// LoginLimit failed logins of one account from one address per
@@ -182,6 +184,8 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/cameras/:camera/frame.jpg", s.frameJPEG, kiosk)
 	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk, s.streamSlot(cameraParam))
 	api.GET("/verdicts/stream", s.verdictStream, kiosk, s.streamSlot(cameraQuery))
+	api.GET("/live/rejects", s.liveRejects, kiosk)
+	api.GET("/live/rejects/:file", s.liveRejectJPEG, kiosk)
 	api.GET("/shift", s.shift, kiosk)
 	api.GET("/alarms", s.listAlarms, kiosk)
 
@@ -198,10 +202,14 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/history/:id/thumb.jpg", s.historyThumb, op)
 	api.GET("/classes", s.getClasses, op)
 	api.GET("/audit", s.audit, op)
+	api.GET("/classes/:set/distribution", s.classDistribution, op)
 
 	eng := s.guard(levelEngineer)
 	api.POST("/classes/try", s.tryClasses, limitBody(maxClassBody), eng)
 	api.PUT("/classes", s.saveClasses, limitBody(maxClassBody), eng)
+	api.PUT("/records/:id/label", s.putLabel, limitBody(maxBody), eng)
+	api.DELETE("/records/:id/label", s.deleteLabel, eng)
+	s.goldenRoutes(api, op, eng)
 
 	adm := s.guard(levelAdmin)
 	api.GET("/users", s.listUsers, adm)

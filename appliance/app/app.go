@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip"
@@ -31,6 +32,9 @@ const (
 type App struct {
 	Config *config.Config
 	Log    *slog.Logger
+	// Golden gives the sets' golden-sample banks; set it before Run. Nil:
+	// sets that enable golden samples run without them.
+	Golden GoldenBanks
 
 	state   atomic.Value // string
 	startAt time.Time
@@ -52,7 +56,13 @@ type App struct {
 	reloadMu sync.Mutex
 	textMu   sync.Mutex
 	tune     tuningState
-	esc      escalationState
+	// anomaly is each set's anomaly detection as last prepared.
+	anomaly []AnomalyStatus
+	golden  *goldenState
+	// classes and scorers are what the loop judges with now.
+	classes *defects.File
+	scorers inspect.Scorers
+	esc     escalationState
 }
 
 type sinkSpec struct {
@@ -134,7 +144,8 @@ func (a *App) Run(ctx context.Context) error {
 		}(c)
 	}
 	var watch sync.WaitGroup
-	watch.Add(2)
+	watch.Add(3)
+	go func() { defer watch.Done(); a.runGolden(camCtx) }()
 	go func() { defer watch.Done(); a.watchDefects(camCtx) }()
 	go func() { defer watch.Done(); a.runTuning(camCtx) }()
 
@@ -169,13 +180,18 @@ func (a *App) start() (err error) {
 	if err != nil {
 		return err
 	}
+	if a.golden != nil {
+		a.golden.mgr.SetModel(golden.ModelOf(a.model))
+	}
+	detectors := a.prepareDetectors(cfg.Classes(), scorers)
 	if cfg.Model.CloseTextAfterWarmup {
 		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
 	}
 	a.reload.set(cfg.Classes().Hash(), nil)
 
 	size := a.model.Bundle.Preprocess.CropHeight
-	opts := inspect.Options{BatchSize: a.batchSize(), BatchWait: cfg.Pipeline.BatchWait, ImageSize: size}
+	opts := inspect.Options{BatchSize: a.batchSize(), BatchWait: cfg.Pipeline.BatchWait, ImageSize: size,
+		Window: a.model.Bundle.Preprocess.SourceWindow}
 	pool := frame.NewPool(4 * (len(cfg.Cameras)*cfg.Pipeline.QueueSize + 2*cfg.Pipeline.BatchSize))
 	for _, c := range cfg.Cameras {
 		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
@@ -195,7 +211,8 @@ func (a *App) start() (err error) {
 	if err := a.startEscalation(); err != nil {
 		return err
 	}
-	a.loop.SetScorers(scorers)
+	a.loop.SetJudges(scorers, detectors)
+	a.swappedDetectors()
 	a.loop.AddSink(inspect.LogSink{Log: a.Log}, inspect.SinkOptions{Queue: cfg.Pipeline.SinkQueue})
 	for _, s := range a.sinks {
 		if s.opts.Queue == 0 {

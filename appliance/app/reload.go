@@ -87,7 +87,8 @@ func (a *App) ReloadDefects() error {
 		var scorers inspect.Scorers
 		scorers, err = a.prepareScorers(classes)
 		if err == nil {
-			a.loop.SetScorers(scorers)
+			a.loop.SetJudges(scorers, a.prepareDetectors(classes, scorers))
+			a.swappedDetectors()
 			a.reload.set(classes.Hash(), nil)
 			a.Log.Info("defect classes reloaded", "file", path, "defects_hash", classes.Hash())
 			return nil
@@ -119,4 +120,45 @@ func fileStamp(path string) string {
 		return "missing"
 	}
 	return st.ModTime().String() + "/" + strconv.FormatInt(st.Size(), 10)
+}
+
+// prepareDetectors builds the anomaly detectors of a defect file's sets and
+// keeps their status for Status.
+func (a *App) prepareDetectors(classes *defects.File, scorers inspect.Scorers) inspect.Detectors {
+	a.goldenSets(classes, scorers)
+	if a.golden != nil {
+		a.golden.begin()
+	}
+	dets, st := PrepareDetectors(a.Config, classes, a.model, scorers, a.Golden, a.Log)
+	a.mu.Lock()
+	a.anomaly, a.classes, a.scorers = st, classes, scorers
+	a.mu.Unlock()
+	return dets
+}
+
+// swappedDetectors is called once the loop has new detectors.
+func (a *App) swappedDetectors() {
+	if a.golden != nil {
+		a.golden.swapped()
+	}
+}
+
+// currentClasses is the defect file the loop judges with.
+func (a *App) currentClasses() *defects.File {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.classes
+}
+
+// refreshDetectors rebuilds the detectors of the classes in use (a golden
+// bank changed) and swaps them in.
+func (a *App) refreshDetectors() {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	a.mu.Lock()
+	classes, scorers := a.classes, a.scorers
+	a.mu.Unlock()
+	a.loop.SetDetectors(a.prepareDetectors(classes, scorers))
+	a.swappedDetectors()
+	a.Log.Info("anomaly detectors updated from the golden samples")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/defects/anomaly"
+	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -25,10 +29,13 @@ type benchReport struct {
 	BareImagesPerS float64       `json:"bare_images_per_s"`
 	Ratio          float64       `json:"ratio"`
 	Verdicts       int           `json:"verdicts"`
-	Dropped        uint64        `json:"dropped"`
-	LatencyP50     time.Duration `json:"latency_p50_ns"`
-	LatencyP95     time.Duration `json:"latency_p95_ns"`
-	LatencyP99     time.Duration `json:"latency_p99_ns"`
+	// Golden is the number of golden images of the anomaly banks; 0 when
+	// the loop ran without anomaly detection.
+	Golden     int           `json:"golden,omitempty"`
+	Dropped    uint64        `json:"dropped"`
+	LatencyP50 time.Duration `json:"latency_p50_ns"`
+	LatencyP95 time.Duration `json:"latency_p95_ns"`
+	LatencyP99 time.Duration `json:"latency_p99_ns"`
 }
 
 // latencySink keeps each verdict's capture-to-verdict latency.
@@ -69,6 +76,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	duration := fs.Duration("duration", 20*time.Second, "how long to measure each of the loop and the bare session")
 	warmup := fs.Duration("warmup", 3*time.Second, "run time before measuring")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	golden := fs.Int("golden", 0, "detect anomalies on every set with a bank of N golden images (random images: this measures cost, not quality) and the zero-shot map, at threshold 0.5")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -79,11 +87,20 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
+	if *golden < 0 || *golden > defects.MaxGolden {
+		return fmt.Errorf("--golden %d: give 1 to %d golden images, or 0 for none", *golden, defects.MaxGolden)
+	}
 	log := logger(stdio)
-	r := benchReport{BatchSize: cfg.Pipeline.BatchSize, Threads: cfg.Model.Threads, Duration: *duration}
+	r := benchReport{BatchSize: cfg.Pipeline.BatchSize, Threads: cfg.Model.Threads, Duration: *duration, Golden: *golden}
 
 	// 1. The whole loop: cameras -> preprocess -> batches -> encoder -> verdicts.
 	a := app.New(cfg, log)
+	if *golden > 0 {
+		for _, set := range cfg.Classes().Sets {
+			set.Anomaly = &defects.AnomalySettings{Golden: true, ZeroShot: true, Threshold: 0.5}
+		}
+		a.Golden = benchGolden{n: *golden}
+	}
 	sink := &latencySink{}
 	a.AddSink(sink, inspect.SinkOptions{Lossless: true, Queue: 4096})
 	runCtx, stop := context.WithCancel(ctx)
@@ -106,6 +123,11 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	lat := sink.take()
 	after := a.Status()
 	r.Provider, r.Variant = after.Model.Provider, after.Model.Variant
+	if *golden > 0 && (len(after.Anomaly) == 0 || !after.Anomaly[0].Active) {
+		stop()
+		<-done
+		return fmt.Errorf("--golden: anomaly detection did not start: %+v", after.Anomaly)
+	}
 	stop()
 	if err := <-done; err != nil {
 		return err
@@ -151,6 +173,9 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 		return json.NewEncoder(stdio.Out).Encode(r)
 	}
 	fmt.Fprintf(stdio.Out, "model      %s on %s, batch %d, threads %d\n", r.Variant, r.Provider, r.BatchSize, r.Threads)
+	if r.Golden > 0 {
+		fmt.Fprintf(stdio.Out, "anomaly    zero-shot and few-shot maps, %d golden images\n", r.Golden)
+	}
 	fmt.Fprintf(stdio.Out, "loop       %8.2f images/s  (%d verdicts in %s, %d frames dropped)\n", r.LoopImagesPerS, r.Verdicts, elapsed.Round(time.Millisecond), r.Dropped)
 	fmt.Fprintf(stdio.Out, "bare       %8.2f images/s\n", r.BareImagesPerS)
 	fmt.Fprintf(stdio.Out, "ratio      %8.1f %%  (target: at least 95 %%)\n", 100*r.Ratio)
@@ -173,4 +198,32 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// benchGolden builds each set's bank from n random images: the few-shot
+// map's cost depends on the bank's size, not on what the images show.
+type benchGolden struct{ n int }
+
+func (g benchGolden) Bank(set *defects.ClassSet, m *clip.Model) (*anomaly.Bank, float64, error) {
+	layers := m.Bundle.Config.VisionConfig.DefaultMemoryLayers()
+	bank, err := anomaly.NewBank(layers, m.Vision.Grid()*m.Vision.Grid(), m.Vision.PatchWidth())
+	if err != nil {
+		return nil, 0, err
+	}
+	bank.SetSearcher(func(rows []float32, width int) (anomaly.Searcher, error) { return m.NewBankSearch(rows, width) })
+	rng := rand.New(rand.NewPCG(uint64(g.n), 3))
+	for i := range g.n {
+		img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(rng.UintN(256))
+		}
+		out, err := m.EmbedPatches([]image.Image{img})
+		if err != nil {
+			return nil, 0, fmt.Errorf("golden image %d: %w", i, err)
+		}
+		if err := bank.Add(layerTokens(out[0], layers)); err != nil {
+			return nil, 0, fmt.Errorf("golden image %d: %w", i, err)
+		}
+	}
+	return bank, 0.5, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/linesight/linesight/internal/testenv"
@@ -42,5 +43,34 @@ pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
 	}
 	if rep.BatchSize != 2 || rep.Provider != "cpu" {
 		t.Errorf("report does not describe the run: %+v", rep)
+	}
+}
+
+// With --golden the loop runs the few-shot and zero-shot maps on every
+// frame; bench refuses to report when anomaly detection did not start.
+func TestBenchWithGoldenSamples(t *testing.T) {
+	model := synth(t, 1, "fp32")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
+	cfg := filepath.Join(dir, "bench.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
+data_dir: data
+defects: classes.yaml
+model: {bundle: %s, threads: 1}
+cameras:
+  - id: cam0
+    source: {kind: synthetic, width: 64, height: 48, fps: 200, seed: 1}
+pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
+`, model)), 0o644)
+	r := mustRun(t, "", "bench", "--config", cfg, "--duration", "700ms", "--warmup", "200ms", "--json", "--golden", "2")
+	var rep benchReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if rep.Golden != 2 || rep.Verdicts == 0 || rep.BareImagesPerS <= 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if r := run(t, "", "bench", "--config", cfg, "--golden", "65"); r.code == 0 || !strings.Contains(r.stder, "--golden 65") {
+		t.Errorf("65 golden images: exit %d, %s", r.code, r.stder)
 	}
 }

@@ -58,6 +58,13 @@ func checkConfig(_ context.Context, args []string, stdio Stdio) error {
 	for _, row := range rows {
 		fmt.Fprintf(stdio.Out, "  %-*s %s\n", width, row[0], row[1])
 	}
+	if f := c.Classes(); f != nil {
+		for _, name := range setNames(f) {
+			for _, p := range goldenProblems(c.DataDir, f.Sets[name]) {
+				fmt.Fprintf(stdio.Out, "warning: %s: %s\n", c.Defects, p)
+			}
+		}
+	}
 	return nil
 }
 

@@ -72,7 +72,7 @@ func commands() []command {
 		{"bench", "measure the whole loop against the bare vision session on the same model", bench},
 		{"trigger", "ask a running appliance to inspect a part on a triggered camera; --wait prints its verdict", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
-		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout)", evalDataset},
+		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout), or the verdicts on the journal's labelled records (--journal)", evalDataset},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
 		{"journal export", "export journaled inspections of a time range as CSV or JSON lines", journalExport},
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},
@@ -84,6 +84,9 @@ func commands() []command {
 		{"restore", "restore a backup, checked against its manifest first; refused while the appliance runs", restoreData},
 		{"factory-reset", "wipe the data directory after a typed confirmation; the firmware and configuration stay", factoryReset},
 		{"firstboot", "create the dashboard's first admin; print its one-time password (the box's first boot, as root)", firstBoot},
+		{"golden add", "add images as golden samples (good parts) of a class set", goldenAdd},
+		{"golden list", "list a class set's golden samples, its bank's status and threshold", goldenList},
+		{"golden remove", "remove golden samples of a class set by id", goldenRemove},
 		{"check-config", "validate the appliance configuration, its defect-class file and model bundle", checkConfig},
 		{"version", "print the version", version},
 	}

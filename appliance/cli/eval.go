@@ -37,6 +37,9 @@ type failedImage struct {
 }
 
 func evalDataset(ctx context.Context, args []string, stdio Stdio) error {
+	if wantsJournalEval(args) {
+		return evalJournal(ctx, args, stdio)
+	}
 	fs := newFlags("eval", stdio)
 	configPath := fs.String("config", "", "appliance config file: its model, data_dir, defects and cameras are used")
 	dataset := fs.String("dataset", "", "labelled images in the MVTec AD layout: <category>/test/good/*.png, <category>/test/<defect>/*.png")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/mqttlink"
@@ -70,6 +71,12 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	// The journal closes after Run has drained the sinks.
 	defer j.Close()
 	a.AddSink(j, inspect.SinkOptions{Lossless: true})
+	goldenMgr, closeGolden, err := app.OpenGolden(cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer closeGolden()
+	a.UseGolden(goldenMgr)
 
 	link, err := app.NewMQTT(a, j, Version)
 	if err != nil {
@@ -83,9 +90,9 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	defer stopWeb()
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
-	local := localapi.Backend{Journal: j}
+	local := localapi.Backend{Journal: j, Golden: goldenMgr}
 	if cfg.Web.Listen != "" {
-		store, srv, err := newWebServer(cfg, a, j, link, log, stdio.Err)
+		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, log, stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -149,7 +156,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, log *slog.Logger, stderr io.Writer) (*web.Store, *web.Server, error) {
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, goldenMgr *golden.Manager, log *slog.Logger, stderr io.Writer) (*web.Store, *web.Server, error) {
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
 	if err != nil {
 		return nil, nil, err
@@ -169,7 +176,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	if link != nil {
 		adapter.Broker = link
 	}
-	srv, err := web.New(web.Options{
+	srv, err := web.New(web.Options{Golden: goldenMgr,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, web.InitialPasswordFile),

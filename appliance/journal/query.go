@@ -35,6 +35,9 @@ type Query struct {
 	Oldest bool
 	// Cursor continues from a previous page's Next.
 	Cursor string
+	// Labelled selects only records an engineer has labelled (through the
+	// label index); it does not combine with PartID.
+	Labelled bool
 }
 
 // Page is one page of records; Next is "" after the last page.
@@ -58,6 +61,12 @@ func (j *Journal) Query(q Query) (Page, error) {
 	if q.PartID != "" {
 		prefix, bucket = partPrefix(q.PartID), bucketByPart
 	}
+	if q.Labelled {
+		if q.PartID != "" {
+			return Page{}, errors.New("query journal: labelled records cannot be selected by part id")
+		}
+		bucket = bucketLabels
+	}
 	lo, hi := timeKey(prefix, q.From, 0), timeKey(prefix, q.To, 0)
 	if q.To.IsZero() {
 		hi = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 17)...)
@@ -77,7 +86,11 @@ func (j *Journal) Query(q Query) (Page, error) {
 	var page Page
 	err := j.view(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketRecords)
-		c := tx.Bucket(bucket).Cursor()
+		index := tx.Bucket(bucket)
+		if index == nil { // no label given yet
+			return nil
+		}
+		c := index.Cursor()
 		var k, v []byte
 		var next func() ([]byte, []byte)
 		var inRange func([]byte) bool
@@ -109,6 +122,9 @@ func (j *Journal) Query(q Query) (Page, error) {
 			if err := json.Unmarshal(records.Get(u64(id)), &r); err != nil {
 				return j.damagedRecord(id, err)
 			}
+			if err := attachAnomalyMap(tx, &r); err != nil {
+				return j.damagedRecord(id, err)
+			}
 			page.Records = append(page.Records, r)
 		}
 		return nil
@@ -137,6 +153,9 @@ func (j *Journal) Get(id uint64) (Record, error) {
 			return j.damagedRecord(id, err)
 		}
 		r.Embedding = decodeEmbedding(tx.Bucket(bucketEmbeddings).Get(u64(id)))
+		if err := attachAnomalyMap(tx, &r); err != nil {
+			return j.damagedRecord(id, err)
+		}
 		return nil
 	})
 	return r, err

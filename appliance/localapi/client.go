@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/web"
 )
@@ -87,6 +88,30 @@ func (c *Client) Audit(ctx context.Context, e web.AuditEntry) error {
 	return c.call(ctx, pathAudit, e, &auditReply{})
 }
 
+// GoldenAdd is golden.Manager.Add of a file's image on the running
+// appliance. It returns ErrNoGolden when the appliance does not manage the
+// samples.
+func (c *Client) GoldenAdd(ctx context.Context, set, by string, image []byte) (golden.Sample, error) {
+	var out golden.Sample
+	err := c.call(ctx, pathGoldenAdd, goldenAddRequest{Set: set, By: by, Image: image}, &out)
+	return out, err
+}
+
+// GoldenStatus is set's part of golden.Manager.Status on the running
+// appliance: its samples, their leave-one-out scores and the bank's state.
+func (c *Client) GoldenStatus(ctx context.Context, set string) (golden.SetStatus, error) {
+	var out golden.SetStatus
+	err := c.call(ctx, pathGoldenStatus, goldenSetRequest{Set: set}, &out)
+	return out, err
+}
+
+// GoldenRemove is golden.Manager.Remove on the running appliance.
+func (c *Client) GoldenRemove(ctx context.Context, set, id string) (golden.Sample, error) {
+	var out golden.Sample
+	err := c.call(ctx, pathGoldenRemove, goldenRemoveRequest{Set: set, ID: id}, &out)
+	return out, err
+}
+
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -111,6 +136,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		}
 		if resp.StatusCode == http.StatusNotFound && (path == pathUsers || path == pathAudit) {
 			return ErrNoUsers
+		}
+		if resp.StatusCode == http.StatusNotImplemented {
+			return ErrNoGolden
 		}
 		return fmt.Errorf("the running appliance: %s", e.Error)
 	}

@@ -1,9 +1,9 @@
 // Package localapi lets the command line work beside a running appliance.
 // While `linesight run` holds the journal and the users' store (bbolt lets
 // one process have a file), it serves the operations of `linesight journal
-// stats`, `journal export` and `user add`, and the audit entries of `model
-// install` and `model rollback`, on a unix socket in the data
-// directory, and the commands use it when it answers.
+// stats`, `journal export`, `user add` and `golden add|list|remove`, and the
+// audit entries of `model install` and `model rollback`, on a unix socket in
+// the data directory, and the commands use it when it answers.
 //
 // The socket is its owner's alone (mode 0600). Whoever can reach it can read
 // and write the data directory anyway, so reaching it is the authority, as
@@ -34,6 +34,10 @@ var ErrNotRunning = errors.New("no appliance is running on this data directory")
 // not hold the users' store: the command may open the store itself.
 var ErrNoUsers = errors.New("the running appliance does not serve the users (its dashboard is off)")
 
+// ErrNoGolden means the running appliance does not manage golden samples:
+// the command may change the files itself.
+var ErrNoGolden = errors.New("the running appliance does not manage golden samples")
+
 // The requests; replies are journal.Counters, journal.Page, userReply, or
 // errorReply with a status of 400 and above.
 type (
@@ -49,7 +53,19 @@ type (
 	userReply struct {
 		Created bool `json:"created"`
 	}
-	auditReply struct{}
+	auditReply       struct{}
+	goldenAddRequest struct {
+		Set   string `json:"set"`
+		By    string `json:"by"`
+		Image []byte `json:"image"`
+	}
+	goldenSetRequest struct {
+		Set string `json:"set"`
+	}
+	goldenRemoveRequest struct {
+		Set string `json:"set"`
+		ID  string `json:"id"`
+	}
 	errorReply struct {
 		Error string `json:"error"`
 	}
@@ -60,4 +76,8 @@ const (
 	pathQuery    = "/v1/journal/query"
 	pathUsers    = "/v1/users"
 	pathAudit    = "/v1/audit"
+
+	pathGoldenAdd    = "/v1/golden/add"
+	pathGoldenStatus = "/v1/golden/status"
+	pathGoldenRemove = "/v1/golden/remove"
 )

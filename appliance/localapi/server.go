@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/web"
 )
@@ -26,6 +27,9 @@ type Backend struct {
 	// UserChanged is called after an existing user got a new password and
 	// role, to end the user's dashboard sessions; may be nil.
 	UserChanged func(name string)
+	// Golden manages the golden samples; nil when the appliance does not
+	// (then `golden add|remove` change the files themselves).
+	Golden *golden.Manager
 	// Now is the clock for the users' timestamps (time.Now when nil).
 	Now func() time.Time
 }
@@ -63,7 +67,10 @@ func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathCounters, h.counters)
 	mux.HandleFunc("POST "+pathQuery, h.query)
 	mux.HandleFunc("POST "+pathUsers, h.setUser)
-	mux.HandleFunc("POST "+pathAudit, h.audit)
+	mux.HandleFunc("POST "+pathAudit, h.postAudit)
+	mux.HandleFunc("POST "+pathGoldenAdd, h.goldenAdd)
+	mux.HandleFunc("POST "+pathGoldenStatus, h.goldenStatus)
+	mux.HandleFunc("POST "+pathGoldenRemove, h.goldenRemove)
 	s := &Server{
 		path: path, sock: sock, done: make(chan error, 1), log: log,
 		// Each request is one short read or write: a client that idles or
@@ -193,7 +200,7 @@ func (h handlers) setUser(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, userReply{Created: created})
 }
 
-func (h handlers) audit(w http.ResponseWriter, r *http.Request) {
+func (h handlers) postAudit(w http.ResponseWriter, r *http.Request) {
 	if h.b.Users == nil {
 		reply(w, http.StatusNotFound, errorReply{ErrNoUsers.Error()})
 		return
@@ -213,9 +220,113 @@ func (h handlers) audit(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, auditReply{})
 }
 
+// maxGoldenRequest bounds a golden add: the largest image, in base64.
+const maxGoldenRequest = golden.MaxImageBytes/3*4 + 64<<10
+
+// golden answers ErrNoGolden when the appliance does not manage the
+// samples; nil then.
+func (h handlers) golden(w http.ResponseWriter) *golden.Manager {
+	if h.b.Golden == nil {
+		reply(w, http.StatusNotImplemented, errorReply{ErrNoGolden.Error()})
+	}
+	return h.b.Golden
+}
+
+// goldenError answers a golden.Manager error with its status.
+func goldenError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, golden.ErrBadImage), errors.Is(err, golden.ErrBadSet):
+		status = http.StatusBadRequest
+	case errors.Is(err, golden.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, golden.ErrFull), errors.Is(err, golden.ErrDuplicate):
+		status = http.StatusConflict
+	}
+	reply(w, status, errorReply{err.Error()})
+}
+
+// audit records a change made from the command line in the dashboard's
+// audit log, when the appliance holds it.
+func (h handlers) audit(action, detail string) {
+	if h.b.Users == nil {
+		return
+	}
+	if err := h.b.Users.Audit(web.AuditEntry{At: h.b.Now(), User: "cli", Action: action, Detail: detail}); err != nil {
+		h.log.Warn("audit log: could not record a command-line change", "action", action, "error", err)
+	}
+}
+
+func (h handlers) goldenAdd(w http.ResponseWriter, r *http.Request) {
+	g := h.golden(w)
+	if g == nil {
+		return
+	}
+	var req goldenAddRequest
+	if !decodeLimit(w, r, &req, maxGoldenRequest) {
+		return
+	}
+	smp, err := g.Add(req.Set, req.Image, golden.Origin{By: req.By, Source: golden.SourceFile})
+	if err != nil {
+		goldenError(w, err)
+		return
+	}
+	h.audit("golden.add", fmt.Sprintf("set %s: sample %s (file)", req.Set, smp.ID))
+	reply(w, http.StatusOK, smp)
+}
+
+func (h handlers) goldenStatus(w http.ResponseWriter, r *http.Request) {
+	g := h.golden(w)
+	if g == nil {
+		return
+	}
+	var req goldenSetRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := golden.CheckSet(g.SetNames(), req.Set); err != nil {
+		goldenError(w, err)
+		return
+	}
+	all, err := g.Status()
+	if err != nil {
+		goldenError(w, err)
+		return
+	}
+	for _, s := range all {
+		if s.Set == req.Set {
+			reply(w, http.StatusOK, s)
+			return
+		}
+	}
+	goldenError(w, fmt.Errorf("set %q: %w", req.Set, golden.ErrBadSet))
+}
+
+func (h handlers) goldenRemove(w http.ResponseWriter, r *http.Request) {
+	g := h.golden(w)
+	if g == nil {
+		return
+	}
+	var req goldenRemoveRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	smp, err := g.Remove(req.Set, req.ID)
+	if err != nil {
+		goldenError(w, err)
+		return
+	}
+	h.audit("golden.remove", fmt.Sprintf("set %s: sample %s", req.Set, smp.ID))
+	reply(w, http.StatusOK, smp)
+}
+
 // decode reads a request body strictly, answering 400 when it cannot.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	return decodeLimit(w, r, v, maxRequest)
+}
+
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		reply(w, http.StatusBadRequest, errorReply{"request is not the expected JSON: " + err.Error()})

@@ -48,6 +48,10 @@ type Report struct {
 	Accuracy  Metric         `json:"accuracy"`
 	Confusion Confusion      `json:"confusion"`
 	Classes   []ClassMetrics `json:"classes"`
+	// Outcomes is the PASS/FAIL level; ClassConfusion the confusion of
+	// true and decided classes (levels.go).
+	Outcomes       []OutcomeMetrics `json:"outcomes"`
+	ClassConfusion ClassConfusion   `json:"class_confusion"`
 }
 
 // Confusion counts samples by true label (rows) and outcome (columns).
@@ -158,6 +162,8 @@ func Compute(samples []Sample) Report {
 	r.Accuracy = ratio(correct, len(samples))
 	r.Confusion = confusion(samples)
 	r.Classes = classMetrics(samples, goodScores, kindScores)
+	r.Outcomes = outcomeMetrics(samples)
+	r.ClassConfusion = classConfusion(samples)
 	return r
 }
 

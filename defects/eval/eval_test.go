@@ -197,11 +197,22 @@ func TestReportJSONAndTable(t *testing.T) {
 AUROC     0.7500 (image level, by defect score)
 accuracy  0.6250 (good -> PASS, defective -> FAIL)
 
+per outcome (PASS: good parts passed, FAIL: defective parts rejected)
+outcome  support  predicted  correct  precision  recall  
+PASS     4        3          2        0.6667     0.5000  
+FAIL     4        4          3        0.7500     0.7500  
+
 confusion (rows: truth, columns: outcome)
          PASS  FAIL  UNCERTAIN  
 good     2     1     1          
 dent     1     1     0          
 scratch  0     2     0          
+
+class confusion (rows: truth, columns: decided class)
+         good  dent  scratch  UNCERTAIN  
+good     2     0     1        1          
+dent     1     1     0        0          
+scratch  0     1     1        0          
 
 per class
 class    support  predicted  correct  precision  recall  AUROC vs good  

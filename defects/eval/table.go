@@ -12,6 +12,7 @@ func (r Report) Table() string {
 	fmt.Fprintf(&b, "samples   %d (good %d, defective %d)\n", r.Samples, r.Good, r.Defective)
 	fmt.Fprintf(&b, "AUROC     %s (image level, by defect score)\n", r.AUROC)
 	fmt.Fprintf(&b, "accuracy  %s (good -> PASS, defective -> FAIL)\n", r.Accuracy)
+	writeOutcomeLevels(&b, r)
 
 	b.WriteString("\nconfusion (rows: truth, columns: outcome)\n")
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -24,6 +25,7 @@ func (r Report) Table() string {
 		fmt.Fprintln(w)
 	}
 	w.Flush()
+	writeClassConfusion(&b, r)
 
 	b.WriteString("\nper class\n")
 	w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

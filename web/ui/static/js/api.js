@@ -26,7 +26,11 @@ export async function request(method, path, body, opts = {}) {
   const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrfToken();
   if (body !== undefined) {
-    if (typeof body === "string") {
+    if (typeof Blob !== "undefined" && body instanceof Blob) {
+      // A file upload: the bytes as they are, typed as the file is.
+      init.body = body;
+      init.headers["Content-Type"] = opts.contentType || body.type || "application/octet-stream";
+    } else if (typeof body === "string") {
       init.body = body;
       init.headers["Content-Type"] = opts.contentType || "text/plain";
     } else {

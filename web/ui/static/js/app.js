@@ -11,6 +11,7 @@ const pages = {
   stats: { title: "Statistics", load: () => import("./pages/stats.js") },
   history: { title: "History", load: () => import("./pages/history.js") },
   classes: { title: "Defect classes", load: () => import("./pages/classes.js") },
+  golden: { title: "Golden samples", load: () => import("./pages/golden.js") },
   system: { title: "System", load: () => import("./pages/system.js") },
   users: { title: "Users", load: () => import("./pages/users.js"), role: "admin" },
   login: { title: "Log in", load: () => import("./pages/login.js"), public: true, hidden: true },

@@ -6,6 +6,7 @@ import { h, fill, verdictBadge, score, num, dateTime, errorBox } from "../dom.js
 import { get, post, put } from "../api.js";
 import { canEdit } from "../session.js";
 import { refreshStatus } from "../status.js";
+import { distributions } from "../distribution.js";
 
 export async function render(root) {
   const editable = canEdit();
@@ -23,6 +24,8 @@ export async function render(root) {
   const saveBtn = h("button.primary#save", { type: "button", disabled: !editable }, "Save and reload");
   const revertBtn = h("button#revert", { type: "button" }, "Revert");
   let baseHash = "";
+  const distHolder = h("div");
+  let dist = null;
 
   fill(root,
     h("div.classes-layout",
@@ -37,7 +40,8 @@ export async function render(root) {
       h("div.grid", { style: "align-content:start" },
         h("section.panel", h("h2", "Preview"), preview),
         h("section.panel", h("h2", "Parsed classes"), parsed),
-        h("section.panel", h("h2", "Audit log"), audit))));
+        h("section.panel", h("h2", "Audit log"), audit))),
+    distHolder);
 
   async function loadFile() {
     const c = await get("/classes");
@@ -96,7 +100,7 @@ export async function render(root) {
           h("dt", "New hash"), h("dd", h("code", short(r.hash)))),
         (r.flips || []).length ? h("table#flips", h("thead", h("tr", h("th", "Record"), h("th", "Camera / part"), h("th", "Now"), h("th", "Would be"))),
           h("tbody", r.flips.map((f) => h("tr",
-            h("td", h("a", { href: "#/history", title: dateTime(f.captured_at) }, String(f.id))),
+            h("td", h("a", { href: `#/history/${f.id}`, title: dateTime(f.captured_at) }, String(f.id))),
             h("td", `${f.camera} · ${f.part_id || ""}`),
             h("td", verdictBadge(f.from), ` ${f.from_class || ""}`),
             h("td", verdictBadge(f.to), ` ${f.to_class || ""} `, f.confidence ? h("span.conf", { dataset: { value: f.confidence } }, score(f.confidence)) : null))))) : null);
@@ -143,6 +147,14 @@ export async function render(root) {
     fill(msg, errorBox(err));
   }
   loadAudit();
+  try {
+    dist = distributions(await get("/classes"));
+    fill(distHolder, dist.el);
+    await dist.load();
+  } catch (err) {
+    fill(distHolder, errorBox(err));
+  }
+  return () => { if (dist) dist.destroy(); };
 }
 
 function plural(n, word) {

@@ -1,11 +1,13 @@
-// Live: per camera the latest frame with its verdict, shift figures in big
-// type, the verdict feed (server-sent events) and alarms to acknowledge.
+// Live: per camera the latest frame with its verdict (and its anomaly map),
+// shift figures in big type, the last FAIL and UNCERTAIN parts, the verdict
+// feed (server-sent events) and alarms to acknowledge.
 
 import { h, fill, verdictBadge, pct, score, num, ms, time } from "../dom.js";
 import { get, post, url } from "../api.js";
 import { onStatus } from "../status.js";
-import { canOperate } from "../session.js";
+import { canOperate, canEdit } from "../session.js";
 import { openEvents } from "../events.js";
+import { attach, heatToggle, applyHeat, verdictScore } from "../anomaly.js";
 
 const FEED_MAX = 60;
 // A camera's frame is fetched again at most this often (the server encodes
@@ -19,13 +21,16 @@ export async function render(root) {
   const alarms = h("ul.alarms#alarms");
   const conn = h("span.muted#stream-state", "connecting…");
   const shiftNote = h("span.muted");
+  const strip = h("ol.strip#rejects", { "aria-label": "Last FAIL and UNCERTAIN parts" });
+  const goldenMsg = h("span#golden-msg", { "aria-live": "polite" });
   fill(root,
     figures,
-    h("div.row.muted", { style: "margin-top:4px" }, shiftNote),
+    h("div.row.muted", { style: "margin-top:4px" }, shiftNote, h("span.grow"), goldenMsg, heatToggle()),
     h("div.live-layout",
       cameras,
       h("aside.live-aside",
         h("section.panel", h("h2", "Alarms"), alarms),
+        h("section.panel.strip-panel", h("h2", "Last rejects"), strip),
         h("section.panel.feed-panel",
           h("div.row", { style: "justify-content:space-between" }, h("h2", "Verdicts"), conn),
           feed))));
@@ -55,6 +60,9 @@ export async function render(root) {
     t = { id, el, frameBox, img, badge, waiting, meta, info, mode: "", loading: false, pending: false, lastFetch: 0, url: "" };
     tiles.set(id, t);
     cameras.append(el);
+    if (canEdit()) {
+      t.meta.append(h("button.golden", { type: "button", title: "Use this frame as a golden sample of the camera's class set", onclick: () => useAsGolden(t) }, "Golden"));
+    }
     if (mode) addTrigger(t, mode);
     refreshFrame(t);
     return t;
@@ -91,11 +99,19 @@ export async function render(root) {
       return;
     }
     if (!v) return;
+    const size = frameSize(resp);
     const src = URL.createObjectURL(await resp.blob());
     const next = h("img", { alt: `frame of ${t.id}, ${caption(v)}` });
     next.src = src;
     try { await next.decode(); } catch { URL.revokeObjectURL(src); return; }
-    showOnTile(t, v, next, src);
+    showOnTile(t, v, next, src, size);
+  }
+
+  // frameSize is the size of the frame before the live view scaled it: the
+  // anomaly map's window and box are in its pixels.
+  function frameSize(resp) {
+    const m = (resp.headers.get("X-Linesight-Frame-Size") || "").match(/^(\d+)x(\d+)$/);
+    return m ? { w: Number(m[1]), h: Number(m[2]) } : null;
   }
 
   function frameVerdict(resp) {
@@ -105,13 +121,16 @@ export async function render(root) {
   }
 
   // showOnTile puts a picture (or none) and its verdict on the tile at once.
-  function showOnTile(t, v, img, src) {
+  function showOnTile(t, v, img, src, size) {
     if (img) {
       t.img.replaceWith(img);
       t.img = img;
     } else {
       t.img.classList.add("missing");
     }
+    t.shown = v;
+    // The map belongs to this picture: it is replaced (or removed) with it.
+    attach(t.frameBox, img || t.img, v.anomaly, img ? v.anomaly_map : null, size);
     if (t.url) URL.revokeObjectURL(t.url);
     t.url = src || "";
     fill(t.waiting, img ? "" : `${v.outcome}: no picture`);
@@ -124,8 +143,59 @@ export async function render(root) {
     t.badge = badge;
     fill(t.info,
       h("span.part", v.part_id ? `part ${v.part_id}` : `#${v.seq}`),
-      h("span", v.class ? `${v.class} ${score(v.confidence)}` : (v.reason || "")),
+      h("span", v.class ? `${v.class} ${verdictScore(v)}` : (v.reason || "")),
       h("span", ms(v.latency_ns)));
+  }
+
+  // ---- golden samples ----
+  let classes = null;
+  async function useAsGolden(t) {
+    fill(goldenMsg);
+    try {
+      classes = classes || await get("/classes");
+      const set = (classes.camera_sets || {})[t.id];
+      if (!set) throw new Error(`no class set for camera ${t.id}`);
+      if (!confirm(`Use ${t.id}'s current frame as a golden sample of set ${set}?`)) return;
+      await post(`/golden/${encodeURIComponent(set)}/from-live/${encodeURIComponent(t.id)}`, {});
+      fill(goldenMsg, h("span.ok", `golden sample added to ${set}`));
+    } catch (err) {
+      fill(goldenMsg, h("span.error", `golden sample: ${err.message}`));
+    }
+  }
+
+  // ---- last rejects ----
+  // The strip is the appliance's list of the newest FAIL and UNCERTAIN
+  // parts (with their own pictures, kept whatever the frame rate), read
+  // again when the stream announces one.
+  let stripLoading = false, stripAgain = false;
+  async function loadStrip() {
+    if (stripLoading) { stripAgain = true; return; }
+    stripLoading = true;
+    try {
+      const list = await get("/live/rejects", { onUnauthorized: false });
+      showStrip(list || []);
+    } catch { /* the next reject tries again */ }
+    stripLoading = false;
+    if (stripAgain) { stripAgain = false; loadStrip(); }
+  }
+
+  const stripCards = new Map(); // reject id -> card, so pictures are not fetched twice
+  function showStrip(list) {
+    if (!list.length) { fill(strip, h("li.muted.empty", "No FAIL or UNCERTAIN parts yet")); stripCards.clear(); return; }
+    const cards = list.map((r) => stripCards.get(r.id) || stripCard(r));
+    stripCards.clear();
+    for (const [i, r] of list.entries()) stripCards.set(r.id, cards[i]);
+    fill(strip, cards);
+  }
+
+  function stripCard(r) {
+    const img = h("img", { src: r.thumb_url, alt: `${r.outcome} ${r.class || ""} on ${r.camera}` });
+    const pic = h("div.pic", img);
+    attach(pic, img, r.anomaly, r.anomaly_map, { w: r.frame_width, h: r.frame_height });
+    return h("li", { dataset: { outcome: r.outcome, camera: r.camera, seq: r.seq, part: r.part_id || "" }, title: `${r.camera} · ${r.part_id ? "part " + r.part_id : "#" + r.seq}` },
+      pic,
+      h("div.cap", verdictBadge(r.outcome), h("span.cls", r.class || r.reason || "")),
+      h("div.cap.muted", h("span.score", verdictScore(r)), h("small", time(r.captured_at))));
   }
 
   // ---- feed ----
@@ -143,6 +213,7 @@ export async function render(root) {
   function onVerdict(v) {
     refreshFrame(tile(v.camera));
     addToFeed(v);
+    if (v.outcome === "FAIL" || v.outcome === "UNCERTAIN") loadStrip();
     if (shift) {
       shift.total++;
       const k = (v.outcome || "").toLowerCase();
@@ -221,9 +292,11 @@ export async function render(root) {
     error: () => { fill(conn, "reconnecting…"); conn.className = "muted"; },
   });
 
+  applyHeat();
   showFigures();
   loadShift();
   loadAlarms();
+  loadStrip();
   try {
     for (const c of await get("/cameras")) tile(c.id, c.mode);
   } catch { /* the status poll adds the cameras */ }
