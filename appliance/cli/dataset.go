@@ -91,4 +91,3 @@ func more(n int) string {
 	}
 	return fmt.Sprintf(" and %d more", n)
 }
-
