@@ -180,4 +180,3 @@ func TestEvalWithoutAnomalySettingsHasNoAnomalySection(t *testing.T) {
 		t.Errorf("anomaly figures without anomaly settings:\n%s\n%s", r.stdout, data)
 	}
 }
-
