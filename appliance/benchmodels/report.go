@@ -74,7 +74,16 @@ func denseLatency(d *DenseCost) string {
 	if d == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f (%.1f)", ms(d.WithPatches), ms(d.EmbedsOnly))
+	return fmt.Sprintf("%s (%s)", latencyMS(d.WithPatches), latencyMS(d.EmbedsOnly))
+}
+
+// latencyMS keeps three significant digits below 10 ms, where a tiny
+// model's runs are.
+func latencyMS(d time.Duration) string {
+	if v := ms(d); v < 10 {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.1f", ms(d))
 }
 
 func denseOverhead(d *DenseCost) string {
