@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/linesight/linesight/pipeline/clip/engine"
@@ -30,6 +31,10 @@ type DenseCost struct {
 	EmbedsOnly  time.Duration `json:"embeds_only_p50_ns"`
 	// Overhead is WithPatches / EmbedsOnly - 1: 0.05 is 5% slower.
 	Overhead float64 `json:"overhead"`
+	// The fastest call of each: on a loaded machine, where other work only
+	// ever adds time, the closest to what each model costs.
+	WithPatchesMin time.Duration `json:"with_patches_min_ns"`
+	EmbedsOnlyMin  time.Duration `json:"embeds_only_min_ns"`
 }
 
 // hasPatchOutputs reports whether a vision session returns patch outputs.
@@ -97,7 +102,8 @@ func measureDense(ctx context.Context, full *engine.Vision, path string, opts en
 			}
 		}
 	}
-	c := &DenseCost{Runs: len(lat[0]), WithPatches: Percentile(lat[0], 0.5), EmbedsOnly: Percentile(lat[1], 0.5)}
+	c := &DenseCost{Runs: len(lat[0]), WithPatches: Percentile(lat[0], 0.5), EmbedsOnly: Percentile(lat[1], 0.5),
+		WithPatchesMin: slices.Min(lat[0]), EmbedsOnlyMin: slices.Min(lat[1])}
 	if c.EmbedsOnly > 0 {
 		c.Overhead = float64(c.WithPatches)/float64(c.EmbedsOnly) - 1
 	}

@@ -85,7 +85,8 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 			t.Errorf("%s: peak RSS %d, load %v, sizes %d/%d", v.Name, v.PeakRSS, v.LoadTime, v.VisionBytes, v.TotalBytes)
 		}
 		if d := v.Dense; d == nil || d.Runs < 3 || d.WithPatches <= 0 || d.EmbedsOnly <= 0 ||
-			d.Overhead != float64(d.WithPatches)/float64(d.EmbedsOnly)-1 {
+			d.Overhead != float64(d.WithPatches)/float64(d.EmbedsOnly)-1 ||
+			d.WithPatchesMin <= 0 || d.WithPatchesMin > d.WithPatches || d.EmbedsOnlyMin <= 0 || d.EmbedsOnlyMin > d.EmbedsOnly {
 			t.Errorf("%s: dense cost %+v", v.Name, d)
 		}
 		if want := v.Best.ImagesPerS * rep.GFLOPPerImage; v.GFLOPS != want || v.PeakShare != want/rep.PeakGFLOPS {
