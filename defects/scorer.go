@@ -119,6 +119,15 @@ func norm(v []float32) float64 {
 // Set returns the class set the scorer was built from.
 func (s *Scorer) Set() *ClassSet { return s.set }
 
+// ClassEmbeddings are the unit class embeddings in set order, the good
+// class first: what the image is scored against, and what the zero-shot
+// anomaly map compares each patch with. The slices are shared: do not
+// change them.
+func (s *Scorer) ClassEmbeddings() [][]float32 { return s.classes }
+
+// LogitScale is exp(logit_scale) the scorer uses.
+func (s *Scorer) LogitScale() float64 { return s.logitScale }
+
 // ModelDigest returns the digest of the model whose text embeddings it uses.
 func (s *Scorer) ModelDigest() string { return s.digest }
 

@@ -76,6 +76,12 @@ type Anomaly struct {
 	// them; the MQTT payload leaves them out.
 	Grid int     `json:"-"`
 	Map  []uint8 `json:"-"`
+	// Window is the part of the inspected (oriented) frame that the model
+	// saw, which the map covers, and Box the region in that frame's pixels
+	// (nil without a region), for drawing over the stored and shown image;
+	// in the journal and dashboard's anomaly_map, never on MQTT.
+	Window *Region `json:"-"`
+	Box    *Region `json:"-"`
 }
 
 // Region is a box in a frame's pixel coordinates: x, y its top-left corner.

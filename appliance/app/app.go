@@ -51,6 +51,8 @@ type App struct {
 	reloadMu sync.Mutex
 	textMu   sync.Mutex
 	tune     tuningState
+	// anomaly is each set's anomaly detection as last prepared.
+	anomaly []AnomalyStatus
 	esc      escalationState
 }
 
@@ -167,13 +169,15 @@ func (a *App) start() (err error) {
 	if err != nil {
 		return err
 	}
+	detectors := a.prepareDetectors(cfg.Classes(), scorers)
 	if cfg.Model.CloseTextAfterWarmup {
 		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
 	}
 	a.reload.set(cfg.Classes().Hash(), nil)
 
 	size := a.model.Bundle.Preprocess.CropHeight
-	opts := inspect.Options{BatchSize: a.batchSize(), BatchWait: cfg.Pipeline.BatchWait, ImageSize: size}
+	opts := inspect.Options{BatchSize: a.batchSize(), BatchWait: cfg.Pipeline.BatchWait, ImageSize: size,
+		Window: a.model.Bundle.Preprocess.SourceWindow}
 	pool := frame.NewPool(4 * (len(cfg.Cameras)*cfg.Pipeline.QueueSize + 2*cfg.Pipeline.BatchSize))
 	for _, c := range cfg.Cameras {
 		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
@@ -193,7 +197,7 @@ func (a *App) start() (err error) {
 	if err := a.startEscalation(); err != nil {
 		return err
 	}
-	a.loop.SetScorers(scorers)
+	a.loop.SetJudges(scorers, detectors)
 	a.loop.AddSink(inspect.LogSink{Log: a.Log}, inspect.SinkOptions{Queue: cfg.Pipeline.SinkQueue})
 	for _, s := range a.sinks {
 		if s.opts.Queue == 0 {

@@ -87,7 +87,7 @@ func (a *App) ReloadDefects() error {
 		var scorers inspect.Scorers
 		scorers, err = a.prepareScorers(classes)
 		if err == nil {
-			a.loop.SetScorers(scorers)
+			a.loop.SetJudges(scorers, a.prepareDetectors(classes, scorers))
 			a.reload.set(classes.Hash(), nil)
 			a.Log.Info("defect classes reloaded", "file", path, "defects_hash", classes.Hash())
 			return nil
@@ -119,4 +119,14 @@ func fileStamp(path string) string {
 		return "missing"
 	}
 	return st.ModTime().String() + "/" + strconv.FormatInt(st.Size(), 10)
+}
+
+// prepareDetectors builds the anomaly detectors of a defect file's sets and
+// keeps their status for Status.
+func (a *App) prepareDetectors(classes *defects.File, scorers inspect.Scorers) inspect.Detectors {
+	dets, st := PrepareDetectors(a.Config, classes, a.model, scorers, a.Log)
+	a.mu.Lock()
+	a.anomaly = st
+	a.mu.Unlock()
+	return dets
 }

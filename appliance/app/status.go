@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/linesight/linesight/pipeline/capture"
@@ -28,6 +29,9 @@ type Status struct {
 	Tuning *TuningStatus `json:"tuning,omitempty"`
 	// Escalation counts frames sent to the escalation server, when on.
 	Escalation *EscalationStatus `json:"escalation,omitempty"`
+	// Anomaly says, per set with anomaly settings, whether its anomaly
+	// detection runs and why not.
+	Anomaly []AnomalyStatus `json:"anomaly,omitempty"`
 }
 
 // ModelStatus says which model runs, and where.
@@ -69,6 +73,14 @@ func (a *App) Status() Status {
 	s.Defects = a.reload.get()
 	s.Inference = a.loop.Inference.Snapshot()
 	s.Tuning, s.Escalation = a.tuningStatus(), a.escalationStatus()
+	a.mu.Lock()
+	s.Anomaly = append([]AnomalyStatus(nil), a.anomaly...)
+	a.mu.Unlock()
+	for _, an := range s.Anomaly {
+		if !an.Active {
+			s.Degraded = append(s.Degraded, fmt.Sprintf("anomaly detection of set %s is off: %s", an.Set, an.Reason))
+		}
+	}
 	for i, c := range a.Config.Cameras {
 		st := a.loop.CameraStats(c.ID)
 		s.Cameras = append(s.Cameras, CameraStatus{

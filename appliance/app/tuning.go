@@ -124,7 +124,7 @@ func (m trialModel) Warm(n int) error {
 // encoder is what the loop runs: the model's vision encoder behind a handle
 // the monitor can swap.
 func (a *App) encoder() *tuning.Handle {
-	a.tune.vision = tuning.NewHandle(a.model.Vision)
+	a.tune.vision = tuning.NewHandle(visionEncoder{a.model.Vision})
 	return a.tune.vision
 }
 
@@ -201,7 +201,7 @@ func (a *App) swapVariant(variant string) error {
 	if err != nil {
 		return fmt.Errorf("open variant %s: %w", variant, err)
 	}
-	next := tuning.NewHandle(v)
+	next := tuning.NewHandle(visionEncoder{v})
 	a.loop.SetEmbedder(next)
 	a.mu.Lock()
 	old := a.tune.vision

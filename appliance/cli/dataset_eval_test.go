@@ -11,6 +11,7 @@ import (
 
 	"github.com/linesight/linesight/defects/eval"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )
 
 const anomalyDefects = `version: 1
@@ -121,7 +122,7 @@ func TestEvalReportsAnomalyAUROCOfTheMaps(t *testing.T) {
 			}
 			// The 256 px synthetic pictures are resized whole into the
 			// model's square input: the window is the whole image.
-			up, err := eval.Upsample(a.Map, a.Grid[0], eval.Window{W: synthetic.DatasetSize, H: synthetic.DatasetSize}, synthetic.DatasetSize, synthetic.DatasetSize)
+			up, err := eval.Upsample(a.Map, a.Grid[0], preprocess.Window{W: synthetic.DatasetSize, H: synthetic.DatasetSize}, synthetic.DatasetSize, synthetic.DatasetSize)
 			if err != nil {
 				t.Fatal(err)
 			}

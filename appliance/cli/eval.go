@@ -315,9 +315,9 @@ func (ce *categoryEval) add(l offline.Labelled, it offline.Item) error {
 		}
 	}
 	w, h := it.Size.X, it.Size.Y
-	x, y, ww, wh := ce.maps.model.Bundle.Preprocess.SourceWindow(w, h)
+	win := ce.maps.model.Bundle.Preprocess.SourceWindow(w, h)
 	g := ce.maps.model.Vision.Grid()
-	up, err := eval.Upsample(it.Maps.Map, g, eval.Window{X: x, Y: y, W: ww, H: wh}, w, h)
+	up, err := eval.Upsample(it.Maps.Map, g, win, w, h)
 	if err != nil {
 		return err
 	}

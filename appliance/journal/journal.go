@@ -422,6 +422,9 @@ func (j *Journal) Write(ctx context.Context, r *inspect.Result) error {
 	if err != nil {
 		return err
 	}
+	if p.anomalyMap, err = encodeAnomalyMap(v.Anomaly, r.Frame, j.opts.ImageMaxSide); err != nil {
+		return err
+	}
 	if j.opts.NoOutbox {
 		p.noOutbox = true
 	} else if p.verdict, err = encodeOutboxVerdict(v, j.opts.Now()); err != nil {

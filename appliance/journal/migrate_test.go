@@ -3,8 +3,10 @@ package journal
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,8 +97,8 @@ func TestMigratesSchema0(t *testing.T) {
 		if tx.Bucket(bucketV0Verdicts) != nil {
 			t.Error("the v0 bucket is still there")
 		}
-		if v := string(tx.Bucket(bucketMeta).Get(keyVersion)); v != "1" {
-			t.Errorf("version %q, want 1", v)
+		if v := string(tx.Bucket(bucketMeta).Get(keyVersion)); v != strconv.Itoa(SchemaVersion) {
+			t.Errorf("version %q, want %d", v, SchemaVersion)
 		}
 		// Only the record written after the migration was queued.
 		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); k == nil || binary.BigEndian.Uint64(k) != 13 {
@@ -114,13 +116,15 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyVersion, []byte("2")) })
+	db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(SchemaVersion+1)))
+	})
 	db.Close()
 	for _, ro := range []bool{false, true} {
 		o := testOptions(dir)
 		o.ReadOnly = ro
 		_, err := Open(o)
-		if !isErr(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 2, this linesight reads up to 1") {
+		if !isErr(err, ErrNewerSchema) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d, this linesight reads up to %d", SchemaVersion+1, SchemaVersion)) {
 			t.Errorf("read-only %v: %v", ro, err)
 		}
 	}

@@ -109,6 +109,9 @@ func (j *Journal) Query(q Query) (Page, error) {
 			if err := json.Unmarshal(records.Get(u64(id)), &r); err != nil {
 				return j.damagedRecord(id, err)
 			}
+			if err := attachAnomalyMap(tx, &r); err != nil {
+				return j.damagedRecord(id, err)
+			}
 			page.Records = append(page.Records, r)
 		}
 		return nil
@@ -137,6 +140,9 @@ func (j *Journal) Get(id uint64) (Record, error) {
 			return j.damagedRecord(id, err)
 		}
 		r.Embedding = decodeEmbedding(tx.Bucket(bucketEmbeddings).Get(u64(id)))
+		if err := attachAnomalyMap(tx, &r); err != nil {
+			return j.damagedRecord(id, err)
+		}
 		return nil
 	})
 	return r, err

@@ -25,24 +25,29 @@ type Record struct {
 	// Image is the stored JPEG, relative to the images folder; empty when
 	// none was kept or it was evicted.
 	Image string `json:"image,omitempty"`
+	// AnomalyMap is the verdict's quantised anomaly map, the window of the
+	// stored image it covers and the region's box in that image's pixels;
+	// nil without anomaly detection. Kept apart from the record's JSON.
+	AnomalyMap *defects.AnomalyMap `json:"anomaly_map,omitempty"`
 }
 
 // pending is a record prepared for the writer: everything that costs CPU
 // (JSON, the embedding's bytes) is done before it reaches the writer.
 type pending struct {
-	id        uint64
-	at        time.Time // captured, the time every index and aggregate uses
-	camera    string
-	partID    string
-	outcome   defects.Outcome
-	class     string
-	record    []byte // Record JSON
-	embedding []byte
-	image     string // relative path, "" for none
-	imageSize int64
-	keepTier  bool // the image is a FAIL/UNCERTAIN one, evicted last
-	noOutbox  bool
-	verdict   []byte // outbox JSON
+	id         uint64
+	at         time.Time // captured, the time every index and aggregate uses
+	camera     string
+	partID     string
+	outcome    defects.Outcome
+	class      string
+	record     []byte // Record JSON
+	embedding  []byte
+	image      string // relative path, "" for none
+	imageSize  int64
+	keepTier   bool // the image is a FAIL/UNCERTAIN one, evicted last
+	noOutbox   bool
+	verdict    []byte // outbox JSON
+	anomalyMap []byte // anomaly_map JSON, nil for none
 	// synced, when set, makes this a Sync request rather than a record:
 	// the writer commits what it holds and answers on it.
 	synced chan error

@@ -135,7 +135,7 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (int64, error) {
 	raw := tx.Bucket(bucketRecords).Get(key)
 	// About what the record held in the file: its value, embedding and
 	// index entries.
-	size := int64(len(raw)+len(tx.Bucket(bucketEmbeddings).Get(key))) + 128
+	size := int64(len(raw)+len(tx.Bucket(bucketEmbeddings).Get(key))+len(tx.Bucket(bucketAnomalyMaps).Get(key))) + 128
 	if raw != nil {
 		var rec Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
@@ -164,7 +164,7 @@ func (r *retention) deleteRecord(tx *bolt.Tx, timeKey []byte) (int64, error) {
 			r.files = append(r.files, rec.Image)
 		}
 	}
-	for _, b := range [][]byte{bucketRecords, bucketEmbeddings} {
+	for _, b := range [][]byte{bucketRecords, bucketEmbeddings, bucketAnomalyMaps} {
 		if err := tx.Bucket(b).Delete(key); err != nil {
 			return 0, fmt.Errorf("remove record %d: %w", id, err)
 		}

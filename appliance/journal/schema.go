@@ -14,8 +14,9 @@ import (
 
 // SchemaVersion is the layout this package writes. Version 0 is the
 // pre-release layout: a single "verdicts" bucket of JSON verdicts keyed by
-// id, with no indexes, aggregates, embeddings or outbox.
-const SchemaVersion = 1
+// id, with no indexes, aggregates, embeddings or outbox. Version 2 adds the
+// anomaly_maps bucket.
+const SchemaVersion = 2
 
 // Buckets of schema version 1. Every key that holds an id or a time is
 // big-endian, so bbolt's byte order is numeric order.
@@ -29,6 +30,8 @@ var (
 	bucketOutbox     = []byte("outbox")     // id -> outbox JSON
 	bucketAggMinute  = []byte("agg_minute") // unix minute start s + camera 0x00 class -> counts
 	bucketAggHour    = []byte("agg_hour")   // unix hour start s + camera 0x00 class -> counts
+	// Since version 2: id -> anomaly_map JSON, for records with one.
+	bucketAnomalyMaps = []byte("anomaly_maps")
 
 	bucketV0Verdicts = []byte("verdicts")
 
@@ -37,7 +40,7 @@ var (
 )
 
 var v1Buckets = [][]byte{bucketMeta, bucketRecords, bucketEmbeddings, bucketByTime, bucketByPart,
-	bucketImages, bucketOutbox, bucketAggMinute, bucketAggHour}
+	bucketImages, bucketOutbox, bucketAggMinute, bucketAggHour, bucketAnomalyMaps}
 
 // ErrNewerSchema is returned for a journal written by a newer linesight.
 var ErrNewerSchema = errors.New("journal written by a newer linesight")
@@ -93,6 +96,10 @@ func prepareSchema(tx *bolt.Tx, path string) (migrated bool, err error) {
 		if err := migrateV0(tx); err != nil {
 			return false, fmt.Errorf("migrate %s from schema 0: %w", path, err)
 		}
+		migrated = true
+	case 1:
+		// Version 2 only adds the anomaly_maps bucket, made above: the
+		// records of version 1 have no maps.
 		migrated = true
 	}
 	return migrated, tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(SchemaVersion)))

@@ -42,6 +42,11 @@ func (w *txWriter) putRecords(batch []*pending) error {
 				return fmt.Errorf("put embedding %d: %w", p.id, err)
 			}
 		}
+		if p.anomalyMap != nil {
+			if err := tx.Bucket(bucketAnomalyMaps).Put(key, p.anomalyMap); err != nil {
+				return fmt.Errorf("put anomaly map %d: %w", p.id, err)
+			}
+		}
 		sum := summary{p.outcome, p.camera, p.class}.encode()
 		if err := byTime.Put(timeKey(nil, p.at, p.id), sum); err != nil {
 			return fmt.Errorf("index record %d: %w", p.id, err)

@@ -133,7 +133,7 @@ func hasType(v any, typ string) bool {
 // Every message the link sends is checked against the contract's tables.
 func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	schemas := docSchemas(t)
-	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
+	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "verdict.anomaly", "verdict.anomaly.region", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
 		if len(schemas[name]) == 0 {
 			t.Fatalf("docs/mqtt.md: schema %q is missing or empty", name)
 		}
@@ -153,8 +153,29 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	for i, out := range []defects.Outcome{defects.Pass, defects.Fail, defects.Uncertain, defects.Missed} {
 		ob.Append(verdict("cam0", uint64(i+1), out))
 	}
+	// Anomaly fields, with a region and without; the map stays out.
+	anomalous := verdict("cam0", 5, defects.Fail)
+	anomalous.Class, anomalous.Confidence = defects.AnomalyClass, 0.41
+	anomalous.Anomaly = &defects.Anomaly{Score: 0.41, Threshold: 0.3, Region: &defects.Region{X: 120, Y: 80, W: 64, H: 40},
+		Grid: 2, Map: []uint8{1, 2, 3, 4}, Window: &defects.Region{W: 10, H: 10}}
+	ob.Append(anomalous)
+	quiet := verdict("cam0", 6, defects.Pass)
+	quiet.Anomaly = &defects.Anomaly{Score: 0.1, Threshold: 0.3, Grid: 2, Map: []uint8{1, 2, 3, 4}}
+	ob.Append(quiet)
 	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
-	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 4 })
+	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 6 })
+	withAnomaly := 0
+	for _, m := range plc.on("/verdict") {
+		if strings.Contains(string(m.payload), `"anomaly":{"score":0.41,"threshold":0.3,"region":{"x":120,"y":80,"w":64,"h":40}}`) {
+			withAnomaly++
+		}
+		if strings.Contains(string(m.payload), "map") || strings.Contains(string(m.payload), "grid") {
+			t.Errorf("the anomaly map reached the PLC: %s", m.payload)
+		}
+	}
+	if withAnomaly != 1 {
+		t.Errorf("%d verdicts with the anomaly fields, want 1", withAnomaly)
+	}
 	plc.await("an error", "/error", func(m []received) bool { return len(m) >= 1 })
 	plc.await("stats with processing", "/stats", func(m []received) bool {
 		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"ok":1`)

@@ -45,6 +45,38 @@ type VerdictMessage struct {
 	// (its disk is full): it was published from memory and has no record
 	// behind image_ref.
 	Journaled bool `json:"journaled"`
+	// Anomaly is the anomaly score, threshold and region of a camera whose
+	// set detects anomalies; absent otherwise (an additive field: PLCs that
+	// do not know it ignore it). The map itself is never published.
+	Anomaly *AnomalyMessage `json:"anomaly,omitempty"`
+}
+
+// AnomalyMessage is a verdict's anomaly fields (docs/anomaly.md).
+type AnomalyMessage struct {
+	Score     float64 `json:"score"`
+	Threshold float64 `json:"threshold"`
+	// Region is the bounding box of the anomaly in the source camera
+	// image's pixels; absent when no patch reaches the threshold.
+	Region *RegionMessage `json:"region,omitempty"`
+}
+
+// RegionMessage is a box in pixels: x, y its top-left corner.
+type RegionMessage struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+func newAnomalyMessage(a *defects.Anomaly) *AnomalyMessage {
+	if a == nil {
+		return nil
+	}
+	m := &AnomalyMessage{Score: a.Score, Threshold: a.Threshold}
+	if r := a.Region; r != nil {
+		m.Region = &RegionMessage{X: r.X, Y: r.Y, W: r.W, H: r.H}
+	}
+	return m
 }
 
 // ImageRef is how a verdict names its journal record, for the dashboard and
@@ -63,7 +95,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		PublishedAt: publishedAt.UTC(), Outcome: v.Outcome, Action: v.Action, Class: v.Class,
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
-		Journaled: !e.NotJournaled,
+		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly),
 	}
 }
 

@@ -3,6 +3,8 @@ package tuning
 import (
 	"errors"
 	"sync"
+
+	"github.com/linesight/linesight/pipeline/inspect"
 )
 
 // Encoder is a vision encoder the loop can use (engine.Vision is one).
@@ -54,3 +56,31 @@ func (h *Handle) Retire(next *Handle) {
 
 // Close closes the encoder without a successor (at shutdown).
 func (h *Handle) Close() { h.Retire(nil) }
+
+// PatchEncoder is an Encoder that can also give the patch outputs of the
+// run that embeds the images (the anomaly maps' input).
+type PatchEncoder interface {
+	Encoder
+	EmbedPatches(pixels []float32, n int) ([]float32, inspect.Patches, error)
+}
+
+// EmbedPatches runs the encoder (or its successor's once retired) with its
+// patch outputs; an encoder without them gives the embeddings and no
+// patches, which the loop reports as anomaly maps it cannot make.
+func (h *Handle) EmbedPatches(pixels []float32, n int) ([]float32, inspect.Patches, error) {
+	h.mu.RLock()
+	if h.next != nil {
+		next := h.next
+		h.mu.RUnlock()
+		return next.EmbedPatches(pixels, n)
+	}
+	defer h.mu.RUnlock()
+	if h.enc == nil {
+		return nil, inspect.Patches{}, errors.New("vision encoder closed")
+	}
+	if pe, ok := h.enc.(PatchEncoder); ok {
+		return pe.EmbedPatches(pixels, n)
+	}
+	emb, err := h.enc.Embed(pixels, n)
+	return emb, inspect.Patches{}, err
+}

@@ -2,23 +2,21 @@ package eval
 
 import (
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"image"
 	"math"
 	"slices"
 )
 
-// Window is where a g x g anomaly map lies on an image, in the image's
-// pixels: the part of it the model saw (the preprocessing's centre crop
-// mapped back to the image). It may reach outside the image.
-type Window struct{ X, Y, W, H float64 }
-
 // Upsample spreads a g x g map (row-major) over the pixels of a w x h
-// image whose window it covers, bilinearly: each patch's value sits at its
-// centre, pixels between centres are interpolated and pixels beyond the
-// outer centres take the nearest edge value (PyTorch's interpolate with
-// align_corners=False). A pixel whose centre lies outside the window is
-// NaN: the model never saw it.
-func Upsample(m []float64, grid int, win Window, w, h int) ([]float64, error) {
+// image whose window (the part the model saw, preprocess.Params.SourceWindow)
+// it covers, bilinearly: each patch's value sits at its centre, pixels
+// between centres are interpolated and pixels beyond the outer centres take
+// the nearest edge value (PyTorch's interpolate with align_corners=False).
+// Over a window that is the whole image it is anomaly.Upsample, the
+// verdict's region's upsampling; a pixel whose centre lies outside the
+// window is NaN here: the model never saw it.
+func Upsample(m []float64, grid int, win preprocess.Window, w, h int) ([]float64, error) {
 	if grid <= 0 || len(m) != grid*grid {
 		return nil, fmt.Errorf("upsample map: %d values for a %d x %d grid", len(m), grid, grid)
 	}

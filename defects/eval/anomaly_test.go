@@ -2,6 +2,8 @@ package eval
 
 import (
 	"encoding/json"
+	"github.com/linesight/linesight/defects/anomaly"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -43,7 +45,7 @@ func TestUpsampleIsBilinearBetweenPatchCentres(t *testing.T) {
 	// 3 (coordinates 1.0 and 3.0), so pixels 0 and 1 sit on the first
 	// patch's value side and pixel 1.5 -> a quarter of the way across.
 	m := []float64{0, 1, 2, 3}
-	up, err := Upsample(m, 2, Window{0, 0, 4, 4}, 4, 4)
+	up, err := Upsample(m, 2, preprocess.Window{W: 4, H: 4}, 4, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestUpsampleIsBilinearBetweenPatchCentres(t *testing.T) {
 		}
 	}
 	// A window narrower than the image: columns outside are NaN.
-	up, err = Upsample([]float64{5}, 1, Window{1, 0, 2, 3}, 4, 3)
+	up, err = Upsample([]float64{5}, 1, preprocess.Window{X: 1, W: 2, H: 3}, 4, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,22 @@ func TestUpsampleIsBilinearBetweenPatchCentres(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Upsample([]float64{1, 2}, 2, Window{0, 0, 4, 4}, 4, 4); err == nil {
+	// Over the whole image it is the verdict region's upsampling.
+	rng := rand.New(rand.NewPCG(5, 6))
+	m7 := make([]float64, 49)
+	for i := range m7 {
+		m7[i] = rng.Float64()
+	}
+	up, err = Upsample(m7, 7, preprocess.Window{W: 50, H: 40}, 50, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range anomaly.Upsample(m7, 7, 50, 40) {
+		if math.Abs(up[i]-v) > 1e-12 {
+			t.Fatalf("pixel %d: %v, anomaly.Upsample %v", i, up[i], v)
+		}
+	}
+	if _, err := Upsample([]float64{1, 2}, 2, preprocess.Window{W: 4, H: 4}, 4, 4); err == nil {
 		t.Error("a map of the wrong length was accepted")
 	}
 }

@@ -229,6 +229,7 @@ func (c *Camera) prepare(f *frame.Frame) (*frame.Frame, error) {
 			return nil, err
 		}
 		out.PartID, out.CapturedAt, out.Truth = f.PartID, f.CapturedAt, f.Truth
+		out.Orient = c.orient.frameOrientation(f.Width, f.Height)
 		f.Release()
 		f = out
 	}

@@ -221,6 +221,10 @@ func TestCameraOrientsStampsAndMeasures(t *testing.T) {
 	if got := pixelLetters(last); got != "jf/kg" {
 		t.Errorf("oriented frame %s, want jf/kg", got)
 	}
+	// The frame says how to find its pixels in the source.
+	if want := (frame.Orientation{CropX: 1, CropY: 1, Rotate: 90}); last.Orient != want {
+		t.Errorf("frame orientation %+v, want %+v", last.Orient, want)
+	}
 	last.Release()
 	st := rc.cam.Status()
 	if st.Frames != 3 || !st.LastFrame.Equal(clock.Now()) || st.FPS < 9.99 || st.FPS > 10.01 {

@@ -104,3 +104,10 @@ func (o orientation) apply(dst, src *frame.Frame) error {
 	}
 	return nil
 }
+
+// frameOrientation is what a frame oriented from a w x h source image
+// carries so that its pixels can be mapped back to the source's.
+func (o orientation) frameOrientation(w, h int) frame.Orientation {
+	x, y, _, _, _ := o.crop(w, h)
+	return frame.Orientation{CropX: x, CropY: y, Rotate: o.rotate, FlipH: o.flipH, FlipV: o.flipV}
+}

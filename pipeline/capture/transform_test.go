@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"image"
 	"strings"
 	"testing"
 
@@ -96,5 +97,61 @@ func TestOrientationAllocatesNothing(t *testing.T) {
 	dst := frame.NewPool(1).Get(20, 30, 20*3)
 	if n := testing.AllocsPerRun(10, func() { _ = o.apply(dst, src) }); n != 0 {
 		t.Errorf("%.0f allocations per frame", n)
+	}
+}
+
+// Every pixel of an oriented frame, taken as a 1x1 box and mapped back
+// through the orientation the frame carries, lands on the source pixel that
+// apply copied into it; a larger box maps to the box its corners span.
+func TestFrameOrientationMapsBackToTheSource(t *testing.T) {
+	configs := []CameraConfig{
+		{},
+		{Rotate: 90}, {Rotate: 180}, {Rotate: 270},
+		{Flip: FlipHorizontal}, {Flip: FlipVertical}, {Flip: FlipBoth},
+		{Rotate: 90, Flip: FlipHorizontal}, {Rotate: 270, Flip: FlipVertical},
+		{ROI: &Rect{X: 1, Y: 1, Width: 3, Height: 2}, Rotate: 90, Flip: FlipVertical},
+		{ROI: &Rect{X: 2, Y: 0, Width: 10, Height: 10}, Rotate: 270, Flip: FlipBoth},
+	}
+	for _, cfg := range configs {
+		o := newOrientation(cfg)
+		src := letters(5, 4, 0)
+		w, h, err := o.outputSize(src.Width, src.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := frame.NewPool(1).Get(w, h, w*3)
+		if err := o.apply(dst, src); err != nil {
+			t.Fatal(err)
+		}
+		fo := o.frameOrientation(src.Width, src.Height)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				r := fo.ToSource(image.Rect(x, y, x+1, y+1), w, h)
+				if r.Dx() != 1 || r.Dy() != 1 {
+					t.Fatalf("%+v: pixel %d,%d maps to %v, not one pixel", cfg, x, y, r)
+				}
+				if got, want := src.Pix[r.Min.Y*src.Stride+r.Min.X*3], dst.Pix[y*dst.Stride+x*3]; got != want {
+					t.Errorf("%+v: pixel %d,%d maps to source %v (%c), apply copied %c", cfg, x, y, r.Min, got, want)
+				}
+			}
+		}
+		// The whole frame maps to the kept part of the source.
+		x, y, cw, ch, _ := o.crop(src.Width, src.Height)
+		if got, want := fo.ToSource(image.Rect(0, 0, w, h), w, h), image.Rect(x, y, x+cw, y+ch); got != want {
+			t.Errorf("%+v: the whole frame maps to %v, want %v", cfg, got, want)
+		}
+	}
+}
+
+// A box worked out by hand: a 40x30 ROI at (100, 50) of a camera turned a
+// quarter clockwise and mirrored left to right.
+func TestFrameOrientationBoxByHand(t *testing.T) {
+	o := newOrientation(CameraConfig{ROI: &Rect{X: 100, Y: 50, Width: 40, Height: 30}, Rotate: 90, Flip: FlipHorizontal})
+	fo := o.frameOrientation(640, 480)
+	// The oriented frame is 30 x 40. Box x 5..10, y 2..6 of it: unflipped
+	// x 20..25; the quarter turn shows cropped (y, 29-x): cropped x 2..6,
+	// y 29-24..29-20+1 = 5..10; plus the ROI's corner.
+	if got, want := fo.ToSource(image.Rect(5, 2, 10, 6), 30, 40), image.Rect(102, 55, 106, 60); got != want {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

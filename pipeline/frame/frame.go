@@ -22,6 +22,9 @@ type Frame struct {
 	// Truth is the ground truth of generated frames (the synthetic line); nil
 	// for real cameras.
 	Truth *Truth
+	// Orient is how the camera turned its source image into these pixels,
+	// so a place found in the frame can be told in the source's pixels.
+	Orient Orientation
 
 	pool *Pool
 	refs atomic.Int32
@@ -79,7 +82,7 @@ func (p *Pool) Get(width, height, stride int) *Frame {
 		f.Pix = make([]byte, need)
 	}
 	pix := f.Pix[:need]
-	f.Camera, f.Seq, f.PartID, f.CapturedAt, f.Truth = "", 0, "", time.Time{}, nil
+	f.Camera, f.Seq, f.PartID, f.CapturedAt, f.Truth, f.Orient = "", 0, "", time.Time{}, nil, Orientation{}
 	f.Pix, f.Width, f.Height, f.Stride, f.pool = pix, width, height, stride, p
 	f.refs.Store(1)
 	return f

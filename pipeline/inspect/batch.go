@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/frame"
 )
 
 // batch is one buffer of preprocessed frames on its way to the encoder, with
@@ -153,17 +154,19 @@ func (l *Loop) shutdown(b *batch, out chan<- *batch) {
 func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	for b := range in {
 		n := b.frames
+		j := l.judges.Load()
 		var emb []float32
+		var patches *Patches
 		var err error
 		done := time.Now()
 		if n > 0 {
 			start := time.Now()
-			emb, err = l.embed.Load().Embed(b.pixels[:n*b.per], n)
+			emb, patches, err = l.run(b, j.detectors)
 			done = time.Now()
 			l.Inference.Observe(done.Sub(start))
 			l.Batches.Inc()
 		}
-		scorers := *l.scorers.Load()
+		scorers := j.scorers
 		row := 0
 		for i, it := range b.items {
 			if it.missed != nil {
@@ -187,6 +190,9 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 				v = scorer.Verdict(f, emb, done)
 				v.PartID = it.partID
 				v.Source = defects.SourceLocal
+				if det := j.detectors[f.Camera]; det != nil {
+					l.anomaly(&v, det, patches, row, n, f)
+				}
 			}
 			row++
 			if v.Outcome == defects.Missed {
@@ -208,6 +214,53 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 		default: // a buffer made for the shutdown flush
 		}
 	}
+}
+
+// run encodes a batch's frames: with the patch outputs of the same run when
+// a frame's camera has an anomaly detector and the encoder can give them.
+func (l *Loop) run(b *batch, dets Detectors) ([]float32, *Patches, error) {
+	n := b.frames
+	enc := l.embed.Load().Embedder
+	if pe, ok := enc.(PatchEmbedder); ok && b.wantsPatches(dets) {
+		emb, p, err := pe.EmbedPatches(b.pixels[:n*b.per], n)
+		return emb, &p, err
+	}
+	emb, err := enc.Embed(b.pixels[:n*b.per], n)
+	return emb, nil, err
+}
+
+// wantsPatches reports whether a frame of the batch has an anomaly detector.
+func (b *batch) wantsPatches(dets Detectors) bool {
+	if len(dets) == 0 {
+		return false
+	}
+	for _, it := range b.items {
+		if it.frame != nil && dets[it.frame.Camera] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// anomaly adds frame f's anomaly fields to its verdict and applies the
+// anomaly rule. A frame whose map cannot be made keeps its image-level
+// verdict: the line is never held up for the map.
+func (l *Loop) anomaly(v *defects.Verdict, det *AnomalyDetector, p *Patches, row, n int, f *frame.Frame) {
+	if p == nil {
+		l.AnomalyErrs.Inc()
+		if !l.noPatchesLogged {
+			l.noPatchesLogged = true
+			l.log.Error("anomaly detection is on but the vision encoder gives no patch outputs; verdicts keep image-level scoring", "camera", f.Camera)
+		}
+		return
+	}
+	a, err := det.inspect(*p, row, n, f, l.geometry)
+	if err != nil {
+		l.AnomalyErrs.Inc()
+		l.log.Error("anomaly map failed; the verdict keeps image-level scoring", "camera", f.Camera, "seq", f.Seq, "err", err)
+		return
+	}
+	v.ApplyAnomaly(a)
 }
 
 // dispatch gives a result to every sink, in order, through the resolver

@@ -16,11 +16,16 @@ import (
 // Loop is the inspection loop. Create it with New, feed it with Submit and
 // Trigger, run it with Run.
 type Loop struct {
-	opts    Options
-	embed   atomic.Pointer[embedderBox]
-	pre     Preprocessor
-	log     *slog.Logger
-	scorers atomic.Pointer[Scorers]
+	opts  Options
+	embed atomic.Pointer[embedderBox]
+	pre   Preprocessor
+	log   *slog.Logger
+	// judges are the scorers and anomaly detectors, swapped together.
+	judges   atomic.Pointer[judges]
+	judgesMu sync.Mutex // orders SetScorers and SetDetectors
+	geometry anomalyGeometry
+	// noPatchesLogged: the missing patch outputs were logged (infer only).
+	noPatchesLogged bool
 
 	intakes map[string]*intake
 	order   []*intake // round-robin order for fairness across cameras
@@ -47,6 +52,15 @@ type Loop struct {
 	Inference     metrics.Histogram // vision encoder time per batch
 	Batches       metrics.Counter
 	InferenceErrs metrics.Counter
+	// AnomalyErrs counts frames whose anomaly map could not be made; they
+	// keep their image-level verdict.
+	AnomalyErrs metrics.Counter
+}
+
+// judges is what the loop scores a batch with.
+type judges struct {
+	scorers   Scorers
+	detectors Detectors
 }
 
 // New makes a loop. Scorers must be set (SetScorers) before frames arrive.
@@ -76,7 +90,8 @@ func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loo
 		l.intakes[c.ID] = in
 		l.order = append(l.order, in)
 	}
-	l.SetScorers(Scorers{})
+	l.geometry = anomalyGeometry{window: opts.Window, crop: opts.ImageSize}
+	l.judges.Store(&judges{scorers: Scorers{}})
 	l.SetEmbedder(embed)
 	l.SetBatching(opts.BatchSize, opts.BatchWait)
 	return l, nil
@@ -108,7 +123,28 @@ func (l *Loop) AddSink(s Sink, o SinkOptions) *SinkStats {
 }
 
 // SetScorers replaces the scorers; the next batch uses them.
-func (l *Loop) SetScorers(s Scorers) { l.scorers.Store(&s) }
+func (l *Loop) SetScorers(s Scorers) {
+	l.judgesMu.Lock()
+	defer l.judgesMu.Unlock()
+	l.judges.Store(&judges{scorers: s, detectors: l.judges.Load().detectors})
+}
+
+// SetDetectors replaces the anomaly detectors; the next batch uses them.
+// A batch with a detector for one of its frames runs the encoder for its
+// patch outputs too (one run: PatchEmbedder).
+func (l *Loop) SetDetectors(d Detectors) {
+	l.judgesMu.Lock()
+	defer l.judgesMu.Unlock()
+	l.judges.Store(&judges{scorers: l.judges.Load().scorers, detectors: d})
+}
+
+// SetJudges replaces the scorers and the anomaly detectors in one step, so
+// no batch pairs the new of one with the old of the other (hot reload).
+func (l *Loop) SetJudges(s Scorers, d Detectors) {
+	l.judgesMu.Lock()
+	defer l.judgesMu.Unlock()
+	l.judges.Store(&judges{scorers: s, detectors: d})
+}
 
 // CameraStats returns a camera's counters, or nil for an unknown camera.
 func (l *Loop) CameraStats(camera string) *CameraStats {

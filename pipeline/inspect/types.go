@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -79,4 +80,8 @@ type Options struct {
 	// ImageSize is the model's input height and width.
 	ImageSize int
 	Cameras   []CameraOptions
+	// Window is the part of a width x height frame the model's input
+	// covers (preprocess.Params.SourceWindow), for placing anomaly regions
+	// in the frame; nil: the whole frame.
+	Window func(width, height int) preprocess.Window
 }

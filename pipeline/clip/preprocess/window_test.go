@@ -2,35 +2,52 @@ package preprocess
 
 import "testing"
 
+// Windows worked out by hand from the resize and crop rules.
 func TestSourceWindow(t *testing.T) {
-	clip := DefaultParams() // shortest edge 224, crop 224
-	fixed := DefaultParams()
-	fixed.ShortestEdge, fixed.ResizeWidth, fixed.ResizeHeight, fixed.CropWidth, fixed.CropHeight = 0, 112, 112, 112, 112
-	small := DefaultParams()
-	small.ShortestEdge, small.CropWidth, small.CropHeight = 100, 128, 128
 	tests := []struct {
-		name         string
-		p            Params
-		w, h         int
-		x, y, cw, ch float64
+		name string
+		p    Params
+		w, h int
+		want Window
 	}{
-		{"square, resized", clip, 256, 256, 0, 0, 256, 256},
-		{"square, as is", clip, 224, 224, 0, 0, 224, 224},
-		// 640x480 -> 298x224 (int(224*640/480) = 298); the crop starts at
-		// round(74/2) = 37 resized pixels, 37*640/298 source pixels.
-		{"landscape", clip, 640, 480, 37 * 640.0 / 298, 0, 224 * 640.0 / 298, 480},
-		// 300x400 -> 224x298, crop from round(74/2) = 37 down.
-		{"portrait", clip, 300, 400, 0, 37 * 400.0 / 298, 300, 224 * 400.0 / 298},
-		{"fixed resize stretches", fixed, 200, 100, 0, 0, 200, 100},
-		// 100x100 stays, the 128 crop pads (128-100)/2 = 14 on the leading edge.
-		{"padded", small, 100, 100, -14, -14, 128, 128},
+		// 640x480 resizes to 298x224; the crop starts at round(74/2) = 37.
+		// Scale 640/298 across, 480/224 down.
+		{"landscape", DefaultParams(), 640, 480, Window{X: 37 * 640.0 / 298, Y: 0, W: 224 * 640.0 / 298, H: 480}},
+		// 480x640 resizes to 224x298: the crop starts 37 rows down.
+		{"portrait", DefaultParams(), 480, 640, Window{X: 0, Y: 37 * 640.0 / 298, W: 480, H: 224 * 640.0 / 298}},
+		{"square", DefaultParams(), 448, 448, Window{X: 0, Y: 0, W: 448, H: 448}},
+		// The shorter side already 224: no resize, the crop alone.
+		{"no resize", DefaultParams(), 300, 224, Window{X: 38, Y: 0, W: 224, H: 224}},
+		// A fixed 256x256 resize and a 224 crop of a 512x384 image.
+		{"fixed resize", Params{ResizeWidth: 256, ResizeHeight: 256, CropWidth: 224, CropHeight: 224}, 512, 384,
+			Window{X: 16 * 2, Y: 16 * 1.5, W: 224 * 2, H: 224 * 1.5}},
+		// A crop larger than the resized image is padded: the window
+		// reaches past the image's edges.
+		{"padded", Params{ResizeWidth: 200, ResizeHeight: 220, CropWidth: 224, CropHeight: 224}, 200, 220,
+			Window{X: -12, Y: -2, W: 224, H: 224}},
 	}
 	for _, tt := range tests {
-		x, y, cw, ch := tt.p.SourceWindow(tt.w, tt.h)
-		if !near(x, tt.x) || !near(y, tt.y) || !near(cw, tt.cw) || !near(ch, tt.ch) {
-			t.Errorf("%s: window (%g, %g, %g x %g), want (%g, %g, %g x %g)", tt.name, x, y, cw, ch, tt.x, tt.y, tt.cw, tt.ch)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.SourceWindow(tt.w, tt.h); !near(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
 
-func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+func TestWindowFromCrop(t *testing.T) {
+	win := DefaultParams().SourceWindow(640, 480)
+	// The crop's corners are the window's corners, its middle the image's.
+	if x, y := win.FromCrop(0, 0, 224, 224); !approx(x, 37*640.0/298) || !approx(y, 0) {
+		t.Errorf("top-left at %g,%g", x, y)
+	}
+	if x, y := win.FromCrop(224, 224, 224, 224); !approx(x, 261*640.0/298) || !approx(y, 480) {
+		t.Errorf("bottom-right at %g,%g", x, y)
+	}
+}
+
+func near(a, b Window) bool {
+	return approx(a.X, b.X) && approx(a.Y, b.Y) && approx(a.W, b.W) && approx(a.H, b.H)
+}
+
+func approx(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }

@@ -44,6 +44,9 @@ func Encode(pix []byte, width, height, stride, maxSide, quality int) ([]byte, er
 	return append([]byte(nil), buf.GetBytes()...), nil
 }
 
+// ScaledSize is the size Encode scales a w x h image to for maxSide.
+func ScaledSize(w, h, maxSide int) (int, int) { return scaled(w, h, maxSide) }
+
 // scaled is the size whose longer side is at most maxSide, keeping the
 // aspect ratio.
 func scaled(w, h, maxSide int) (int, int) {
