@@ -39,7 +39,10 @@ type Options struct {
 	// what the box can do, and rounds spread a load change over all variants.
 	Repeat     int
 	ORTLibrary string
-	Machine    Machine
+	// Dense also times batch 1 with the patch outputs against the model cut
+	// down to image_embeds (DenseCost), for variants that have them.
+	Dense   bool
+	Machine Machine
 	// Child starts the measuring process (see Command).
 	Child Command
 	// Stderr takes the children's logs.
@@ -89,6 +92,10 @@ type Variant struct {
 	CPUPeakShare float64   `json:"cpu_peak_share"`
 	CPUSpeedup   float64   `json:"cpu_speedup_vs_fp32"`
 	Agreement    Agreement `json:"agreement"`
+	// Dense is what the patch outputs add at batch 1, from the round with
+	// the fastest pair of runs; nil when not measured or when the variant
+	// has no patch outputs.
+	Dense *DenseCost `json:"dense_cost,omitempty"`
 }
 
 // Run measures the variants one child process at a time.
@@ -141,7 +148,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			log.Info("measuring variant", "variant", name, "round", round+1, "bundle", opts.Bundle)
 			spec := Spec{
 				Bundle: opts.Bundle, Variant: name, ORTLibrary: opts.ORTLibrary, Threads: opts.Threads,
-				Batches: opts.Batches, Duration: opts.Duration, MinRuns: opts.MinRuns,
+				Batches: opts.Batches, Duration: opts.Duration, MinRuns: opts.MinRuns, Dense: opts.Dense,
 			}
 			if round == 0 { // embeddings are the same in every round
 				spec.Images, spec.Prompts = paths, prompts(set)
@@ -184,6 +191,9 @@ func bestOf(rounds []*ChildResult) *ChildResult {
 	best.Batches = append([]BatchResult(nil), best.Batches...)
 	for _, r := range rounds[1:] {
 		best.LoadTime = min(best.LoadTime, r.LoadTime)
+		if d := r.Dense; d != nil && (best.Dense == nil || d.WithPatches+d.EmbedsOnly < best.Dense.WithPatches+best.Dense.EmbedsOnly) {
+			best.Dense = d
+		}
 		best.PeakRSS = max(best.PeakRSS, r.PeakRSS)
 		for i, b := range r.Batches {
 			if i >= len(best.Batches) {
@@ -226,7 +236,7 @@ func summarise(b *bundle.Bundle, name string, r *ChildResult, rep *Report) (Vari
 	if err != nil {
 		return Variant{}, err
 	}
-	v := Variant{Name: name, Provider: r.Provider, LoadTime: r.LoadTime, PeakRSS: r.PeakRSS, Batches: r.Batches}
+	v := Variant{Name: name, Provider: r.Provider, LoadTime: r.LoadTime, PeakRSS: r.PeakRSS, Batches: r.Batches, Dense: r.Dense}
 	v.VisionBytes = modelBytes(files.Vision)
 	v.TotalBytes = v.VisionBytes + modelBytes(files.Text)
 	for _, br := range r.Batches {

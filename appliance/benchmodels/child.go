@@ -37,6 +37,9 @@ type Spec struct {
 	MinRuns    int           `json:"min_runs"`    // and at least this many calls
 	Images     []string      `json:"images"`      // image files to embed for agreement
 	Prompts    []string      `json:"prompts"`     // defect-class prompts to embed
+	// Dense times the patch outputs' cost at batch 1 (DenseCost) when the
+	// model has patch outputs.
+	Dense bool `json:"dense,omitempty"`
 }
 
 // BatchResult is the speed of the vision session at one batch size.
@@ -67,6 +70,9 @@ type ChildResult struct {
 	ImageEmbeds  [][]float32   `json:"image_embeds"` // nil row: the image could not be read
 	PromptEmbeds [][]float32   `json:"prompt_embeds"`
 	LogitScale   float64       `json:"logit_scale"`
+	// Dense is the patch outputs' cost; nil when not asked for or when the
+	// model has no patch outputs.
+	Dense *DenseCost `json:"dense,omitempty"`
 }
 
 // Command starts a child: a program whose standard input takes a JSON
@@ -147,10 +153,24 @@ func measure(ctx context.Context, spec Spec, log *slog.Logger) (*ChildResult, er
 		r.Batches = append(r.Batches, b)
 	}
 	r.PeakRSS, err = peakRSS()
-	m.Close()
 	if err != nil {
+		m.Close()
 		return nil, err
 	}
+	// After the peak: the cut-down model is a second copy of the weights.
+	if spec.Dense && hasPatchOutputs(m.Vision) {
+		files, err := m.Bundle.Files(m.Variant)
+		if err == nil {
+			r.Dense, err = measureDense(ctx, m.Vision, files.Vision, session, spec.Duration, spec.MinRuns)
+		}
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		log.Info("measured the patch outputs' cost", "variant", spec.Variant, "with_patches", r.Dense.WithPatches,
+			"embeds_only", r.Dense.EmbedsOnly, "overhead", r.Dense.Overhead)
+	}
+	m.Close()
 
 	if len(spec.Prompts) > 0 {
 		t, err := clip.Open(spec.Bundle, clip.Options{Variant: spec.Variant, NoVision: true, Session: session})

@@ -24,13 +24,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "agreement  %s, class set %q\n\n", r.Images, r.ClassSet)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tvision MB\ttotal MB\tload s\tpeak RSS MB\timg/s b1\timg/s best (b)\tp50 ms b1\tp99 ms b1\tGFLOP/s\t% peak\tx fp32\tCPU-time img/s\t% peak\tx fp32\tcos mean\tcos min\tverdicts\t")
+	fmt.Fprintln(tw, "variant\tvision MB\ttotal MB\tload s\tpeak RSS MB\timg/s b1\timg/s best (b)\tp50 ms b1\tp99 ms b1\tGFLOP/s\t% peak\tx fp32\tCPU-time img/s\t% peak\tx fp32\tcos mean\tcos min\tverdicts\tdense ms b1 (embeds only)\tdense +%\t")
 	for _, v := range r.Variants {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%.2f (%d)\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f\t%.2f\t%.0f\t%.2f\t%.5f\t%.5f\t%.1f%%\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.2f\t%.2f (%d)\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f\t%.2f\t%.0f\t%.2f\t%.5f\t%.5f\t%.1f%%\t%s\t%s\t\n",
 			v.Name, mb(v.VisionBytes), mb(v.TotalBytes), v.LoadTime.Seconds(), mb(v.PeakRSS),
 			v.Batch1.ImagesPerS, v.Best.ImagesPerS, v.Best.Batch, ms(v.Batch1.P50), ms(v.Batch1.P99),
 			v.GFLOPS, 100*v.PeakShare, v.Speedup, v.BestCPU, 100*v.CPUPeakShare, v.CPUSpeedup,
-			v.Agreement.CosineMean, v.Agreement.CosineMin, 100*v.Agreement.VerdictAgreement)
+			v.Agreement.CosineMean, v.Agreement.CosineMin, 100*v.Agreement.VerdictAgreement,
+			denseLatency(v.Dense), denseOverhead(v.Dense))
 	}
 	return tw.Flush()
 }
@@ -66,6 +67,30 @@ func (r *Report) WriteJSON(path string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// denseLatency is "with patches (embeds only)" in ms, "-" when not measured.
+func denseLatency(d *DenseCost) string {
+	if d == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s)", latencyMS(d.WithPatches), latencyMS(d.EmbedsOnly))
+}
+
+// latencyMS keeps three significant digits below 10 ms, where a tiny
+// model's runs are.
+func latencyMS(d time.Duration) string {
+	if v := ms(d); v < 10 {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.1f", ms(d))
+}
+
+func denseOverhead(d *DenseCost) string {
+	if d == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*d.Overhead)
 }
 
 func mb(b int64) float64         { return float64(b) / (1 << 20) }

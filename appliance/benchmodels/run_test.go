@@ -51,7 +51,7 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 	m := parseMachine(avx2CPUInfo, "", 2)
 	rep, err := Run(context.Background(), Options{
 		Bundle: dir, Batches: []int{1, 3}, Threads: 1, Duration: 20 * time.Millisecond, MinRuns: 3,
-		Machine: m, Child: selfAs("measure"), Stderr: io.Discard,
+		Machine: m, Child: selfAs("measure"), Stderr: io.Discard, Dense: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +86,11 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 		if v.PeakRSS < 16<<20 || v.LoadTime <= 0 || v.VisionBytes <= 0 || v.TotalBytes <= v.VisionBytes || v.BestCPU <= 0 {
 			t.Errorf("%s: peak RSS %d, load %v, sizes %d/%d", v.Name, v.PeakRSS, v.LoadTime, v.VisionBytes, v.TotalBytes)
 		}
+		if d := v.Dense; d == nil || d.Runs < 3 || d.WithPatches <= 0 || d.EmbedsOnly <= 0 ||
+			d.Overhead != float64(d.WithPatches)/float64(d.EmbedsOnly)-1 ||
+			d.WithPatchesMin <= 0 || d.WithPatchesMin > d.WithPatches || d.EmbedsOnlyMin <= 0 || d.EmbedsOnlyMin > d.EmbedsOnly {
+			t.Errorf("%s: dense cost %+v", v.Name, d)
+		}
 		if want := v.Best.ImagesPerS * rep.GFLOPPerImage; v.GFLOPS != want || v.PeakShare != want/rep.PeakGFLOPS {
 			t.Errorf("%s: %g GFLOP/s (%g of peak), want %g", v.Name, v.GFLOPS, v.PeakShare, want)
 		}
@@ -102,6 +107,17 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 	for _, n := range names {
 		if !strings.Contains(table.String(), n) {
 			t.Errorf("table lacks %s:\n%s", n, table.String())
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if head := lines[len(lines)-4]; !strings.Contains(head, "dense ms b1 (embeds only)") || !strings.HasSuffix(strings.TrimSpace(head), "dense +%") {
+		t.Errorf("table header lacks the dense columns: %q", head)
+	}
+	for i, v := range rep.Variants {
+		row := strings.Fields(lines[len(lines)-3+i])
+		want := denseOverhead(v.Dense)
+		if row[len(row)-1] != want || want == "-" {
+			t.Errorf("%s row ends %q, want the dense overhead %q", v.Name, row[len(row)-1], want)
 		}
 	}
 	out := t.TempDir()

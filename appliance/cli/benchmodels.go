@@ -35,6 +35,7 @@ func benchModels(ctx context.Context, args []string, stdio Stdio) error {
 	cores := fs.Int("cores", 0, "cores for the peak GFLOP/s (default: CPUs available to this process)")
 	clock := fs.Float64("clock-ghz", 0, "sustained clock for the peak GFLOP/s (default: cpufreq's maximum, else /proc/cpuinfo's MHz)")
 	fmaUnits := fs.Int("fma-units", 2, "vector FMA units per core for the peak GFLOP/s")
+	dense := fs.Bool("dense", true, "also time batch 1 with the patch outputs (anomaly maps) against the model cut down to image_embeds")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func benchModels(ctx context.Context, args []string, stdio Stdio) error {
 	rep, err := benchmodels.Run(ctx, benchmodels.Options{
 		Bundle: *dir, Variants: parseList(*variants), Dataset: *dataset, MaxImages: *maxImages,
 		Defects: *defectsFile, Set: *set, Batches: sizes, Threads: *threads,
-		Duration: *duration, MinRuns: *minRuns, Repeat: *repeat, ORTLibrary: *ortLib, Machine: m,
+		Duration: *duration, MinRuns: *minRuns, Repeat: *repeat, ORTLibrary: *ortLib, Machine: m, Dense: *dense,
 		Child:  benchmodels.Command{Path: exe, Args: []string{"bench", "models", benchmodels.ChildArg}},
 		Stderr: stdio.Err, Log: logger(stdio),
 	})

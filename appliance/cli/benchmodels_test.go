@@ -41,7 +41,7 @@ func TestBenchModelsChildMeasuresAVariant(t *testing.T) {
 		t.Fatalf("bundle variants %s", got)
 	}
 	spec, _ := json.Marshal(benchmodels.Spec{
-		Bundle: model, Variant: "int8b", Threads: 1, Batches: []int{1, 2}, MinRuns: 2,
+		Bundle: model, Variant: "int8b", Threads: 1, Batches: []int{1, 2}, MinRuns: 2, Dense: true,
 		Prompts: []string{"a photo of a part", "a photo of a scratched part"},
 	})
 	r := mustRun(t, string(spec), "bench", "models", benchmodels.ChildArg)
@@ -51,6 +51,9 @@ func TestBenchModelsChildMeasuresAVariant(t *testing.T) {
 	}
 	if len(res.Batches) != 2 || res.Batches[1].Batch != 2 || res.Batches[1].Runs < 2 || res.PeakRSS <= 0 || len(res.PromptEmbeds) != 2 {
 		t.Errorf("child result %+v", res)
+	}
+	if d := res.Dense; d == nil || d.Runs < 2 || d.WithPatches <= 0 || d.EmbedsOnly <= 0 {
+		t.Errorf("dense cost %+v", d)
 	}
 	if r := run(t, "{", "bench", "models", benchmodels.ChildArg); r.code != 1 {
 		t.Errorf("a broken spec: exit %d", r.code)

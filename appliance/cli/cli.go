@@ -73,6 +73,7 @@ func commands() []command {
 		{"trigger", "ask a running appliance to inspect a part on a triggered camera; --wait prints its verdict", triggerPart},
 		{"inspect", "inspect image files with the configured defect classes; one JSON verdict per image", inspectImages},
 		{"eval", "measure the defect classes on a labelled dataset (MVTec AD layout), or the verdicts on the journal's labelled records (--journal)", evalDataset},
+		{"dataset synth", "write labelled pictures of the synthetic line with defect masks (MVTec AD layout)", datasetSynth},
 		{"demo-image", "write a generated image of a part, for trying the model", demoImage},
 		{"journal export", "export journaled inspections of a time range as CSV or JSON lines", journalExport},
 		{"journal stats", "print inspection counters (yield, outcomes, cameras, classes) for a time range", journalStats},

@@ -28,7 +28,10 @@ func (l Labelled) Good() bool { return l.Defect == "" }
 
 // Category is one object type of a dataset (MVTec AD's "bottle", "screw").
 type Category struct {
-	Name   string
+	Name string
+	// Dir is the category's folder, the one holding test/ (and train/,
+	// ground_truth/ where the dataset has them).
+	Dir    string
 	Images []Labelled // good first, then defect folders, each sorted by path
 }
 
@@ -75,7 +78,7 @@ func ReadDataset(dir string, log *slog.Logger) ([]Category, error) {
 
 // readCategory lists dir/test/<label>/ images.
 func readCategory(name, dir string, log *slog.Logger) (Category, error) {
-	c := Category{Name: name}
+	c := Category{Name: name, Dir: dir}
 	testDir := filepath.Join(dir, "test")
 	entries, err := os.ReadDir(testDir)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/defects/anomaly"
+	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/frame"
 )
@@ -33,6 +35,20 @@ type Inspector struct {
 	Load func(path string) (image.Image, error)
 	// Progress, when set, is called after each batch with the images done.
 	Progress func(done int)
+	// Anomaly, when set, also makes each image's anomaly map, from the same
+	// model run as its embedding; images then run one at a time.
+	Anomaly *AnomalyMaps
+}
+
+// PatchEmbedder runs images with their patch outputs; *clip.Model is one.
+type PatchEmbedder interface {
+	EmbedPatches(imgs []image.Image) ([]clip.Patches, error)
+}
+
+// AnomalyMaps is what an Inspector makes anomaly maps with.
+type AnomalyMaps struct {
+	Model    PatchEmbedder
+	Detector anomaly.Detector
 }
 
 // Item is the inspection of one image file.
@@ -46,6 +62,11 @@ type Item struct {
 	// to rank images by. NaN when there is none: Err is set, or the
 	// embedding could not be scored (an UNCERTAIN verdict with a reason).
 	DefectScore float64
+	// Size is the decoded image's size (zero when it could not be read).
+	Size image.Point
+	// Maps are the image's anomaly maps when the Inspector has Anomaly and
+	// Err is nil.
+	Maps *anomaly.Maps
 	// Err says why the image could not be inspected (unreadable, not an
 	// image, rejected by preprocessing).
 	Err error
@@ -95,10 +116,17 @@ func (in *Inspector) batch(paths []string, offset int, load func(string) (image.
 			items[i].Err = err
 			continue
 		}
+		items[i].Size = img.Bounds().Size()
 		imgs = append(imgs, img)
 		slots = append(slots, i)
 	}
-	embeds, err := in.Embedder.EmbedImages(imgs)
+	var embeds [][]float32
+	var err error
+	if in.Anomaly != nil {
+		embeds = in.withMaps(imgs, slots, items)
+	} else {
+		embeds, err = in.Embedder.EmbedImages(imgs)
+	}
 	if err != nil {
 		// One image the preprocessor refuses fails the whole batch: embed
 		// them one at a time to tell which. If even single images fail the
@@ -145,4 +173,34 @@ func (in *Inspector) oneByOne(imgs []image.Image, slots []int, items []Item) ([]
 		return nil, fmt.Errorf("embed images: every image of the batch failed: %w", lastErr)
 	}
 	return embeds, nil
+}
+
+// withMaps runs images one at a time with their patch outputs, setting each
+// item's maps and returning the embeddings (nil for an image that failed,
+// whose item gets the error).
+func (in *Inspector) withMaps(imgs []image.Image, slots []int, items []Item) [][]float32 {
+	embeds := make([][]float32, len(imgs))
+	for k, img := range imgs {
+		it := &items[slots[k]]
+		out, err := in.Anomaly.Model.EmbedPatches([]image.Image{img})
+		if err != nil {
+			it.Err = fmt.Errorf("embed image %q: %w", it.Path, err)
+			continue
+		}
+		p := out[0]
+		var tokens [][]float32
+		if bank := in.Anomaly.Detector.Bank; bank != nil {
+			for _, l := range bank.Layers() {
+				tokens = append(tokens, p.Tokens[l])
+			}
+		}
+		maps, err := in.Anomaly.Detector.Maps(tokens, p.Dense, p.Grid*p.Grid)
+		if err != nil {
+			it.Err = fmt.Errorf("anomaly map of %q: %w", it.Path, err)
+			continue
+		}
+		it.Maps = &maps
+		embeds[k] = p.Embedding
+	}
+	return embeds
 }

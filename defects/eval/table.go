@@ -36,3 +36,27 @@ func (r Report) Table() string {
 	w.Flush()
 	return b.String()
 }
+
+// Table renders the anomaly report as aligned text for a terminal.
+func (r AnomalyReport) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "anomaly samples  %d (good %d, defective %d)\n", r.Samples, r.Good, r.Defective)
+	fmt.Fprintf(&b, "image AUROC      %s (by anomaly score)\n", r.ImageAUROC)
+	pixel := fmt.Sprintf("%s (over %d images", r.PixelAUROC, r.PixelImages)
+	if r.MasksMissing > 0 {
+		pixel += fmt.Sprintf("; %d defective without a mask left out", r.MasksMissing)
+	}
+	if r.PixelsLeftOut > 0 {
+		pixel += fmt.Sprintf("; %d pixels outside the model's window left out, %d of them defect", r.PixelsLeftOut, r.DefectPixelsLeftOut)
+	}
+	fmt.Fprintf(&b, "pixel AUROC      %s)\n", pixel)
+	if len(r.Kinds) > 0 {
+		w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "kind\tsupport\timage AUROC vs good\t")
+		for _, k := range r.Kinds {
+			fmt.Fprintf(w, "%s\t%d\t%s\t\n", k.Kind, k.Support, k.AUROC)
+		}
+		w.Flush()
+	}
+	return b.String()
+}

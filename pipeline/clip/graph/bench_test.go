@@ -72,7 +72,9 @@ func BenchmarkPatchOutputsCost(b *testing.B) {
 					b.Fatal(err)
 				}
 				if !withPatches {
-					keepOnly(m.Graph, OutputImageEmbeds)
+					if err := m.Graph.KeepOutputs(OutputImageEmbeds); err != nil {
+						b.Fatal(err)
+					}
 				}
 				s := newSession(b, m, onnxproto.SaveOptions{})
 				in := floatInput(b, pixelShape(cfg, 1), randomPixels(cfg, 1, 1))
@@ -85,48 +87,4 @@ func BenchmarkPatchOutputsCost(b *testing.B) {
 			})
 		}
 	}
-}
-
-// keepOnly cuts g down to one output and the nodes and initializers it
-// needs.
-func keepOnly(g *onnxproto.Graph, output string) {
-	producer := map[string]*onnxproto.Node{}
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
-	needed := map[string]bool{}
-	var visit func(string)
-	visit = func(v string) {
-		if needed[v] {
-			return
-		}
-		needed[v] = true
-		if n := producer[v]; n != nil {
-			for _, in := range n.Inputs {
-				visit(in)
-			}
-		}
-	}
-	visit(output)
-	var nodes []*onnxproto.Node
-	for _, n := range g.Nodes {
-		if needed[n.Outputs[0]] {
-			nodes = append(nodes, n)
-		}
-	}
-	var inits []*onnxproto.Tensor
-	for _, t := range g.Initializers {
-		if needed[t.Name] {
-			inits = append(inits, t)
-		}
-	}
-	var outs []*onnxproto.ValueInfo
-	for _, o := range g.Outputs {
-		if o.Name == output {
-			outs = append(outs, o)
-		}
-	}
-	g.Nodes, g.Initializers, g.Outputs = nodes, inits, outs
 }

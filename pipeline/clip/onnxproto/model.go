@@ -3,7 +3,8 @@
 // initializers and typed inputs and outputs. It encodes by hand with protowire
 // so that no generated code is needed, streams large tensors straight from
 // their slices to disk, and moves initializers into an external data file when
-// a model would not fit protobuf's 2 GiB limit.
+// a model would not fit protobuf's 2 GiB limit. It reads its own models back
+// (Load) for `bench models` and the tests.
 package onnxproto
 
 // Constants of the format this package writes.

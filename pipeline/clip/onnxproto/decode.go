@@ -11,9 +11,10 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// The decoder reads back what the encoder wrote, for the tests: the
-// appliance only writes models (ONNX Runtime reads them), so it is no part
-// of the package.
+// The decoder reads back what the encoder wrote: `bench models` cuts a
+// built model down to its image embedding with it (Graph.KeepOutputs), and
+// the tests check what the builder wrote. The appliance itself only writes
+// models; ONNX Runtime reads them.
 
 // Decode parses a serialised ModelProto: the fields this package writes,
 // skipping the rest. Raw tensor data aliases data.
