@@ -33,7 +33,7 @@ func (s *Server) goldenRoutes(api *echo.Group, op, eng echo.MiddlewareFunc) {
 	api.DELETE("/golden/:set/:id", s.goldenRemove, eng)
 }
 
-// goldenErr answers {"error": ...} with the status an error of the golden
+// goldenErr answers with the status an error of the golden
 // package calls for.
 func goldenErr(c echo.Context, err error) error {
 	status := http.StatusInternalServerError
@@ -45,12 +45,12 @@ func goldenErr(c echo.Context, err error) error {
 	case errors.Is(err, golden.ErrFull), errors.Is(err, golden.ErrDuplicate):
 		status = http.StatusConflict
 	}
-	return c.JSON(status, map[string]string{"error": err.Error()})
+	return echo.NewHTTPError(status, err.Error())
 }
 
 func (s *Server) needGolden(c echo.Context) (*golden.Manager, error) {
 	if s.opts.Golden == nil {
-		return nil, c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "golden samples are not available: the model is not loaded"})
+		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "golden samples are not available: the model is not loaded")
 	}
 	return s.opts.Golden, nil
 }
@@ -74,7 +74,7 @@ func (s *Server) goldenImage(c echo.Context) error {
 	}
 	id, ok := strings.CutSuffix(c.Param("id"), ".jpg")
 	if !ok {
-		return c.JSON(http.StatusNotFound, map[string]string{"error": "a golden sample's image is <id>.jpg"})
+		return echo.NewHTTPError(http.StatusNotFound, "a golden sample's image is <id>.jpg")
 	}
 	smp, data, err := g.Image(c.Param("set"), id)
 	if err != nil {
@@ -103,11 +103,11 @@ func (s *Server) goldenAdd(c echo.Context, data []byte, o golden.Origin, from st
 func (s *Server) goldenUpload(c echo.Context) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "image/jpeg" && ct != "image/png" {
-		return c.JSON(http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("the body must be the image itself, image/jpeg or image/png, not %q", ct)})
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("the body must be the image itself, image/jpeg or image/png, not %q", ct))
 	}
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("read the image: %v (at most %d MiB)", err, golden.MaxImageBytes>>20)})
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("read the image: %v (at most %d MiB)", err, golden.MaxImageBytes>>20))
 	}
 	return s.goldenAdd(c, data, golden.Origin{Source: golden.SourceFile}, "an upload")
 }
@@ -115,11 +115,11 @@ func (s *Server) goldenUpload(c echo.Context) error {
 func (s *Server) goldenFromLive(c echo.Context) error {
 	id, err := s.knownCamera(c)
 	if err != nil {
-		return c.JSON(http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no camera %q", c.Param("camera"))})
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no camera %q", c.Param("camera")))
 	}
 	img, v, ok := s.live.cleanFrame(id)
 	if !ok {
-		return c.JSON(http.StatusConflict, map[string]string{"error": "camera " + id + " has no live frame to take: wait for its next part"})
+		return echo.NewHTTPError(http.StatusConflict, "camera " + id + " has no live frame to take: wait for its next part")
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: goldenJPEGQuality}); err != nil {
@@ -131,15 +131,15 @@ func (s *Server) goldenFromLive(c echo.Context) error {
 func (s *Server) goldenFromRecord(c echo.Context) error {
 	h, err := s.needHistory()
 	if err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "the journal is not open"})
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "the journal is not open")
 	}
 	id, err := recordID(c)
 	if err != nil {
-		return c.JSON(http.StatusBadRequest, map[string]string{"error": "record id must be a positive whole number"})
+		return echo.NewHTTPError(http.StatusBadRequest, "record id must be a positive whole number")
 	}
 	rec, err := h.Get(id)
 	if errors.Is(err, journal.ErrNotFound) {
-		return c.JSON(http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no record %d", id)})
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no record %d", id))
 	}
 	if err != nil {
 		return err
@@ -151,15 +151,15 @@ func (s *Server) goldenFromRecord(c echo.Context) error {
 		set = f.Sets[c.Param("set")]
 	}
 	if err := journal.GoldenCandidate(rec, set); err != nil {
-		return c.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
+		return echo.NewHTTPError(http.StatusConflict, err.Error())
 	}
 	path, err := h.Image(id)
 	if err != nil {
-		return c.JSON(http.StatusNotFound, map[string]string{"error": fmt.Sprintf("record %d has no stored image: %v", id, err)})
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("record %d has no stored image: %v", id, err))
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return c.JSON(http.StatusNotFound, map[string]string{"error": fmt.Sprintf("record %d's image was removed", id)})
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("record %d's image was removed", id))
 	}
 	return s.goldenAdd(c, data, golden.Origin{Source: golden.SourceRecord, RecordID: id}, fmt.Sprintf("record %d", id))
 }
