@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,35 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 		}
 	})
 
+	// A label given on the dashboard is in the running appliance's journal:
+	// eval --journal reads it through the appliance.
+	var liveEval string
+	t.Run("eval --journal", func(t *testing.T) {
+		type record struct {
+			ID      uint64 `json:"id"`
+			Outcome string `json:"outcome"`
+		}
+		var page struct{ Records []record }
+		app.getJSON(t, "/history?order=oldest", "admin", "admin-password-1", &page)
+		i := slices.IndexFunc(page.Records, func(r record) bool { return r.Outcome != "MISSED" })
+		if i < 0 {
+			t.Fatalf("every trigger was MISSED, nothing to label: %+v", page.Records)
+		}
+		id := page.Records[i].ID
+		if code := app.call(t, http.MethodPut, "/records/"+strconv.FormatUint(id, 10)+"/label", "admin", "admin-password-1", "",
+			map[string]any{"correct": false, "class": "anomaly"}); code != http.StatusOK {
+			t.Fatalf("label record %d: %d", id, code)
+		}
+		r := mustRun(t, "", "eval", "--journal", filepath.Join(dataDir, journal.FileName))
+		if !strings.Contains(r.stder, "reading its journal through it") || !strings.Contains(r.stdout, ": 1 labelled records") ||
+			!strings.Contains(r.stdout, "anomaly") {
+			t.Errorf("eval --journal beside the appliance:\n%s\n%s", r.stdout, r.stder)
+		}
+		liveEval = r.stdout
+		// The export compared after the stop carries the label too.
+		liveJSONL = mustRun(t, "", "journal", "export", "--config", cfg, "--format", "jsonl").stdout
+	})
+
 	// A new operator can use the running dashboard at once; a reset
 	// password works at once, the old one no longer, and the sessions
 	// opened with it end, as when the dashboard resets it.
@@ -249,6 +279,11 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 	if strings.Contains(stopped.stder, "through it") || stopped.stdout != liveStats {
 		t.Errorf("stats from the file:\n%s\nfrom the running appliance:\n%s", stopped.stdout, liveStats)
 	}
+	if liveEval != "" {
+		if fileEval := mustRun(t, "", "eval", "--journal", dataDir).stdout; afterLine(fileEval) != afterLine(liveEval) {
+			t.Errorf("eval --journal from the file:\n%s\nfrom the running appliance:\n%s", fileEval, liveEval)
+		}
+	}
 	if fileJSONL := mustRun(t, "", "journal", "export", "--config", cfg, "--format", "jsonl").stdout; fileJSONL != liveJSONL {
 		t.Errorf("export from the file:\n%s\nfrom the running appliance:\n%s", fileJSONL, liveJSONL)
 	}
@@ -314,4 +349,10 @@ func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
 	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != web.RoleEngineer {
 		t.Errorf("ann: %+v %v", u, err)
 	}
+}
+
+// afterLine is s without its first line.
+func afterLine(s string) string {
+	_, rest, _ := strings.Cut(s, "\n")
+	return rest
 }
