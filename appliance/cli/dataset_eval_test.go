@@ -14,7 +14,8 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )
 
-const anomalyDefects = `version: 1
+// goldenDefects are classes with both maps: golden samples and zero-shot.
+const goldenDefects = `version: 1
 sets:
   parts:
     uncertain: escalate
@@ -47,7 +48,7 @@ type anomalyLineOut struct {
 // independently here.
 func TestEvalReportsAnomalyAUROCOfTheMaps(t *testing.T) {
 	cfg, _ := offlineConfig(t)
-	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "defects.yaml"), []byte(anomalyDefects), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "defects.yaml"), []byte(goldenDefects), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	model := configBundle(t, cfg)
