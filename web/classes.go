@@ -73,14 +73,24 @@ func (s *Server) getClasses(c echo.Context) error {
 // -> set name; a camera the file maps to no set is left out), resolved by
 // the rule the appliance uses, so the dashboard need not know it.
 func (s *Server) cameraSets(f *defects.File) map[string]string {
-	sys := s.opts.App.System()
+	setFor := s.setForCamera(f)
 	out := map[string]string{}
-	for _, cam := range sys.Cameras {
-		if set, err := f.SetFor(sys.Line + "/" + cam.ID); err == nil {
+	for _, cam := range s.opts.App.System().Cameras {
+		if set, err := setFor(cam.ID); err == nil {
 			out[cam.ID] = set.Name
 		}
 	}
 	return out
+}
+
+// setForCamera resolves a camera id of this line (as verdicts and records
+// carry it) to its class set under f. The file maps cameras by their full
+// name, line/id, as the appliance does.
+func (s *Server) setForCamera(f *defects.File) journal.SetFor {
+	line := s.opts.App.System().Line
+	return func(camera string) (*defects.ClassSet, error) {
+		return f.SetFor(line + "/" + camera)
+	}
 }
 
 // parseEdited validates YAML from the editor: 422 with the parser's

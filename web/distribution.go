@@ -42,8 +42,9 @@ func (s *Server) classDistribution(c echo.Context) error {
 		return err
 	}
 	now := s.now()
+	setFor := s.setForCamera(f)
 	inSet := func(camera string) bool {
-		cs, err := f.SetFor(camera)
+		cs, err := setFor(camera)
 		return err == nil && cs.Name == name
 	}
 	d, err := lj.Distribution(journal.DistributionQuery{Set: set, InSet: inSet, From: now.Add(-window), To: now, Bins: bins, Limit: limit})

@@ -77,7 +77,7 @@ func (s *Server) putLabel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := lj.SetLabel(id, journal.Label{Correct: *req.Correct, Class: req.Class, By: whoName(c), At: s.now()}, f.SetFor)
+	r, err := lj.SetLabel(id, journal.Label{Correct: *req.Correct, Class: req.Class, By: whoName(c), At: s.now()}, s.setForCamera(f))
 	if err != nil {
 		return labelError(err)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,25 @@ func TestClassDistributionAPI(t *testing.T) {
 	}
 	eng.expect("GET", "/api/v1/classes/parts/distribution?range=soon", "", 400)
 	eng.expect("GET", "/api/v1/classes/parts/distribution?bins=1", "", 400)
+}
+
+// Records carry the camera's id; the defect-class file maps cameras by
+// line/id. Labels and the distribution resolve a record's set by the
+// appliance's rule, so a file that maps the camera by name alone works.
+func TestLabelsResolveTheSetOfACameraMappedByName(t *testing.T) {
+	h := newHarness(t)
+	h.app.setSystem(System{State: "ready", Line: "l1", Cameras: []CameraInfo{{ID: "cam0"}}})
+	must(t, os.WriteFile(h.classes.path, []byte(strings.Replace(classesYAML, "cameras:\n  default: parts\n",
+		"  other:\n    good: {prompts: [\"a good one\"], threshold: 0.5}\n    defects:\n      - {name: dent, prompts: [\"a dent\"], threshold: 0.5}\ncameras:\n  l1/cam0: other\n", 1)), 0o644))
+	labelFixture(h)
+	eng := h.login("erik")
+	if got := eng.expect("PUT", "/api/v1/records/2/label", `{"correct":false,"class":"dent"}`, 200); !strings.Contains(got, `"class":"dent"`) {
+		t.Errorf("label with a class of the camera's set: %s", got)
+	}
+	if resp, got := eng.do("PUT", "/api/v1/records/1/label", `{"correct":false,"class":"scratch"}`); resp.StatusCode != 400 || !strings.Contains(got, "not a class of set other") {
+		t.Errorf("a class of another set: %d %s", resp.StatusCode, got)
+	}
+	if body := eng.expect("GET", "/api/v1/classes/other/distribution?range=1h", "", 200); !strings.Contains(body, `"recent":3,`) {
+		t.Errorf("the camera's records are not in its set's distribution: %s", body)
+	}
 }
