@@ -99,10 +99,12 @@ func TestGoldenAPIRolesAndErrors(t *testing.T) {
 		}
 		resp, body := erik.do(c.method, c.path, c.body, hdr...)
 		var e struct {
-			Error string `json:"error"`
+			Message string `json:"message"`
 		}
-		json.Unmarshal([]byte(body), &e)
-		if resp.StatusCode != c.status || !strings.Contains(e.Error, c.words) {
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			t.Errorf("%s %s: %d %s is not a JSON error: %v", c.method, c.path, resp.StatusCode, body, err)
+		}
+		if resp.StatusCode != c.status || !strings.Contains(e.Message, c.words) {
 			t.Errorf("%s %s: %d %s, want %d with %q", c.method, c.path, resp.StatusCode, body, c.status, c.words)
 		}
 	}
