@@ -119,7 +119,7 @@ func (s *Server) goldenFromLive(c echo.Context) error {
 	}
 	img, v, ok := s.live.cleanFrame(id)
 	if !ok {
-		return echo.NewHTTPError(http.StatusConflict, "camera " + id + " has no live frame to take: wait for its next part")
+		return echo.NewHTTPError(http.StatusConflict, "camera "+id+" has no live frame to take: wait for its next part")
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: goldenJPEGQuality}); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/defects/anomaly"
 	"github.com/linesight/linesight/pipeline/clip"
@@ -200,8 +201,9 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// benchGolden builds each set's bank from n random images: the few-shot
-// map's cost depends on the bank's size, not on what the images show.
+// benchGolden builds each set's bank from n random images, bounded as the
+// appliance bounds it (golden.MaxBankRows): the few-shot map's cost depends
+// on the bank's size, not on what the images show.
 type benchGolden struct{ n int }
 
 func (g benchGolden) Bank(set *defects.ClassSet, m *clip.Model) (*anomaly.Bank, float64, error) {
@@ -224,6 +226,9 @@ func (g benchGolden) Bank(set *defects.ClassSet, m *clip.Model) (*anomaly.Bank, 
 		if err := bank.Add(layerTokens(out[0], layers)); err != nil {
 			return nil, 0, fmt.Errorf("golden image %d: %w", i, err)
 		}
+	}
+	if _, err := bank.Coreset(golden.MaxBankRows); err != nil {
+		return nil, 0, err
 	}
 	return bank, 0.5, nil
 }

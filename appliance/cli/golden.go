@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/defects/anomaly"
 )
 
 // goldenFlags are the flags of golden add|list|remove.
@@ -172,6 +174,7 @@ func goldenList(ctx context.Context, args []string, stdio Stdio) error {
 	if st.Error != "" {
 		fmt.Fprintf(stdio.Out, "  %s\n", st.Error)
 	}
+	fmt.Fprint(stdio.Out, coresetLine(st.Coreset))
 	w := tabwriter.NewWriter(stdio.Out, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tADDED\tBY\tSOURCE\tLOO SCORE")
 	for _, s := range st.Samples {
@@ -237,4 +240,18 @@ func goldenProblems(dataDir string, set *defects.ClassSet) []string {
 		return []string{fmt.Sprintf("set %s: threshold: auto needs at least %d golden samples, the set has %d: until then no part FAILs as an anomaly; add another good part or give a number", set.Name, golden.MinAuto, len(samples))}
 	}
 	return nil
+}
+
+// coresetLine says how a set's bank was bounded, when it was.
+func coresetLine(layers []anomaly.CoresetLayer) string {
+	var parts []string
+	for _, l := range layers {
+		if l.Kept < l.Of {
+			parts = append(parts, fmt.Sprintf("layer %d: %d of %d patches, coverage %.4f, map raised by at most %.4f", l.Layer, l.Kept, l.Of, l.Coverage, l.MaxRise))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  bank bounded (coreset): " + strings.Join(parts, "; ") + "\n"
 }

@@ -23,32 +23,35 @@ const MinMargin = 0.01
 // golden samples.
 var ErrTooFewForAuto = errors.New("threshold: auto needs at least 2 golden samples")
 
-// LeaveOneOut scores each image against a bank of the others: each is, for
-// the purpose, an unseen good part. classes and scale add the zero-shot map
-// when the set has it (classes nil: few-shot only), as the loop does.
-func LeaveOneOut(embs []Embedding, layers []int, patches, width int, classes [][]float32, scale float64, newSearcher anomaly.NewSearcher) ([]float64, error) {
+// MaxBankRows bounds a set's memory bank, per layer: a bank of more golden
+// patches is cut to this many by greedy coreset selection (PatchCore;
+// anomaly.Bank.Coreset). 2,048 is 8 golden images of ViT-L/14 at 224
+// pixels; its search costs a few per cent of the int8 vision session on a
+// 2-core CPU, where 16 images unbounded would cost 5-25%
+// (docs/benchmarks.md).
+const MaxBankRows = 2048
+
+// LeaveOneOut scores each image embs[i] against bank without its own rows
+// (anomaly.Bank.Without): each is, for the purpose, an unseen good part
+// scored against the rows the loop searches. bank holds embs in order.
+// classes and scale add the zero-shot map when the set has it (classes
+// nil: few-shot only), as the loop does.
+func LeaveOneOut(bank *anomaly.Bank, embs []Embedding, classes [][]float32, scale float64) ([]float64, error) {
 	if len(embs) < MinAuto {
 		return nil, fmt.Errorf("%w, the set has %d", ErrTooFewForAuto, len(embs))
 	}
+	if bank.Images() != len(embs) {
+		return nil, fmt.Errorf("leave-one-out: a bank of %d images for %d samples", bank.Images(), len(embs))
+	}
 	loo := make([]float64, len(embs))
 	for i, e := range embs {
-		bank, err := anomaly.NewBank(layers, patches, width)
+		others, err := bank.Without(i)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("leave-one-out score of golden sample %d: %w", i+1, err)
 		}
-		bank.SetSearcher(newSearcher)
-		for j, other := range embs {
-			if j == i {
-				continue
-			}
-			if err := bank.Add(other.Tokens); err != nil {
-				bank.Close()
-				return nil, fmt.Errorf("golden sample %d: %w", j+1, err)
-			}
-		}
-		d := anomaly.Detector{Bank: bank, Classes: classes, Scale: scale}
-		m, err := d.Maps(e.Tokens, e.Dense, patches)
-		bank.Close()
+		d := anomaly.Detector{Bank: others, Classes: classes, Scale: scale}
+		m, err := d.Maps(e.Tokens, e.Dense, bank.Patches())
+		others.Close()
 		if err != nil {
 			return nil, fmt.Errorf("leave-one-out score of golden sample %d: %w", i+1, err)
 		}

@@ -52,6 +52,9 @@ type SetStatus struct {
 	Progress  Progress       `json:"progress"`
 	Error     string         `json:"error"`
 	Samples   []SampleStatus `json:"samples"`
+	// Coreset is how the bank was bounded, per memory layer (MaxBankRows);
+	// absent until built and for a set without golden samples.
+	Coreset []anomaly.CoresetLayer `json:"coreset,omitempty"`
 }
 
 // SampleStatus is one sample with its leave-one-out score (nil until
@@ -79,7 +82,8 @@ type Snapshot struct {
 	// Threshold is the anomaly score above which a frame FAILs; 0 when
 	// there is none (auto with fewer than 2 samples): no anomaly FAILs.
 	Threshold float64
-	Layers    []int // the bank's memory layers
+	Layers    []int                  // the bank's memory layers
+	Coreset   []anomaly.CoresetLayer // how the bank was bounded
 
 	m       *Manager
 	refs    int
@@ -131,6 +135,7 @@ type Manager struct {
 	kick    chan struct{} // a change is waiting for Run
 	changed chan struct{} // closed and replaced when a build ends
 	kept    string        // the digest the cache was last pruned to
+	maxRows int           // the bound of a bank, per layer
 }
 
 // NewManager manages the samples of store, caching embeddings in cache
@@ -140,7 +145,15 @@ func NewManager(store *Store, cache *Cache, log *slog.Logger) *Manager {
 		log = slog.Default()
 	}
 	return &Manager{store: store, cache: cache, log: log, sets: map[string]*setState{},
-		kick: make(chan struct{}, 1), changed: make(chan struct{})}
+		kick: make(chan struct{}, 1), changed: make(chan struct{}), maxRows: MaxBankRows}
+}
+
+// SetMaxBankRows changes the bound of every bank, per layer (MaxBankRows
+// by default), for the banks built after it: a bigger CPU can search more.
+func (m *Manager) SetMaxBankRows(n int) {
+	m.mu.Lock()
+	m.maxRows = max(1, n)
+	m.mu.Unlock()
 }
 
 // Store is the manager's store.
@@ -336,6 +349,9 @@ func (m *Manager) Status() ([]SetStatus, error) {
 				t := st.snap.Threshold
 				s.Threshold = &t
 			}
+		}
+		if current && st.snap != nil {
+			s.Coreset = st.snap.Coreset
 		}
 		switch {
 		case !s.Enabled && len(samples) == 0:
@@ -583,6 +599,16 @@ func (m *Manager) build(ctx context.Context, j job) (result, error) {
 			return result{}, fmt.Errorf("golden sample %s: %w", j.samples[i].ID, err)
 		}
 	}
+	// Bound the search before the loop uses the bank (docs/anomaly.md);
+	// the leave-one-out scores below are made against the bounded bank, as
+	// the loop scores.
+	m.mu.Lock()
+	maxRows := m.maxRows
+	m.mu.Unlock()
+	if snap.Coreset, err = bank.Coreset(maxRows); err != nil {
+		bank.Close()
+		return result{}, err
+	}
 	// One search now makes the bank's searchers, so the loop's FewShot only
 	// reads the bank.
 	if err := bank.FewShot(embs[0].Tokens, make([]float64, j.model.Patches)); err != nil {
@@ -592,7 +618,7 @@ func (m *Manager) build(ctx context.Context, j job) (result, error) {
 	snap.Bank = bank
 	res := result{snap: snap}
 	if len(embs) >= MinAuto {
-		loo, err := LeaveOneOut(embs, layers, j.model.Patches, j.model.Width, snap.Classes, j.model.Scale, j.model.NewSearcher)
+		loo, err := LeaveOneOut(bank, embs, snap.Classes, j.model.Scale)
 		if err != nil {
 			bank.Close()
 			return result{}, err

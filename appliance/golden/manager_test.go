@@ -463,3 +463,52 @@ func TestSnapshotOutlivesRebuild(t *testing.T) {
 		cur.Release()
 	}
 }
+
+// A bank over the bound is cut to it; the status says how; each sample's
+// leave-one-out score is made against the bounded bank, so it is never
+// below the score against every other sample's patches.
+func TestBankBeyondTheBoundIsACoreset(t *testing.T) {
+	emb := &countingEmbedder{patches: 9, width: 16, dim: 6, layers: []int{1, 2}}
+	store := NewStore(t.TempDir(), fixedClock())
+	m := NewManager(store, nil, quiet())
+	m.SetMaxBankRows(20)
+	m.SetSets([]SetConfig{{Name: "bolts", Anomaly: &defects.AnomalySettings{Golden: true}}})
+	m.SetModel(testModel("sha256:one", emb))
+	running(t, m)
+	var embs []Embedding
+	for i := range 5 { // 45 patches per layer
+		smp, err := m.Add("bolts", testImage(t, uint64(40+i), 32, 32), Origin{By: "ann", Source: SourceFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _ := store.Decode("bolts", smp)
+		e, _ := emb.Embed(context.Background(), img, []int{1, 2})
+		embs = append(embs, e)
+	}
+	waitBuilt(t, m)
+	st := setStatus(t, m, "bolts")
+	if len(st.Coreset) != 2 {
+		t.Fatalf("coreset %+v, want one entry per memory layer", st.Coreset)
+	}
+	for i, l := range st.Coreset {
+		if l.Layer != i+1 || l.Kept != 20 || l.Of != 45 || !(l.Coverage < 1) || !(l.MaxRise > 0) {
+			t.Errorf("layer %d: %+v, want 20 of 45 kept", i+1, l)
+		}
+	}
+	snap := m.Acquire("bolts")
+	defer snap.Release()
+	if snap.Bank.Len() != 20 {
+		t.Errorf("the loop's bank has %d rows per layer, want 20", snap.Bank.Len())
+	}
+	exact := directLOO(embs, []int{1, 2}, 9, 16, 6, nil, 0)
+	raised := false
+	for i, smp := range st.Samples {
+		if smp.LOOScore == nil || *smp.LOOScore < exact[i]-1e-6 {
+			t.Fatalf("sample %d: LOO %v below the full bank's %g", i, smp.LOOScore, exact[i])
+		}
+		raised = raised || *smp.LOOScore > exact[i]+1e-6
+	}
+	if !raised {
+		t.Error("no leave-one-out score changed: the samples were not scored against the bounded bank")
+	}
+}

@@ -27,7 +27,8 @@ type Bank struct {
 	layers  []int
 	patches int // per image
 	width   int
-	rows    [][]float32 // per layer: [images*patches, width], unit rows
+	rows    [][]float32 // per layer: [rows, width], unit rows
+	owner   [][]int32   // per layer and row: the golden image it came from, 0-based
 	images  int
 
 	newSearcher NewSearcher
@@ -106,17 +107,22 @@ func NewBank(layers []int, patches, width int) (*Bank, error) {
 	if patches <= 0 || width <= 0 {
 		return nil, fmt.Errorf("memory bank: %d patches of width %d", patches, width)
 	}
-	return &Bank{layers: slices.Clone(layers), patches: patches, width: width, rows: make([][]float32, len(layers))}, nil
+	return &Bank{layers: slices.Clone(layers), patches: patches, width: width,
+		rows: make([][]float32, len(layers)), owner: make([][]int32, len(layers))}, nil
 }
 
 // Layers are the memory layers, in the order Add and FewShot take tokens.
 func (b *Bank) Layers() []int { return slices.Clone(b.layers) }
 
+// Patches is the number of patches per image.
+func (b *Bank) Patches() int { return b.patches }
+
 // Images is the number of golden images added.
 func (b *Bank) Images() int { return b.images }
 
-// Len is the number of vectors per layer.
-func (b *Bank) Len() int { return b.images * b.patches }
+// Len is the number of vectors per layer: every patch of every golden
+// image, or fewer after Coreset.
+func (b *Bank) Len() int { return len(b.rows[0]) / b.width }
 
 // Add adds a golden image: tokens[i] are its patch tokens [patches*width] at
 // Layers()[i]. Nothing is added when it returns an error.
@@ -132,6 +138,9 @@ func (b *Bank) Add(tokens [][]float32) error {
 	b.dropSearchers()
 	for i := range b.layers {
 		b.rows[i] = append(b.rows[i], units[i]...)
+		for range b.patches {
+			b.owner[i] = append(b.owner[i], int32(b.images))
+		}
 	}
 	b.images++
 	return nil

@@ -59,9 +59,18 @@ export async function render(root, ctx) {
           s.threshold === null || s.threshold === undefined ? "— (needs samples)" : Number(s.threshold).toFixed(4),
           s.auto ? h("small.muted", " auto: calibrated from the samples") : h("small.muted", " set in the defect-class file")),
         h("dt", "Samples"), h("dd.count", `${num(n)} of at most 64`),
+        coreset(s.coreset),
         s.error ? [h("dt", "Error"), h("dd.error", s.error)] : null),
       edit ? h("div.row", { style: "margin-top:8px" }, file, add) : h("p.muted", "Adding and removing samples needs the engineer role."),
       n ? h("ul.samples", s.samples.map((x) => sample(s, x, edit))) : h("p.muted", "No golden samples yet."));
+  }
+
+  // The bank's bound: shown only where patches were dropped.
+  function coreset(layers) {
+    const cut = (layers || []).filter((l) => l.kept < l.of);
+    if (!cut.length) return null;
+    return [h("dt", "Bank"), h("dd.coreset", cut.map((l) =>
+      h("div", `layer ${l.layer}: ${num(l.kept)} of ${num(l.of)} patches kept (coreset), coverage ${l.coverage.toFixed(3)}, map raised by at most ${l.max_rise.toFixed(3)}`)))];
   }
 
   function sample(s, x, edit) {
