@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,4 +103,95 @@ func TestRunPublishesAndJournalsAnomalies(t *testing.T) {
 	if !found {
 		t.Errorf("no journal record of P-7")
 	}
+}
+
+// TestRunScoresAgainstGoldenSamples runs `linesight run` with a set that
+// detects anomalies from golden samples alone (no zero-shot map), the
+// samples added with `golden add` before the start. The bank builds in the
+// background while the line runs; once it is in, verdicts reach the PLC
+// with the anomaly fields and the journal keeps the map.
+func TestRunScoresAgainstGoldenSamples(t *testing.T) {
+	broker := mosquitto.Start(t, nil)
+	cfg := runConfig{
+		Cameras: `  - id: cam0
+    mode: triggered
+    source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}
+`,
+		Broker: broker.URL(),
+		Rest:   "journal: {flush_interval: 20ms}\n" + webOnPort0,
+	}.write(t)
+	dir := filepath.Dir(cfg)
+	classes := strings.Replace(offlineDefects, "    uncertain: escalate\n",
+		"    uncertain: escalate\n    anomaly: {golden: true, zero_shot: false, threshold: 0.05}\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(classes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var samples []string
+	for i := range 2 {
+		img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(j*7 + i*50)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("good%d.png", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, p)
+	}
+	if out, err := runGolden(t, goldenAdd, append([]string{"--config", cfg, "--set", "parts"}, samples...)...); err != nil {
+		t.Fatalf("golden add: %v\n%s", err, out)
+	}
+
+	plc, msgs := recordPLC(t, broker.URL())
+	a := launchAppliance(t, cfg)
+	msgs.wait(t, "linesight/l1/status", `"ready"`)
+	// Parts until the bank is in: the line does not wait for it.
+	var raw string
+	part := 0
+	waitFor(t, "a verdict with the anomaly fields", func() bool {
+		part++
+		id := fmt.Sprintf("G-%d", part)
+		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, id)).Wait()
+		raw = msgs.wait(t, "linesight/l1/cam0/verdict", `"`+id+`"`)
+		return strings.Contains(raw, `"anomaly"`)
+	})
+	var v struct {
+		PartID  string `json:"part_id"`
+		Anomaly struct {
+			Score     float64         `json:"score"`
+			Threshold float64         `json:"threshold"`
+			Region    *defects.Region `json:"region"`
+		} `json:"anomaly"`
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Anomaly.Threshold != 0.05 || v.Anomaly.Score <= 0 || v.Anomaly.Score > 1 || (v.Anomaly.Region != nil) != (v.Anomaly.Score > 0.05) {
+		t.Fatalf("anomaly fields of a few-shot map: %s", raw)
+	}
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "data"), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	p, err := j.Query(journal.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Records {
+		if r.PartID == v.PartID {
+			if r.Anomaly == nil || r.Anomaly.Score != v.Anomaly.Score || r.AnomalyMap == nil || len(r.AnomalyMap.Values) != r.AnomalyMap.Grid*r.AnomalyMap.Grid {
+				t.Errorf("journaled record of %s: anomaly %+v, map %+v", v.PartID, r.Anomaly, r.AnomalyMap)
+			}
+			return
+		}
+	}
+	t.Errorf("no journal record of %s", v.PartID)
 }
