@@ -63,8 +63,37 @@ func (a *Anomaly) MapView() *AnomalyMap {
 // it; then that class stands and the anomaly fields are still given.
 func (v *Verdict) ApplyAnomaly(a *Anomaly) {
 	v.Anomaly = a
-	if a == nil || a.Score < a.Threshold || v.Outcome == Fail {
-		return
+	if a.overrides(v.Outcome) {
+		v.Outcome, v.Action, v.Class, v.Confidence = Fail, ActionReject, AnomalyClass, a.Score
 	}
-	v.Outcome, v.Action, v.Class, v.Confidence = Fail, ActionReject, AnomalyClass, a.Score
+}
+
+// ApplyAnomaly applies the anomaly rule of Verdict.ApplyAnomaly to a
+// class-level result (re-scoring a journaled verdict).
+func (r *Result) ApplyAnomaly(a *Anomaly) {
+	if a.overrides(r.Outcome) {
+		r.Outcome, r.Action, r.Class, r.Confidence = Fail, ActionReject, AnomalyClass, a.Score
+	}
+}
+
+// overrides reports whether a FAILs a part whose class-level outcome is
+// outcome: its score reaches the threshold and no defect class FAILs it.
+func (a *Anomaly) overrides(outcome Outcome) bool {
+	return a != nil && a.Score >= a.Threshold && outcome != Fail
+}
+
+// Rejudged is a stored anomaly judged by set's settings, for re-scoring:
+// the same score against the set's threshold when the file gives a number,
+// else against the threshold it was judged with (auto calibrates from the
+// golden samples, which re-scoring does not rebuild). nil when the set no
+// longer detects anomalies or a is nil.
+func (a *Anomaly) Rejudged(set *ClassSet) *Anomaly {
+	if a == nil || set == nil || set.Anomaly == nil {
+		return nil
+	}
+	r := *a
+	if !set.Anomaly.Auto() {
+		r.Threshold = set.Anomaly.Threshold
+	}
+	return &r
 }

@@ -191,6 +191,7 @@ func (s *Server) tryClasses(c echo.Context) error {
 				continue
 			}
 			res := sc.Score(full.Embedding)
+			res.ApplyAnomaly(full.Anomaly.Rejudged(sc.Set()))
 			out.Rescored++
 			before.Count(r.Outcome)
 			after.Count(res.Outcome)

@@ -57,12 +57,17 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 			id := binary.BigEndian.Uint64(k[8:])
 			emb := embeddings.Get(u64(id))
 			scorer := scorerFor(s.camera)
+			var stored storedScoring
+			if ok {
+				stored = decodeScoring(records.Get(u64(id)))
+			}
 			if !ok || s.outcome == defects.Missed || emb == nil || scorer == nil || len(emb) != 4*scorer.Dim() ||
-				recordModel(records.Get(u64(id))) != scorer.ModelDigest() {
+				stored.ModelDigest != scorer.ModelDigest() {
 				rep.Skipped++
 				continue
 			}
 			scorer.ScoreInto(decodeEmbedding(emb), &res)
+			res.ApplyAnomaly(stored.Anomaly.Rejudged(scorer.Set()))
 			rep.Rescored++
 			rep.Before.Count(s.outcome)
 			rep.After.Count(res.Outcome)
@@ -91,11 +96,19 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 	return rep, nil
 }
 
-// recordModel reads only the model digest of a stored record.
-func recordModel(raw []byte) string {
-	var r struct {
-		ModelDigest string `json:"model_digest"`
+// storedScoring is what re-scoring reads of a stored record besides its
+// embedding.
+type storedScoring struct {
+	ModelDigest string           `json:"model_digest"`
+	Anomaly     *defects.Anomaly `json:"anomaly"`
+}
+
+// decodeScoring reads the model digest and anomaly of a stored record; a
+// record that does not decode has neither, and is skipped.
+func decodeScoring(raw []byte) storedScoring {
+	var s storedScoring
+	if json.Unmarshal(raw, &s) != nil {
+		return storedScoring{}
 	}
-	_ = json.Unmarshal(raw, &r)
-	return r.ModelDigest
+	return s
 }

@@ -20,8 +20,13 @@ func (e tableEncoder) EmbedTexts(texts []string) ([][]float32, error) {
 }
 
 func scorer(t *testing.T, goodT, scratchT float64) *defects.Scorer {
+	return anomalyScorer(t, goodT, scratchT, nil)
+}
+
+// anomalyScorer is scorer with the set's anomaly settings a.
+func anomalyScorer(t *testing.T, goodT, scratchT float64, a *defects.AnomalySettings) *defects.Scorer {
 	t.Helper()
-	set := &defects.ClassSet{Name: "parts", Uncertain: defects.ActionEscalate, Classes: []defects.Class{
+	set := &defects.ClassSet{Name: "parts", Uncertain: defects.ActionEscalate, Anomaly: a, Classes: []defects.Class{
 		{Name: "good", Good: true, Prompts: []string{"g"}, Threshold: goodT},
 		{Name: "scratch", Prompts: []string{"s"}, Threshold: scratchT},
 	}}
@@ -97,5 +102,43 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 	}
 	if r, _ := j.Get(3); r.Outcome != defects.Uncertain {
 		t.Errorf("record 3 was changed to %s", r.Outcome)
+	}
+}
+
+// A verdict FAILed by its anomaly score is re-scored by the same rule: the
+// stored score against the new file's threshold (a number), or against the
+// threshold it was judged with (auto); a set without anomaly detection
+// judges by the classes alone.
+func TestRescoreAppliesTheAnomalyRule(t *testing.T) {
+	j := mustOpen(t, testOptions(t.TempDir()))
+	old := anomalyScorer(t, 0.6, 0.6, &defects.AnomalySettings{ZeroShot: true, Threshold: 0.3})
+	v := old.Verdict(testFrame(2, 2, 0), []float32{1, 0}, t0) // PASS by the classes
+	v.Camera, v.Seq, v.CapturedAt = "cam0", 1, t0
+	v.ApplyAnomaly(&defects.Anomaly{Score: 0.4, Threshold: 0.3})
+	write(t, j, v, nil)
+	waitWritten(t, j, 1)
+	if r, _ := j.Get(1); r.Outcome != defects.Fail || r.Class != defects.AnomalyClass {
+		t.Fatalf("stored %s %s, want FAIL anomaly", r.Outcome, r.Class)
+	}
+	for _, c := range []struct {
+		name  string
+		a     *defects.AnomalySettings
+		flips []Flip
+	}{
+		{"the same threshold", &defects.AnomalySettings{ZeroShot: true, Threshold: 0.3}, nil},
+		{"a higher threshold", &defects.AnomalySettings{ZeroShot: true, Threshold: 0.5},
+			[]Flip{{From: defects.Fail, FromClass: defects.AnomalyClass, To: defects.Pass, ToClass: "good", Count: 1}}},
+		{"auto", &defects.AnomalySettings{Golden: true}, nil},
+		{"no anomaly detection", nil,
+			[]Flip{{From: defects.Fail, FromClass: defects.AnomalyClass, To: defects.Pass, ToClass: "good", Count: 1}}},
+	} {
+		s := anomalyScorer(t, 0.6, 0.6, c.a)
+		rep, err := j.Rescore(time.Time{}, time.Time{}, func(string) *defects.Scorer { return s })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Rescored != 1 || !slices.Equal(rep.Flips, c.flips) {
+			t.Errorf("%s: rescored %d, flips %+v, want %+v", c.name, rep.Rescored, rep.Flips, c.flips)
+		}
 	}
 }
