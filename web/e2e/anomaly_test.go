@@ -410,7 +410,10 @@ func testGolden(t *testing.T, a *appliance, ctx context.Context, shots string, l
 		chromedp.Navigate(a.URL+"/#/golden/parts"),
 		waitJS(`document.querySelectorAll('.golden-set[data-set="parts"] .samples li').length === 3`),
 		waitJS(`document.querySelector('.golden-set[data-set="parts"] [data-status]')?.dataset.status === "ready"`),
-		waitJS(`[...document.querySelectorAll('.golden-set[data-set="parts"] .samples img')].every(i => i.complete && i.naturalWidth > 0)`))
+		waitJS(`[...document.querySelectorAll('.golden-set[data-set="parts"] .samples img')].every(i => i.complete && i.naturalWidth > 0)`),
+		// The loop takes the new bank between batches: then the set's
+		// anomaly detection is on, and the alarm that it was off clears.
+		waitJS(`!document.querySelector("#app-state").textContent.includes("anomaly detection of set parts is off")`))
 	thr := eval[string](t, ctx, "read the threshold", `document.querySelector('.golden-set[data-set="parts"] .threshold').textContent`)
 	if !strings.Contains(thr, "auto") || !regexp.MustCompile(`^\d\.\d{4}`).MatchString(thr) {
 		t.Errorf("threshold shown %q, want the calibrated number, marked auto", thr)
