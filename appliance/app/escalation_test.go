@@ -12,6 +12,7 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/escalation"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
@@ -108,14 +109,7 @@ escalation: {endpoint: %q, token: %q, timeout: 5s}
 // against a server with a larger one, over loopback HTTP.
 func TestEscalationBetweenTwoAppliances(t *testing.T) {
 	addr, srv, serverDigest := startEscalationServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	down := testenv.RefusingAddr(t)
 
 	cases := []struct {
 		name    string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"image"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -114,15 +114,8 @@ func TestEscalation(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	// A port nothing listens on: bind one, note it, close it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	downURL := "http://" + ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// A port nothing listens on, held for the test so nothing can.
+	downURL := "http://" + testenv.RefusingAddr(t)
 
 	cases := []struct {
 		name     string

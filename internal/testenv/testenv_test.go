@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -48,5 +51,40 @@ func TestRequirePythonOfAModuleNoOneHas(t *testing.T) {
 	r := &recorder{TB: t}
 	if py := RequirePython(r, "linesight_no_such_module"); py != "" || !strings.Contains(r.skipped, "linesight_no_such_module") {
 		t.Errorf("python %q, skipped %q; want none and a skip naming the module", py, r.skipped)
+	}
+}
+
+func TestRefusingAddrRefuses(t *testing.T) {
+	addr := RefusingAddr(t)
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			t.Fatalf("a connection to %s was accepted", addr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("dial %s: %v, want connection refused", addr, err)
+		}
+	}
+	// Nobody else can take the port while the test holds it.
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatalf("another listener took %s", addr)
+	}
+}
+
+func TestServerPortIsOutsideTheEphemeralRangeAndFree(t *testing.T) {
+	seen := map[int]bool{}
+	for range 20 {
+		p := ServerPort(t)
+		if p < 10000 || p >= ephemeralLow() || seen[p] {
+			t.Fatalf("port %d: outside [10000, %d) or handed out twice", p, ephemeralLow())
+		}
+		seen[p] = true
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		ln.Close()
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -49,7 +50,9 @@ func (s *mjpegServer) start() {
 	s.t.Helper()
 	addr := s.addr
 	if addr == "" {
-		addr = "127.0.0.1:0"
+		// A restart takes the same port again: one that no listener on
+		// port 0 and no outgoing connection is given meanwhile.
+		addr = fmt.Sprintf("127.0.0.1:%d", testenv.ServerPort(s.t))
 	}
 	var l net.Listener
 	var err error

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -57,10 +56,11 @@ func Start(t testing.TB, tlsFiles *TLS) *Broker {
 	b := &Broker{t: t, dir: t.TempDir(), tls: tlsFiles != nil}
 	b.conf = filepath.Join(b.dir, "mosquitto.conf")
 	t.Cleanup(func() { b.Stop(syscall.SIGKILL) })
-	// A port found free can be taken by another test's listener before
-	// mosquitto binds it: then mosquitto exits, and it tries another.
+	// The port is below the ephemeral range, so a restart finds it free
+	// again; another test's broker can still take it before mosquitto binds
+	// it: then mosquitto exits, and it tries another.
 	for attempt := 1; ; attempt++ {
-		b.port = FreePort(t)
+		b.port = testenv.ServerPort(t)
 		b.writeConf(tlsFiles)
 		err := b.start()
 		if err == nil {
@@ -155,17 +155,6 @@ func (b *Broker) Stop(sig syscall.Signal) {
 	_ = b.cmd.Process.Signal(sig)
 	<-b.exited
 	b.cmd = nil
-}
-
-// FreePort finds a free loopback port.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 type syncBuffer struct {
