@@ -24,6 +24,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -455,5 +456,64 @@ func TestOutboxAlarms(t *testing.T) {
 		if !slices.Equal(kinds, tc.want) {
 			t.Errorf("%s: alarms %v, want %v", tc.name, kinds, tc.want)
 		}
+	}
+}
+
+// Try it and the journal's Rescore are one rule: on the same records and
+// the same edited file they re-score, skip and flip alike.
+func TestTryClassesAgreesWithJournalRescore(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	add := func(seq uint64, v defects.Verdict) {
+		v.Seq, v.PartID = seq, fmt.Sprintf("P-%d", seq)
+		h.record(v)
+	}
+	add(1, verdict(1, defects.Pass, "good", now.Add(1*time.Second)))
+	dented := verdict(2, defects.Pass, "good", now.Add(2*time.Second))
+	dented.Embedding = embed("a photo of a dented part")
+	add(2, dented)
+	unnamed := verdict(3, defects.Pass, "good", now.Add(3*time.Second))
+	unnamed.ModelDigest = "" // no model named: not re-scored
+	add(3, unnamed)
+	other := verdict(4, defects.Pass, "good", now.Add(4*time.Second))
+	other.ModelDigest = "another-model"
+	add(4, other)
+	add(5, verdict(5, defects.Missed, "", now.Add(5*time.Second)))
+	anomalous := verdict(6, defects.Pass, "good", now.Add(6*time.Second))
+	anomalous.ApplyAnomaly(&defects.Anomaly{Score: 0.4, Threshold: 0.3})
+	add(6, anomalous)
+
+	edited := strings.Replace(classesYAML, "cameras:", `      - name: dent
+        prompts: ["a photo of a dented part"]
+        threshold: 0.5
+    anomaly: {zero_shot: true, threshold: 0.5}
+cameras:`, 1)
+	req, _ := json.Marshal(map[string]any{"yaml": edited, "last": 100})
+	var try struct {
+		Rescored, Skipped int
+		Before, After     journal.Counts
+		Flipped           int
+	}
+	must(t, json.Unmarshal([]byte(h.login("erik").expect("POST", "/api/v1/classes/try", string(req), 200)), &try))
+
+	f, err := defects.Parse("classes.yaml", []byte(edited))
+	must(t, err)
+	scorers, err := h.classes.Prepare(f)
+	must(t, err)
+	rep, err := h.journal.Rescore(time.Time{}, time.Time{}, func(camera string) *defects.Scorer { return scorers[camera] })
+	must(t, err)
+	flipped := 0
+	for _, fl := range rep.Flips {
+		flipped += fl.Count
+	}
+	got := fmt.Sprintf("%d %d %+v %+v %d", try.Rescored, try.Skipped, try.Before, try.After, try.Flipped)
+	want := fmt.Sprintf("%d %d %+v %+v %d", rep.Rescored, rep.Skipped, rep.Before, rep.After, flipped)
+	if got != want {
+		t.Errorf("Try it: %s\njournal: %s", got, want)
+	}
+	// Records 1, 2 and 6 are re-scored: 2 FAILs as dent, 6's anomaly
+	// score is under the new threshold.
+	if rep.Rescored != 3 || rep.Skipped != 3 || flipped != 2 {
+		t.Errorf("journal rescore: %+v", rep)
 	}
 }

@@ -181,17 +181,16 @@ func (s *Server) tryClasses(c echo.Context) error {
 			}
 			seen++
 			sc := scorers[r.Camera]
-			if r.Outcome == defects.Missed || sc == nil {
+			if sc == nil {
 				out.Skipped++
 				continue
 			}
 			full, err := h.Get(r.ID)
-			if err != nil || len(full.Embedding) != sc.Dim() || (full.ModelDigest != "" && full.ModelDigest != sc.ModelDigest()) {
+			var res defects.Result
+			if err != nil || !journal.RescoreInto(sc, r.Outcome, full.Embedding, full.ModelDigest, full.Anomaly, &res) {
 				out.Skipped++
 				continue
 			}
-			res := sc.Score(full.Embedding)
-			res.ApplyAnomaly(full.Anomaly.Rejudged(sc.Set()))
 			out.Rescored++
 			before.Count(r.Outcome)
 			after.Count(res.Outcome)

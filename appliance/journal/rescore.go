@@ -57,17 +57,15 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 			id := binary.BigEndian.Uint64(k[8:])
 			emb := embeddings.Get(u64(id))
 			scorer := scorerFor(s.camera)
-			var stored storedScoring
-			if ok {
-				stored = decodeScoring(records.Get(u64(id)))
-			}
-			if !ok || s.outcome == defects.Missed || emb == nil || scorer == nil || len(emb) != 4*scorer.Dim() ||
-				stored.ModelDigest != scorer.ModelDigest() {
+			if !ok || scorer == nil || len(emb) != 4*scorer.Dim() {
 				rep.Skipped++
 				continue
 			}
-			scorer.ScoreInto(decodeEmbedding(emb), &res)
-			res.ApplyAnomaly(stored.Anomaly.Rejudged(scorer.Set()))
+			stored := decodeScoring(records.Get(u64(id)))
+			if !RescoreInto(scorer, s.outcome, decodeEmbedding(emb), stored.ModelDigest, stored.Anomaly, &res) {
+				rep.Skipped++
+				continue
+			}
 			rep.Rescored++
 			rep.Before.Count(s.outcome)
 			rep.After.Count(res.Outcome)
@@ -94,6 +92,23 @@ func (j *Journal) Rescore(from, to time.Time, scorerFor func(camera string) *def
 		return string(kx) < string(ky)
 	})
 	return rep, nil
+}
+
+// RescoreInto writes into res what scorer makes of a stored verdict: the
+// class-level result of its embedding with the anomaly rule applied to its
+// stored anomaly score (defects.Anomaly.Rejudged). It reports false, and
+// leaves res alone, when the verdict cannot be re-scored: a MISSED one, one
+// without an embedding of the scorer's size, or one of another model than
+// the scorer's, including one that names no model (nothing says which
+// model's embedding it holds). The journal's Rescore and the dashboard's
+// Try it both use it.
+func RescoreInto(scorer *defects.Scorer, outcome defects.Outcome, embedding []float32, modelDigest string, anomaly *defects.Anomaly, res *defects.Result) bool {
+	if outcome == defects.Missed || len(embedding) == 0 || len(embedding) != scorer.Dim() || modelDigest != scorer.ModelDigest() {
+		return false
+	}
+	scorer.ScoreInto(embedding, res)
+	res.ApplyAnomaly(anomaly.Rejudged(scorer.Set()))
+	return true
 }
 
 // storedScoring is what re-scoring reads of a stored record besides its
