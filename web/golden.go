@@ -36,16 +36,7 @@ func (s *Server) goldenRoutes(api *echo.Group, op, eng echo.MiddlewareFunc) {
 // goldenErr answers with the status an error of the golden
 // package calls for.
 func goldenErr(c echo.Context, err error) error {
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, golden.ErrBadImage), errors.Is(err, golden.ErrBadSet):
-		status = http.StatusBadRequest
-	case errors.Is(err, golden.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, golden.ErrFull), errors.Is(err, golden.ErrDuplicate):
-		status = http.StatusConflict
-	}
-	return echo.NewHTTPError(status, err.Error())
+	return echo.NewHTTPError(golden.HTTPStatus(err), err.Error())
 }
 
 func (s *Server) needGolden(c echo.Context) (*golden.Manager, error) {

@@ -19,6 +19,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,22 @@ var (
 	ErrBadImage  = errors.New("not a usable image")
 	ErrBadSet    = errors.New("not a class set of the defect-class file")
 )
+
+// HTTPStatus is the HTTP status an error of this package answers with,
+// for the dashboard's API and the command line's local API alike: 400 for
+// a bad image or set, 404 for an unknown sample, 409 for a full set or a
+// duplicate, 500 otherwise.
+func HTTPStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrBadImage), errors.Is(err, ErrBadSet):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrFull), errors.Is(err, ErrDuplicate):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
 
 type manifest struct {
 	Samples []Sample `json:"samples"`

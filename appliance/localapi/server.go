@@ -234,16 +234,7 @@ func (h handlers) golden(w http.ResponseWriter) *golden.Manager {
 
 // goldenError answers a golden.Manager error with its status.
 func goldenError(w http.ResponseWriter, err error) {
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, golden.ErrBadImage), errors.Is(err, golden.ErrBadSet):
-		status = http.StatusBadRequest
-	case errors.Is(err, golden.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, golden.ErrFull), errors.Is(err, golden.ErrDuplicate):
-		status = http.StatusConflict
-	}
-	reply(w, status, errorReply{err.Error()})
+	reply(w, golden.HTTPStatus(err), errorReply{err.Error()})
 }
 
 // audit records a change made from the command line in the dashboard's
