@@ -28,8 +28,7 @@ func (s *Server) trigger(c echo.Context) error {
 	// One byte past the limit is enough for the decoder to say too_large.
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, trigger.MaxSize+1))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body is too large")
 		}
 		return badRequest("reading the request body: %v", err)
