@@ -31,10 +31,10 @@ type rawFile struct {
 
 type rawSet struct {
 	// Templates replace the file's templates for this set's classes.
-	Templates []string   `yaml:"templates"`
-	Uncertain string     `yaml:"uncertain"`
-	Good      *rawClass  `yaml:"good"`
-	Defects   []rawClass `yaml:"defects"`
+	Templates []string    `yaml:"templates"`
+	Uncertain string      `yaml:"uncertain"`
+	Good      *rawClass   `yaml:"good"`
+	Defects   []rawClass  `yaml:"defects"`
 	Anomaly   *rawAnomaly `yaml:"anomaly"`
 }
 

@@ -55,7 +55,9 @@ func TestSaveClassesWritesBackupReloadsAndAudits(t *testing.T) {
 	eng := h.login("erik")
 	cur := eng.expect("GET", "/api/v1/classes", "", 200)
 	var got struct{ Hash string }
-	json.Unmarshal([]byte(cur), &got)
+	if err := json.Unmarshal([]byte(cur), &got); err != nil {
+		t.Fatal(err)
+	}
 	edited := strings.Replace(classesYAML, "        threshold: 0.5", "        threshold: 0.7", 1)
 	req, _ := json.Marshal(map[string]string{"yaml": edited, "base_hash": "stale", "comment": "stricter"})
 	eng.expect("PUT", "/api/v1/classes", string(req), 409)
@@ -101,7 +103,9 @@ cameras:`, 1)
 			ToClass  string `json:"to_class"`
 		}
 	}
-	json.Unmarshal([]byte(body), &out)
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
 	if out.Rescored != 3 || out.Flipped != 1 || len(out.Flips) != 1 || out.Flips[0].To != "FAIL" {
 		t.Fatalf("try: %s", body)
 	}
@@ -130,11 +134,15 @@ func TestHistoryPagesFiltersAndCSV(t *testing.T) {
 		}
 		Next string
 	}
-	json.Unmarshal([]byte(c.expect("GET", "/api/v1/history?limit=2", "", 200)), &page)
+	if err := json.Unmarshal([]byte(c.expect("GET", "/api/v1/history?limit=2", "", 200)), &page); err != nil {
+		t.Fatal(err)
+	}
 	if len(page.Records) != 2 || page.Records[0].Seq != 5 || page.Next == "" {
 		t.Fatalf("first page: %+v", page)
 	}
-	json.Unmarshal([]byte(c.expect("GET", "/api/v1/history?limit=2&cursor="+page.Next, "", 200)), &page)
+	if err := json.Unmarshal([]byte(c.expect("GET", "/api/v1/history?limit=2&cursor="+page.Next, "", 200)), &page); err != nil {
+		t.Fatal(err)
+	}
 	if len(page.Records) != 2 || page.Records[0].Seq != 3 {
 		t.Fatalf("second page: %+v", page)
 	}
@@ -398,8 +406,12 @@ func writeCert(t *testing.T, dir string) (string, string) {
 	}
 	kd, _ := x509.MarshalECPrivateKey(key)
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return certFile, keyFile
 }
 

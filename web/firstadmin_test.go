@@ -48,7 +48,9 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 		CSRF       string `json:"csrf_token"`
 		MustChange bool   `json:"must_change_password"`
 	}
-	json.Unmarshal([]byte(body), &login)
+	if err := json.Unmarshal([]byte(body), &login); err != nil {
+		t.Fatal(err)
+	}
 	if !login.MustChange {
 		t.Errorf("login of the first admin: %s, want must_change_password true", body)
 	}
@@ -83,7 +85,9 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 	}
 	// Logging out is allowed.
 	other := h.anon()
-	json.Unmarshal([]byte(other.expect("POST", "/api/v1/auth/login", `{"name":"admin","password":"`+password+`"}`, 200)), &login)
+	if err := json.Unmarshal([]byte(other.expect("POST", "/api/v1/auth/login", `{"name":"admin","password":"`+password+`"}`, 200)), &login); err != nil {
+		t.Fatal(err)
+	}
 	other.csrf = login.CSRF
 	other.expect("POST", "/api/v1/auth/logout", "", 204)
 
@@ -93,7 +97,9 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 	}
 	c = h.anon()
 	body = c.expect("POST", "/api/v1/auth/login", `{"name":"admin","password":"a-new-admin-password"}`, 200)
-	json.Unmarshal([]byte(body), &login)
+	if err := json.Unmarshal([]byte(body), &login); err != nil {
+		t.Fatal(err)
+	}
 	if login.MustChange {
 		t.Errorf("after the change: %s", body)
 	}

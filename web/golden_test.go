@@ -60,10 +60,14 @@ func TestGoldenAPIRolesAndErrors(t *testing.T) {
 		t.Fatalf("engineer upload: %d %s", resp.StatusCode, body)
 	}
 	var smp golden.Sample
-	json.Unmarshal([]byte(body), &smp)
+	if err := json.Unmarshal([]byte(body), &smp); err != nil {
+		t.Fatal(err)
+	}
 
 	var list goldenList
-	json.Unmarshal([]byte(olga.expect("GET", "/api/v1/golden", "", 200)), &list)
+	if err := json.Unmarshal([]byte(olga.expect("GET", "/api/v1/golden", "", 200)), &list); err != nil {
+		t.Fatal(err)
+	}
 	if len(list.Sets) != 1 || list.Sets[0].Set != "parts" || !list.Sets[0].Enabled || !list.Sets[0].Auto ||
 		list.Sets[0].Threshold != nil || len(list.Sets[0].Samples) != 1 || list.Sets[0].Samples[0].AddedBy != "erik" || list.Sets[0].Samples[0].Source != "file" {
 		t.Errorf("list %+v", list)
@@ -150,7 +154,9 @@ func TestGoldenFromLiveAndRecord(t *testing.T) {
 		t.Fatalf("from-live: %d %s", resp.StatusCode, body)
 	}
 	var smp golden.Sample
-	json.Unmarshal([]byte(body), &smp)
+	if err := json.Unmarshal([]byte(body), &smp); err != nil {
+		t.Fatal(err)
+	}
 	_, data, err := m.Image("parts", smp.ID)
 	if err != nil || smp.Source != golden.SourceLive {
 		t.Fatalf("live sample %+v: %v", smp, err)
@@ -208,7 +214,9 @@ func TestGoldenFromLiveAndRecord(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("from a PASS record: %d %s", resp.StatusCode, body)
 	}
-	json.Unmarshal([]byte(body), &smp)
+	if err := json.Unmarshal([]byte(body), &smp); err != nil {
+		t.Fatal(err)
+	}
 	if smp.Source != golden.SourceRecord || smp.RecordID != pass {
 		t.Errorf("record sample %+v", smp)
 	}

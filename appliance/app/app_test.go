@@ -64,7 +64,9 @@ cameras:
 func writeConfig(t *testing.T, frames int) (string, string) {
 	dir := t.TempDir()
 	classes := filepath.Join(dir, "classes.yaml")
-	os.WriteFile(classes, []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644)
+	if err := os.WriteFile(classes, []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "linesight.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: test
 data_dir: data
@@ -185,7 +187,9 @@ func TestHotReloadKeepsOldClassesOnError(t *testing.T) {
 	first := a.Status().Defects.ConfigHash
 
 	// A broken file: the old classes stay, the error is shown.
-	os.WriteFile(classes, []byte("version: 1\nsets: [oops\n"), 0o644)
+	if err := os.WriteFile(classes, []byte("version: 1\nsets: [oops\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.ReloadDefects(); err == nil {
 		t.Fatal("a broken defect file was accepted")
 	}
@@ -198,7 +202,9 @@ func TestHotReloadKeepsOldClassesOnError(t *testing.T) {
 
 	// A good file with a new threshold: verdicts switch to it. The watcher
 	// notices the change by itself.
-	os.WriteFile(classes, []byte(fmt.Sprintf(classesYAML, 0.9, 0.9, 0.9)), 0o644)
+	if err := os.WriteFile(classes, []byte(fmt.Sprintf(classesYAML, 0.9, 0.9, 0.9)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	vs := waitVerdicts(t, sink, func(vs []defects.Verdict) bool {
 		return len(vs) > 0 && vs[len(vs)-1].ConfigHash != first
 	})

@@ -90,7 +90,9 @@ func startEscalationServer(t *testing.T) (string, *escalation.Server, string) {
 func escalatingConfig(t *testing.T, endpoint, token string) string {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(escalateClasses), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(escalateClasses), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "linesight.yaml")
 	os.WriteFile(path, []byte(fmt.Sprintf(`line: test
 data_dir: data

@@ -71,7 +71,9 @@ func TestMemoryCapPicksWhatFits(t *testing.T) {
 	capMB := int((float64(base+room)/0.9 + tuning.MB - 1) / tuning.MB)
 
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(dir, "linesight.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
 data_dir: data
@@ -117,7 +119,9 @@ performance: {adaptive: true, deadline: 30s, window: 100ms, swap_variants: true}
 func TestAdaptiveSwapsToALighterVariant(t *testing.T) {
 	model := variantModel(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(fmt.Sprintf(classesYAML, 0.5, 0.5, 0.5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(dir, "linesight.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
 data_dir: data

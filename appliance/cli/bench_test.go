@@ -16,7 +16,9 @@ func TestBenchReportsLoopAgainstBareSession(t *testing.T) {
 	testenv.RequireORT(t)
 	model := synth(t, 1, "fp32")
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "bench.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
 data_dir: data
@@ -51,7 +53,9 @@ pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
 func TestBenchWithGoldenSamples(t *testing.T) {
 	model := synth(t, 1, "fp32")
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "classes.yaml"), []byte(offlineDefects), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "bench.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
 data_dir: data

@@ -230,7 +230,9 @@ func TestEmbedAndClassify(t *testing.T) {
 	}
 	textOnly := mustRun(t, "", "model", "embed", "--bundle", model, "--text", "a scratch")
 	var t2 map[string][][]float64
-	json.Unmarshal([]byte(textOnly.stdout), &t2)
+	if err := json.Unmarshal([]byte(textOnly.stdout), &t2); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := t2["image_embeds"]; ok || fmt.Sprint(t2["text_embeds"][0]) != fmt.Sprint(embeds["text_embeds"][1]) {
 		t.Error("text-only embed differs from the same prompt embedded with others")
 	}
@@ -261,12 +263,16 @@ func TestConfigFileSuppliesModelSettings(t *testing.T) {
 	testenv.RequireORT(t)
 	model := synth(t, 2, "fp32")
 	cfg := filepath.Join(t.TempDir(), "linesight.yaml")
-	os.WriteFile(cfg, []byte("model:\n  bundle: "+model+"\n  threads: 1\n  providers:\n    - name: cuda\n    - name: cpu\n"), 0o644)
+	if err := os.WriteFile(cfg, []byte("model:\n  bundle: "+model+"\n  threads: 1\n  providers:\n    - name: cuda\n    - name: cpu\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := mustRun(t, "", "model", "embed", "--config", cfg, "--text", "a scratch")
 	if !strings.Contains(r.stder, "provider=cuda") || !strings.Contains(r.stdout, "text_embeds") {
 		t.Errorf("config not applied:\n%s", r.stder)
 	}
-	os.WriteFile(cfg, []byte("model:\n  bundle: x\n  treads: 2\n"), 0o644)
+	if err := os.WriteFile(cfg, []byte("model:\n  bundle: x\n  treads: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = run(t, "", "model", "embed", "--config", cfg, "--text", "a")
 	if r.code == 0 || !strings.Contains(r.stder, "treads") {
 		t.Errorf("unknown key: exit %d, %s", r.code, r.stder)

@@ -25,17 +25,25 @@ func goldenConfig(t *testing.T, n int) (cfg string, images []string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg = filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte("version: 1\nsets:\n  s:\n    good:\n      prompts: [\"good\"]\n      threshold: 0.5\n    defects:\n      - name: bad\n        prompts: [\"bad\"]\n        threshold: 0.5\n    anomaly: {golden: true, threshold: auto}\ncameras:\n  default: s\n"), 0o644)
-	os.WriteFile(cfg, []byte("line: l1\ndata_dir: data\ndefects: defects.yaml\nmodel:\n  bundle: m\ncameras:\n  - id: cam0\n    source: {kind: synthetic}\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte("version: 1\nsets:\n  s:\n    good:\n      prompts: [\"good\"]\n      threshold: 0.5\n    defects:\n      - name: bad\n        prompts: [\"bad\"]\n        threshold: 0.5\n    anomaly: {golden: true, threshold: auto}\ncameras:\n  default: s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("line: l1\ndata_dir: data\ndefects: defects.yaml\nmodel:\n  bundle: m\ncameras:\n  - id: cam0\n    source: {kind: synthetic}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		img := image.NewGray(image.Rect(0, 0, 40, 40))
 		for j := range img.Pix {
 			img.Pix[j] = uint8(j * (i + 1))
 		}
 		var buf bytes.Buffer
-		png.Encode(&buf, img)
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
 		p := filepath.Join(dir, "good"+string(rune('a'+i))+".png")
-		os.WriteFile(p, buf.Bytes(), 0o644)
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		images = append(images, p)
 	}
 	return cfg, images
@@ -101,7 +109,9 @@ func TestGoldenCommandsWithTheApplianceRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(c.DataDir, 0o755)
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	j, err := journal.Open(journal.Options{Dir: c.DataDir, FlushInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -365,7 +365,9 @@ func TestEvalExplainsTheLayout(t *testing.T) {
 	flat := t.TempDir()
 	mustRun(t, "", "demo-image", "--out", filepath.Join(flat, "a.png"))
 	empty := t.TempDir()
-	os.MkdirAll(filepath.Join(empty, "bottle", "test", "good"), 0o755)
+	if err := os.MkdirAll(filepath.Join(empty, "bottle", "test", "good"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, dir := range []string{flat, empty, filepath.Join(flat, "a.png"), filepath.Join(flat, "missing")} {
 		r := run(t, "", "eval", "--config", cfg, "--dataset", dir)
 		if r.code != 1 || !strings.Contains(r.stder, "MVTec AD") || !strings.Contains(r.stder, "<category>/test/good/") {

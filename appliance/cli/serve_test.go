@@ -19,7 +19,9 @@ func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	write := func(yaml string) string {
 		p := filepath.Join(dir, "serve.yaml")
-		os.WriteFile(p, []byte(yaml), 0o644)
+		if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		return p
 	}
 

@@ -14,8 +14,12 @@ import (
 func TestUserAddThenReset(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte("version: 1\nsets:\n  s:\n    good:\n      prompts: [\"good\"]\n      threshold: 0.5\n    defects:\n      - name: bad\n        prompts: [\"bad\"]\n        threshold: 0.5\ncameras:\n  default: s\n"), 0o644)
-	os.WriteFile(cfg, []byte("line: l1\ndata_dir: data\ndefects: defects.yaml\nmodel:\n  bundle: m\ncameras:\n  - id: cam0\n    source: {kind: synthetic}\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "defects.yaml"), []byte("version: 1\nsets:\n  s:\n    good:\n      prompts: [\"good\"]\n      threshold: 0.5\n    defects:\n      - name: bad\n        prompts: [\"bad\"]\n        threshold: 0.5\ncameras:\n  default: s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("line: l1\ndata_dir: data\ndefects: defects.yaml\nmodel:\n  bundle: m\ncameras:\n  - id: cam0\n    source: {kind: synthetic}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	run := func(stdin string, args ...string) error {
 		var out bytes.Buffer
 		return userAdd(context.Background(), args, Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out})

@@ -67,8 +67,12 @@ func TestOpenSetsATruncatedJournalAside(t *testing.T) {
 			if err := os.WriteFile(path, data[:size], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			os.MkdirAll(filepath.Join(dir, ImagesDir, "2025-03-10"), 0o755)
-			os.WriteFile(filepath.Join(dir, ImagesDir, "2025-03-10", "7-cam0.jpg"), []byte("jpeg"), 0o644)
+			if err := os.MkdirAll(filepath.Join(dir, ImagesDir, "2025-03-10"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, ImagesDir, "2025-03-10", "7-cam0.jpg"), []byte("jpeg"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 
 			// Read-only (the CLI): a clear error, the file untouched.
 			_, err := Open(Options{Dir: dir, ReadOnly: true})
@@ -163,7 +167,9 @@ func TestSalvage(t *testing.T) {
 		t.Fatalf("sound journal: %v %+v", err, rep)
 	}
 
-	os.WriteFile(path, garble(t, data, 150), 0o644)
+	if err := os.WriteFile(path, garble(t, data, 150), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var ids []uint64
 	rep, err = Salvage(path, func(r *Record) error { ids = append(ids, r.ID); return nil })
 	if err != nil {
@@ -179,7 +185,9 @@ func TestSalvage(t *testing.T) {
 	}
 
 	cut := len(data) * 2 / 3
-	os.WriteFile(path, data[:cut], 0o644)
+	if err := os.WriteFile(path, data[:cut], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rep, err = Salvage(path, nil)
 	if err != nil {
 		t.Fatal(err)

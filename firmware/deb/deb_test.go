@@ -297,7 +297,7 @@ func checkService(t *testing.T, deb string) {
 	cfg := "line: l1\ndata_dir: /var/lib/linesight\ndefects: /etc/linesight/classes.yaml\nmodel: {bundle: /var/lib/linesight/model, threads: 1}\n" +
 		"cameras:\n  - {id: cam0, mode: triggered, source: {kind: synthetic, width: 64, height: 48, fps: 5, seed: 1}}\nweb: {listen: \"127.0.0.1:0\"}\n"
 	for path, data := range map[string]string{
-		"/run/linesight-test/linesight.yaml": cfg,
+		"/run/linesight-test/linesight.yaml":                cfg,
 		"/run/systemd/system/linesight.service.d/test.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/linesight run --config /run/linesight-test/linesight.yaml\n",
 	} {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

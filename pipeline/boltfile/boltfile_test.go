@@ -99,7 +99,9 @@ func TestPreflightPassesAMissingOrEmptyFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 	empty := filepath.Join(dir, "empty.db")
-	os.WriteFile(empty, nil, 0o600)
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := Preflight(empty); err != nil {
 		t.Errorf("empty file: %v", err)
 	}
@@ -116,7 +118,9 @@ func TestPreflightRefusesATruncatedFile(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	for _, size := range []int64{100, 4096, 8191, 16384, need / 2, need - 1} {
 		cut := filepath.Join(t.TempDir(), "cut.db")
-		os.WriteFile(cut, data[:size], 0o600)
+		if err := os.WriteFile(cut, data[:size], 0o600); err != nil {
+			t.Fatal(err)
+		}
 		err := Preflight(cut)
 		if !errors.Is(err, ErrDamaged) {
 			t.Errorf("truncated to %d bytes: %v, want damaged", size, err)
@@ -134,7 +138,9 @@ func TestPreflightRefusesBadMetaPages(t *testing.T) {
 	for i := 0; i < 2; i++ { // both meta pages' checksums broken
 		data[i*ps+pageHeader+20] ^= 0xff
 	}
-	os.WriteFile(path, data, 0o600)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := Preflight(path); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "meta") {
 		t.Errorf("both meta pages broken: %v", err)
 	}
@@ -153,7 +159,9 @@ func TestWalkSkipsAGarbagePage(t *testing.T) {
 	for i := off / ps * ps; i < (off/ps+1)*ps; i++ {
 		data[i] = byte(r.UintN(256))
 	}
-	os.WriteFile(path, data, 0o600)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := Preflight(path); err != nil {
 		t.Fatalf("the meta, root and freelist pages are sound: %v", err)
 	}
@@ -176,7 +184,9 @@ func TestWalkSkipsAGarbagePage(t *testing.T) {
 func TestGuardTurnsAFaultIntoAnError(t *testing.T) {
 	path, _ := sample(t)
 	data, _ := os.ReadFile(path)
-	os.WriteFile(path, data[:len(data)/2], 0o600)
+	if err := os.WriteFile(path, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
 	err := Guard(path, func() error {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 		if err != nil {
@@ -203,7 +213,9 @@ func TestOpenDamagedReadsATruncatedFile(t *testing.T) {
 	}
 	need := int(f.Meta.HighWater) * f.Meta.PageSize
 	f.Close()
-	os.WriteFile(path, data[:need/2], 0o600)
+	if err := os.WriteFile(path, data[:need/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(path); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("Open of a truncated file: %v", err)
 	}

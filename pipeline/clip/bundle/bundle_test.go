@@ -34,10 +34,14 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	// Optimum's suffix: found like ours.
 	for _, stem := range []string{"vision_model", "text_model"} {
 		data, _ := os.ReadFile(filepath.Join(dir, ModelDir, stem+".onnx"))
-		os.WriteFile(filepath.Join(dir, ModelDir, stem+"_quantized.onnx"), data, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, ModelDir, stem+"_quantized.onnx"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A vision model without its text partner is not a variant.
-	os.WriteFile(filepath.Join(dir, ModelDir, "vision_model_fp16.onnx"), []byte("x"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, ModelDir, "vision_model_fp16.onnx"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	b, err := Open(dir)
 	if err != nil {
@@ -83,7 +87,9 @@ func TestOpenErrorsNameWhatIsWrong(t *testing.T) {
 		{"no config", func(d string) { os.Remove(filepath.Join(d, ConfigFile)) }, ConfigFile},
 		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, ConfigFile), []byte("{"), 0o644) }, ConfigFile},
 		{"bad preprocessor", func(d string) {
-			os.WriteFile(filepath.Join(d, PreprocessorFile), []byte(`{"resample": 2}`), 0o644)
+			if err := os.WriteFile(filepath.Join(d, PreprocessorFile), []byte(`{"resample": 2}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}, PreprocessorFile},
 		{"no models", func(d string) { os.RemoveAll(filepath.Join(d, ModelDir)) }, ModelDir},
 		{"no text model", func(d string) { os.Remove(filepath.Join(d, ModelDir, "text_model.onnx")) }, "text_model.onnx"},
@@ -113,12 +119,16 @@ func TestDigestCoversModelFilesAndExternalData(t *testing.T) {
 		t.Fatalf("digest %s / %s", d1, d2)
 	}
 	ext := filepath.Join(dir, ModelDir, "vision_model.onnx_data")
-	os.WriteFile(ext, []byte("weights"), 0o644)
+	if err := os.WriteFile(ext, []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d3, _ := b.Digest(FP32)
 	if d3 == d1 {
 		t.Error("external data does not change the digest")
 	}
-	os.WriteFile(ext, []byte("weightz"), 0o644)
+	if err := os.WriteFile(ext, []byte("weightz"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if d4, _ := b.Digest(FP32); d4 == d3 {
 		t.Error("changed external data gives the same digest")
 	}
@@ -127,12 +137,16 @@ func TestDigestCoversModelFilesAndExternalData(t *testing.T) {
 	if d5, _ := b.Digest(FP32); d5 != d1 {
 		t.Fatal("removing the external data did not restore the digest")
 	}
-	os.WriteFile(filepath.Join(dir, PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d6, _ := b.Digest(FP32)
 	if d6 == d1 {
 		t.Error("digest ignores preprocessor_config.json")
 	}
-	os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if d7, _ := b.Digest(FP32); d7 == d6 {
 		t.Error("digest ignores the tokenizer files")
 	}

@@ -35,9 +35,13 @@ func TestLoadImageFile(t *testing.T) {
 	}
 
 	text, truncated := filepath.Join(dir, "notes.png"), filepath.Join(dir, "cut.jpg")
-	os.WriteFile(text, []byte("hello, world"), 0o644)
+	if err := os.WriteFile(text, []byte("hello, world"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data, _ := os.ReadFile(jpg)
-	os.WriteFile(truncated, data[:len(data)/2], 0o644)
+	if err := os.WriteFile(truncated, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string]string{
 		filepath.Join(dir, "missing.png"): "no such file",
 		text:                              "not a PNG, JPEG or GIF file (starts with 68 65 6c",

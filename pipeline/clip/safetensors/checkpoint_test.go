@@ -108,7 +108,9 @@ func TestBrokenIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.raw != "" {
-				os.WriteFile(filepath.Join(dir, IndexFileName), []byte(c.raw), 0o644)
+				if err := os.WriteFile(filepath.Join(dir, IndexFileName), []byte(c.raw), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			} else {
 				writeIndex(t, dir, c.weightMap)
 			}
@@ -122,7 +124,9 @@ func TestBrokenIndexes(t *testing.T) {
 
 func TestCheckpointMissing(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "pytorch_model.bin"), []byte("pickle"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "pytorch_model.bin"), []byte("pickle"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	_, err := OpenCheckpoint(dir)
 	if err == nil || !strings.Contains(err.Error(), SingleFileName) {
 		t.Errorf("err = %v", err)
