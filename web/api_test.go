@@ -59,7 +59,10 @@ func TestSaveClassesWritesBackupReloadsAndAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	edited := strings.Replace(classesYAML, "        threshold: 0.5", "        threshold: 0.7", 1)
-	req, _ := json.Marshal(map[string]string{"yaml": edited, "base_hash": "stale", "comment": "stricter"})
+	req, err := json.Marshal(map[string]string{"yaml": edited, "base_hash": "stale", "comment": "stricter"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.expect("PUT", "/api/v1/classes", string(req), 409)
 	req, _ = json.Marshal(map[string]string{"yaml": edited, "base_hash": got.Hash, "comment": "stricter"})
 	eng.expect("PUT", "/api/v1/classes", string(req), 200)
@@ -93,7 +96,10 @@ func TestTryClassesReportsFlipsWithoutSaving(t *testing.T) {
         prompts: ["a photo of a dented part"]
         threshold: 0.5
 cameras:`, 1)
-	req, _ := json.Marshal(map[string]any{"yaml": edited, "last": 10})
+	req, err := json.Marshal(map[string]any{"yaml": edited, "last": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := h.login("erik").expect("POST", "/api/v1/classes/try", string(req), 200)
 	var out struct {
 		Rescored, Flipped int
@@ -209,7 +215,10 @@ func TestLiveFrameMJPEGAndStream(t *testing.T) {
 	c.expect("GET", "/api/v1/cameras/nope/frame.jpg", "", 404)
 
 	// Subscribe before the verdict arrives.
-	req, _ := http.NewRequest("GET", h.ts.URL+"/api/v1/verdicts/stream", nil)
+	req, err := http.NewRequest("GET", h.ts.URL+"/api/v1/verdicts/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.AddCookie(c.jar[sessionCookie])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -248,7 +257,10 @@ func TestLiveFrameMJPEGAndStream(t *testing.T) {
 		t.Fatalf("frame.jpg: %d %q", resp2.StatusCode, resp2.Header.Get("Content-Type"))
 	}
 
-	mreq, _ := http.NewRequestWithContext(ctx, "GET", h.ts.URL+"/api/v1/cameras/cam0/live.mjpeg", nil)
+	mreq, err := http.NewRequestWithContext(ctx, "GET", h.ts.URL+"/api/v1/cameras/cam0/live.mjpeg", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mreq.AddCookie(c.jar[sessionCookie])
 	mresp, err := http.DefaultClient.Do(mreq)
 	if err != nil {
@@ -374,7 +386,10 @@ func TestServeHTTPS(t *testing.T) {
 	}()
 	addr := <-addrc
 	pool := x509.NewCertPool()
-	pem, _ := os.ReadFile(certFile)
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool.AppendCertsFromPEM(pem)
 	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := cl.Get("https://" + addr.String() + "/healthz")
@@ -500,7 +515,10 @@ func TestTryClassesAgreesWithJournalRescore(t *testing.T) {
         threshold: 0.5
     anomaly: {zero_shot: true, threshold: 0.5}
 cameras:`, 1)
-	req, _ := json.Marshal(map[string]any{"yaml": edited, "last": 100})
+	req, err := json.Marshal(map[string]any{"yaml": edited, "last": 100})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var try struct {
 		Rescored, Skipped int
 		Before, After     journal.Counts

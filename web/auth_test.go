@@ -57,7 +57,10 @@ func TestCSRFTokenRequiredForSessionWrites(t *testing.T) {
 
 func TestBasicAuthForScripts(t *testing.T) {
 	h := newHarness(t)
-	req, _ := http.NewRequest("POST", h.ts.URL+"/api/v1/cameras/cam0/trigger", strings.NewReader(`{"part_id":"P-2"}`))
+	req, err := http.NewRequest("POST", h.ts.URL+"/api/v1/cameras/cam0/trigger", strings.NewReader(`{"part_id":"P-2"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("olga", "olga-password")
 	resp, err := http.DefaultClient.Do(req)
@@ -91,7 +94,10 @@ func TestLoginRateLimitedPerClient(t *testing.T) {
 
 func TestLoginNeedsJSON(t *testing.T) {
 	h := newHarness(t)
-	req, _ := http.NewRequest("POST", h.ts.URL+"/api/v1/auth/login", strings.NewReader("name=olga&password=olga-password"))
+	req, err := http.NewRequest("POST", h.ts.URL+"/api/v1/auth/login", strings.NewReader("name=olga&password=olga-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, _ := http.DefaultClient.Do(req)
 	resp.Body.Close()

@@ -70,7 +70,10 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 			t.Errorf("%s %s before the change: %d %s", r.method, r.path, resp.StatusCode, body)
 		}
 	}
-	req, _ := http.NewRequest("GET", h.ts.URL+"/api/v1/history", nil)
+	req, err := http.NewRequest("GET", h.ts.URL+"/api/v1/history", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.SetBasicAuth("admin", password)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

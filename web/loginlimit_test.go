@@ -74,7 +74,10 @@ func TestLoginLimitNotResetByAnotherAccountsLogin(t *testing.T) {
 					resp, _ := h.anon().do("POST", "/api/v1/auth/login", `{"name":"`+name+`","password":"`+password+`"}`)
 					return resp.StatusCode
 				}
-				req, _ := http.NewRequest("GET", h.ts.URL+"/api/v1/status", nil)
+				req, err := http.NewRequest("GET", h.ts.URL+"/api/v1/status", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
 				req.SetBasicAuth(name, password)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {

@@ -18,7 +18,10 @@ import (
 func openStream(t *testing.T, h *harness, path string) (status int, body string, closeStream func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", h.ts.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", h.ts.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
@@ -27,7 +30,10 @@ func openStream(t *testing.T, h *harness, path string) (status int, body string,
 	closeStream = func() { cancel(); resp.Body.Close() }
 	t.Cleanup(closeStream)
 	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(resp.Body)
+		data, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		body = string(data)
 		if resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s refused with %d but no Retry-After", path, resp.StatusCode)

@@ -109,7 +109,10 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	addr := serveWith(t, h, small)
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/api/v1/verdicts/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/api/v1/verdicts/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -81,7 +81,10 @@ func (a *process) getJSON(t *testing.T, path, user, password string, out any) {
 // login opens a dashboard session and returns its cookie.
 func (a *process) login(t *testing.T, user, password string) string {
 	t.Helper()
-	raw, _ := json.Marshal(map[string]string{"name": user, "password": password})
+	raw, err := json.Marshal(map[string]string{"name": user, "password": password})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.Post(a.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)

@@ -177,7 +177,10 @@ func TestEvalWithoutAnomalySettingsHasNoAnomalySection(t *testing.T) {
 	mustRun(t, "", "dataset", "synth", "--out", ds, "--n", "1", "--parts", "washer")
 	out := filepath.Join(t.TempDir(), "report.json")
 	r := mustRun(t, "", "eval", "--config", cfg, "--dataset", ds, "--json", out)
-	data, _ := os.ReadFile(out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(r.stdout, "anomaly maps") || strings.Contains(string(data), `"anomaly"`) {
 		t.Errorf("anomaly figures without anomaly settings:\n%s\n%s", r.stdout, data)
 	}

@@ -88,7 +88,10 @@ func TestJournalCommandsOnADamagedJournal(t *testing.T) {
 			if m == nil {
 				t.Fatalf("recover report:\n%s", r.stdout)
 			}
-			saved, _ := os.ReadFile(out)
+			saved, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if n := strings.Count(string(saved), "\n"); fmt.Sprint(n) != m[1] {
 				t.Errorf("%d lines written, the report says %s", n, m[1])
 			}
@@ -144,7 +147,10 @@ func TestRunSetsADamagedJournalAside(t *testing.T) {
 			if !strings.Contains(alarms, "damaged") || !strings.Contains(alarms, "journal recover") {
 				t.Errorf("alarm: %s", alarms)
 			}
-			aside, _ := filepath.Glob(filepath.Join(dataDir, journal.FileName+journal.DamagedSuffix+"*"))
+			aside, err := filepath.Glob(filepath.Join(dataDir, journal.FileName+journal.DamagedSuffix+"*"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(aside) != 1 {
 				t.Fatalf("set aside: %v", aside)
 			}

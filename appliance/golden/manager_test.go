@@ -278,8 +278,14 @@ func TestCalibrationAgreesWithDirectComputation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				img, _ := store.Decode("bolts", smp)
-				e, _ := emb.Embed(context.Background(), img, []int{1, 2})
+				img, err := store.Decode("bolts", smp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, err := emb.Embed(context.Background(), img, []int{1, 2})
+				if err != nil {
+					t.Fatal(err)
+				}
 				embs = append(embs, e)
 			}
 			waitBuilt(t, m)
@@ -446,7 +452,10 @@ func TestSnapshotOutlivesRebuild(t *testing.T) {
 		t.Errorf("rebuild closed %d searchers, want the 6 of its leave-one-out banks", during)
 	}
 	few := make([]float64, 4)
-	e, _ := emb.Embed(context.Background(), image.NewGray(image.Rect(0, 0, 32, 32)), []int{1, 2})
+	e, err := emb.Embed(context.Background(), image.NewGray(image.Rect(0, 0, 32, 32)), []int{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := old.Bank.FewShot(e.Tokens, few); err != nil {
 		t.Errorf("old snapshot after the rebuild: %v", err)
 	}
@@ -481,8 +490,14 @@ func TestBankBeyondTheBoundIsACoreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, _ := store.Decode("bolts", smp)
-		e, _ := emb.Embed(context.Background(), img, []int{1, 2})
+		img, err := store.Decode("bolts", smp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := emb.Embed(context.Background(), img, []int{1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
 		embs = append(embs, e)
 	}
 	waitBuilt(t, m)

@@ -189,7 +189,10 @@ func TestStoreCrashLeavesTheOldList(t *testing.T) {
 			t.Errorf("%s stays: %v", filepath.Base(p), err)
 		}
 	}
-	entries, _ := os.ReadDir(setDir)
+	entries, err := os.ReadDir(setDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())

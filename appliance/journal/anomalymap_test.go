@@ -60,7 +60,10 @@ func TestAnomalyMapIsJournaled(t *testing.T) {
 		t.Errorf("Get: %v %+v", err, got.AnomalyMap)
 	}
 	// The JSON the API returns: values as numbers, the contract's shape.
-	raw, _ := json.Marshal(got)
+	raw, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{`"anomaly_map":{"grid":4,"values":[0,0,0,0,0,200,`, `"window":{"x":4,"y":0,"w":24,"h":24}`,
 		`"anomaly":{"score":0.8,"threshold":0.3,"region":{"x":120,"y":80,"w":64,"h":40}}`} {
 		if !strings.Contains(string(raw), want) {

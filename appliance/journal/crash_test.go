@@ -101,13 +101,19 @@ func TestKillDuringWrites(t *testing.T) {
 		}
 		// No image file is left without its record.
 		known := map[string]bool{}
-		p, _ := j.Query(Query{Limit: 10000, From: time.Now().Add(-time.Hour)})
+		p, err := j.Query(Query{Limit: 10000, From: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, r := range p.Records {
 			known[r.Image] = true
 		}
 		filepath.WalkDir(filepath.Join(dir, ImagesDir), func(path string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
-				rel, _ := filepath.Rel(filepath.Join(dir, ImagesDir), path)
+				rel, err := filepath.Rel(filepath.Join(dir, ImagesDir), path)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if !known[rel] {
 					t.Errorf("round %d: orphan image %s", round, rel)
 				}

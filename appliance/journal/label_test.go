@@ -76,7 +76,10 @@ func TestLabelIsStoredWithTheRecordAndSurvivesReopen(t *testing.T) {
 	if withoutLabel(t, r) != withoutLabel(t, before) || !slices.Equal(r.Embedding, before.Embedding) {
 		t.Errorf("labelling changed the record:\n%s\nwas\n%s", withoutLabel(t, r), withoutLabel(t, before))
 	}
-	raw, _ := json.Marshal(r)
+	raw, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(raw), `"label":{"correct":false,"class":"good","by":"alice","at":"2026-12-03T10:00:00Z"}`) {
 		t.Errorf("record JSON %s lacks the label in the contract's shape", raw)
 	}
@@ -135,7 +138,7 @@ func TestLabelValidation(t *testing.T) {
 		{"camera without a set", 2, Label{Correct: true}, noSet, nil, "no class set for this camera"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := j.Get(tc.id)
+			before, _ := j.Get(tc.id) // the zero record for the unknown one
 			_, err := j.SetLabel(tc.id, tc.label, tc.setFor)
 			var le *LabelError
 			switch {
@@ -179,7 +182,10 @@ func TestLabelledGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, want := range map[uint64]bool{1: false, 2: true, 5: false} {
-		r, _ := j.Get(id)
+		r, err := j.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got := LabelledGood(r, partsSet()); got != want {
 			t.Errorf("LabelledGood(record %d) = %v, want %v", id, got, want)
 		}
@@ -198,8 +204,11 @@ func TestGoldenCandidate(t *testing.T) {
 	}
 	for id, want := range map[uint64]string{1: "", 2: "", 3: "record 3 is labelled scratch by alice, not a good part",
 		4: "record 4 is UNCERTAIN and not labelled good", 5: "labelled dent"} {
-		r, _ := j.Get(id)
-		err := GoldenCandidate(r, partsSet())
+		r, err := j.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = GoldenCandidate(r, partsSet())
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("record %d refused: %v", id, err)
@@ -294,8 +303,14 @@ func TestDistribution(t *testing.T) {
 		t.Errorf("counted recent %d labelled %d truncated %v set %s bins %d; want 3, 3, false, parts, 10",
 			d.Recent, d.Labelled, d.Truncated, d.Set, d.Bins)
 	}
-	gotJSON, _ := json.Marshal(d.Classes)
-	wantJSON, _ := json.Marshal(want)
+	gotJSON, err := json.Marshal(d.Classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(gotJSON) != string(wantJSON) {
 		t.Errorf("classes\n%s\nwant\n%s", gotJSON, wantJSON)
 	}

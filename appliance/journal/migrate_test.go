@@ -31,7 +31,10 @@ func writeV0(t *testing.T, dir string, verdicts map[uint64]defects.Verdict) {
 			return err
 		}
 		for id, v := range verdicts {
-			raw, _ := json.Marshal(v)
+			raw, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := b.Put(u64(id), raw); err != nil {
 				return err
 			}

@@ -78,7 +78,10 @@ func TestOutboxOrderAckAndRestart(t *testing.T) {
 	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{2, 4, 5}) || j.OutboxLen() != 3 {
 		t.Errorf("after restart: pending %v, len %d", got, j.OutboxLen())
 	}
-	r, _ := j.Get(3)
+	r, err := j.Get(3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !r.PublishedAt.Equal(at) {
 		t.Errorf("record 3 published %v, want %v", r.PublishedAt, at)
 	}
@@ -129,7 +132,10 @@ func TestOutboxLimitPolicies(t *testing.T) {
 				t.Errorf("%d records journaled, want 7", len(p.Records))
 			}
 			for id := uint64(1); id <= 7; id++ {
-				r, _ := j.Get(id)
+				r, err := j.Get(id)
+				if err != nil {
+					t.Fatal(err)
+				}
 				want := ""
 				if !slices.Contains(c.want, id) {
 					want = map[string]string{OutboxDropOldest: DroppedFull, OutboxRefuse: DroppedRefused}[c.policy]
@@ -249,7 +255,10 @@ func TestOutboxMaxAgeDropsStaleVerdicts(t *testing.T) {
 		t.Errorf("outbox %d after the purge, want 2", n)
 	}
 	for id := uint64(1); id <= 5; id++ {
-		r, _ := j.Get(id)
+		r, err := j.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		stale := id == 2 || id == 3
 		if (r.OutboxDropped == DroppedExpired) != stale || stale && !r.OutboxDroppedAt.Equal(clock.Now()) {
 			t.Errorf("record %d: outbox_dropped %q at %v", id, r.OutboxDropped, r.OutboxDroppedAt)

@@ -62,7 +62,10 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 	write(t, j, other, nil)
 	waitWritten(t, j, 7)
 	stored := []defects.Outcome{}
-	p, _ := j.Query(Query{Oldest: true, Camera: "cam0", To: t0.Add(time.Hour)})
+	p, err := j.Query(Query{Oldest: true, Camera: "cam0", To: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range p.Records {
 		stored = append(stored, r.Outcome)
 	}

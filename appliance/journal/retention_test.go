@@ -35,7 +35,10 @@ func imageSizes(t *testing.T, j *Journal) map[uint64]int64 {
 	}
 	filepath.WalkDir(j.imagesDir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(j.imagesDir, path)
+			rel, err := filepath.Rel(j.imagesDir, path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !referenced[rel] {
 				t.Errorf("image %s has no record", rel)
 			}

@@ -57,7 +57,10 @@ func tarBundle(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(filepath.Dir(dir), p)
+		rel, err := filepath.Rel(filepath.Dir(dir), p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -211,7 +214,10 @@ func TestInstallRefusesAWrongDigestAndLeavesTheModel(t *testing.T) {
 	if _, err := s.PreviousDigest(); !errors.Is(err, ErrNoPrevious) {
 		t.Fatalf("a refused install left a previous bundle: %v", err)
 	}
-	entries, _ := os.ReadDir(s.bundlesDir())
+	entries, err := os.ReadDir(s.bundlesDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(entries) != 1 {
 		t.Fatalf("%d entries under %s after refused installs, want the installed bundle only", len(entries), s.bundlesDir())
 	}

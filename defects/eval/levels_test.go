@@ -48,7 +48,10 @@ func TestOutcomeLevelsAndClassConfusion(t *testing.T) {
 	if r.Outcomes[1].Precision.Defined() || r.Outcomes[1].Recall != 0 {
 		t.Errorf("FAIL level %+v: want no precision, recall 0", r.Outcomes[1])
 	}
-	raw, _ := json.Marshal(r.Outcomes[1])
+	raw, err := json.Marshal(r.Outcomes[1])
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(raw) != `{"outcome":"FAIL","support":2,"predicted":0,"correct":0,"precision":null,"recall":0}` {
 		t.Errorf("JSON %s", raw)
 	}

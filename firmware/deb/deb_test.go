@@ -276,7 +276,10 @@ func checkInstalled(t *testing.T, deb string) {
 // checkService installs the package on this machine and starts the
 // service: that needs systemd as PID 1 and consent to change the machine.
 func checkService(t *testing.T, deb string) {
-	comm, _ := os.ReadFile("/proc/1/comm")
+	comm, err := os.ReadFile("/proc/1/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if pid1 := strings.TrimSpace(string(comm)); pid1 != "systemd" {
 		t.Skipf("starting the service needs systemd as PID 1; PID 1 here is %q (a container)", pid1)
 	}

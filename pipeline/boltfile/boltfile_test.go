@@ -115,7 +115,10 @@ func TestPreflightRefusesATruncatedFile(t *testing.T) {
 	}
 	need := int64(f.Meta.HighWater) * int64(f.Meta.PageSize)
 	f.Close()
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, size := range []int64{100, 4096, 8191, 16384, need / 2, need - 1} {
 		cut := filepath.Join(t.TempDir(), "cut.db")
 		if err := os.WriteFile(cut, data[:size], 0o600); err != nil {
@@ -133,7 +136,10 @@ func TestPreflightRefusesATruncatedFile(t *testing.T) {
 
 func TestPreflightRefusesBadMetaPages(t *testing.T) {
 	path, _ := sample(t)
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ps := 4096
 	for i := 0; i < 2; i++ { // both meta pages' checksums broken
 		data[i*ps+pageHeader+20] ^= 0xff
@@ -149,7 +155,10 @@ func TestPreflightRefusesBadMetaPages(t *testing.T) {
 // Garbage over the page holding a key is reported, and the rest is read.
 func TestWalkSkipsAGarbagePage(t *testing.T) {
 	path, want := sample(t)
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	off := bytes.Index(data, []byte("key-01500"))
 	if off < 0 {
 		t.Fatal("key not found in the file")
@@ -183,11 +192,14 @@ func TestWalkSkipsAGarbagePage(t *testing.T) {
 // Guard turns bbolt's fault on a truncated file into an error.
 func TestGuardTurnsAFaultIntoAnError(t *testing.T) {
 	path, _ := sample(t)
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, data[:len(data)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := Guard(path, func() error {
+	err = Guard(path, func() error {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 		if err != nil {
 			return err
@@ -206,7 +218,10 @@ func TestGuardTurnsAFaultIntoAnError(t *testing.T) {
 // and Scan finds the values of the pages it still has.
 func TestOpenDamagedReadsATruncatedFile(t *testing.T) {
 	path, want := sample(t)
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

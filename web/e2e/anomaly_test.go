@@ -497,7 +497,10 @@ func near(img image.Image, x, y, d int, ok func(r, g, b int) bool) bool {
 func jsonRect(t *testing.T, v any) rect {
 	t.Helper()
 	var r rect
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
 	must(t, json.Unmarshal(b, &r))
 	return r
 }
@@ -505,7 +508,10 @@ func jsonRect(t *testing.T, v any) rect {
 func jsonInts(t *testing.T, v any) []int {
 	t.Helper()
 	var out []int
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
 	must(t, json.Unmarshal(b, &out))
 	return out
 }

@@ -229,7 +229,10 @@ func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, a.URL+"/api/v1"+path, r)

@@ -107,7 +107,10 @@ func TestWriteDatasetWritesMasksBesideTheDefects(t *testing.T) {
 	if calls != want || last != want || total != want {
 		t.Errorf("progress: %d calls, last %d of %d; want %d of %d", calls, last, total, want, want)
 	}
-	entries, _ := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(entries) != 1 || entries[0].Name() != Bracket {
 		t.Fatalf("categories %v, want only %s", entries, Bracket)
 	}
@@ -157,7 +160,10 @@ func TestWriteDatasetIsDeterministicPerSeed(t *testing.T) {
 			if err != nil || e.IsDir() {
 				return err
 			}
-			rel, _ := filepath.Rel(dir, path)
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			files[rel], err = os.ReadFile(path)
 			return err
 		})

@@ -243,7 +243,10 @@ func TestWriteDatasetUsesTheMVTecLayout(t *testing.T) {
 			}
 		}
 	}
-	entries, _ := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(entries) != len(PartTypes) {
 		t.Errorf("%d categories, want %d", len(entries), len(PartTypes))
 	}

@@ -33,7 +33,10 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	dir := writeTiny(t, graph.FP32, graph.INT8)
 	// Optimum's suffix: found like ours.
 	for _, stem := range []string{"vision_model", "text_model"} {
-		data, _ := os.ReadFile(filepath.Join(dir, ModelDir, stem+".onnx"))
+		data, err := os.ReadFile(filepath.Join(dir, ModelDir, stem+".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, ModelDir, stem+"_quantized.onnx"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +193,10 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 	}
 	must(os.Remove(filepath.Join(dir, ConfigFile)))
 	must(os.Remove(filepath.Join(dir, ModelDir, "text_model.onnx")))
-	entries, _ := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range entries {
 		for _, tf := range tokenizerFiles {
 			if e.Name() == tf {
@@ -198,7 +204,7 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 			}
 		}
 	}
-	err := Check(dir, "fp32")
+	err = Check(dir, "fp32")
 	if err == nil {
 		t.Fatal("an incomplete bundle passed the check")
 	}

@@ -135,7 +135,10 @@ func TestSaveInline(t *testing.T) {
 	if _, err := os.Stat(ExternalDataPath(path)); !os.IsNotExist(err) {
 		t.Errorf("inline save left an external data file: %v", err)
 	}
-	data, _ := os.ReadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	enc, _ := m.Encode()
 	if !bytes.Equal(data, enc) {
 		t.Error("saved file differs from Encode")
@@ -163,7 +166,10 @@ func TestSaveExternal(t *testing.T) {
 		t.Errorf("progress %d of %d, files hold %d", last, total, modelInfo.Size()+dataInfo.Size())
 	}
 
-	raw, _ := os.ReadFile(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	decoded, err := Decode(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -214,12 +220,15 @@ func TestLoadRejectsEscapingLocation(t *testing.T) {
 	if err := m.Save(path, SaveOptions{ExternalAbove: 1}); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := os.ReadFile(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	evil := bytes.ReplaceAll(raw, []byte("m.onnx_data"), []byte("../m.o_data"))
 	if err := os.WriteFile(path, evil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(path)
+	_, err = Load(path)
 	if err == nil || !strings.Contains(err.Error(), "leaves the model's directory") {
 		t.Fatalf("Load of an escaping external location: %v", err)
 	}

@@ -38,7 +38,10 @@ func TestLoadImageFile(t *testing.T) {
 	if err := os.WriteFile(text, []byte("hello, world"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(jpg)
+	data, err := os.ReadFile(jpg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(truncated, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}

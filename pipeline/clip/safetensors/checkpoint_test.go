@@ -38,7 +38,10 @@ func writeSharded(t *testing.T, dir string, tensors map[string]*arch.Tensor, dty
 
 func writeIndex(t *testing.T, dir string, weightMap map[string]string) {
 	t.Helper()
-	index, _ := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": weightMap})
+	index, err := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": weightMap})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, IndexFileName), index, 0o644); err != nil {
 		t.Fatal(err)
 	}

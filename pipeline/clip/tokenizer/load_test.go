@@ -277,7 +277,10 @@ func TestMalformedFilesAreNamed(t *testing.T) {
 			}
 		}
 	}
-	noSOTJSON, _ := json.Marshal(noSOT)
+	noSOTJSON, err := json.Marshal(noSOT)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name  string

@@ -53,7 +53,10 @@ func TestMatchesIndependentPythonTokenizer(t *testing.T) {
 	prompts := randomPrompts(3000, uint64(os.Getpid()))
 	var in bytes.Buffer
 	for _, p := range prompts {
-		line, _ := json.Marshal(p)
+		line, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		in.Write(append(line, '\n'))
 	}
 	cmd := exec.Command(py, filepath.Join("testdata", "reference_tokenizer.py"), filepath.Join("vocab", "bpe_simple_vocab_16e6.txt.gz"))
