@@ -14,6 +14,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // anomalyDefects are the offline classes with zero-shot anomaly detection
@@ -152,7 +153,7 @@ func TestRunScoresAgainstGoldenSamples(t *testing.T) {
 	// Parts until the bank is in: the line does not wait for it.
 	var raw string
 	part := 0
-	waitFor(t, "a verdict with the anomaly fields", func() bool {
+	testenv.WaitFor(t, "a verdict with the anomaly fields", func() bool {
 		part++
 		id := fmt.Sprintf("G-%d", part)
 		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, id)).Wait()

@@ -134,7 +134,7 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 			t.Fatalf("trigger %s: %d", p, code)
 		}
 	}
-	waitFor(t, "the three parts in the journal", func() bool {
+	testenv.WaitFor(t, "the three parts in the journal", func() bool {
 		var page struct{ Records []json.RawMessage }
 		app.getJSON(t, "/history?limit=10", "admin", "admin-password-1", &page)
 		return len(page.Records) == len(parts)

@@ -50,7 +50,7 @@ func TestRunDegradesOnAFullDisk(t *testing.T) {
 		t.Helper()
 		plc.Publish("linesight/l1/cam0/trigger", 1, false, fmt.Sprintf(`{"part_id":%q}`, part)).Wait()
 		var v map[string]any
-		waitFor(t, "the verdict for "+part, func() bool {
+		testenv.WaitFor(t, "the verdict for "+part, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			v = verdicts[part]
@@ -92,7 +92,7 @@ func TestRunDegradesOnAFullDisk(t *testing.T) {
 			t.Errorf("a verdict published while the journal cannot commit says journaled: %v", v["journaled"])
 		}
 	}
-	waitFor(t, "a status that says degraded", func() bool {
+	testenv.WaitFor(t, "a status that says degraded", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(statuses) > 0 && strings.Contains(statuses[len(statuses)-1], `"degraded":["journal cannot commit`)
@@ -107,11 +107,11 @@ func TestRunDegradesOnAFullDisk(t *testing.T) {
 	})
 
 	filler.Remove()
-	waitFor(t, "ready again", func() bool { code, _ := readyz(); return code == http.StatusOK })
+	testenv.WaitFor(t, "ready again", func() bool { code, _ := readyz(); return code == http.StatusOK })
 	if v := verdictFor("P-after"); v["journaled"] != true {
 		t.Errorf("verdict after space came back: %v", v)
 	}
-	waitFor(t, "a status that is no longer degraded", func() bool {
+	testenv.WaitFor(t, "a status that is no longer degraded", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return !strings.Contains(statuses[len(statuses)-1], `"degraded"`)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // The harness for the tests that run `linesight run` (or serve) in this
@@ -43,9 +45,8 @@ func (l *lockedBuffer) String() string {
 // listen on port 0, so the port is the one the server bound.
 var listeningURL = regexp.MustCompile(`msg="web server listening" url=(http://\S+)/`)
 
-// waitDeadline is how long a condition may take: generous, since the
-// machines running the tests are shared and slow.
-const waitDeadline = 90 * time.Second
+// waitDeadline is how long a notification may take: testenv.WaitFor's.
+const waitDeadline = testenv.WaitDeadline
 
 // webOnPort0 puts the dashboard on a port the system picks, read back
 // from the log (not the default 8080, which another program may hold).
@@ -188,11 +189,11 @@ func (p *process) waitLog(t *testing.T, what, s string) {
 	p.waitFor(t, what, func() bool { return strings.Contains(p.Log.String(), s) })
 }
 
-// waitFor is waitFor that fails at once, with the log, if the command ends
+// waitFor is testenv.WaitFor that fails at once, with the log, if the command ends
 // before cond holds.
 func (p *process) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	waitFor(t, what, func() bool {
+	testenv.WaitFor(t, what, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("exited %d while waiting for %s:\n%s", p.code, what, p.Log.String())
@@ -221,19 +222,6 @@ func (p *process) wait(t *testing.T, within time.Duration) int {
 	case <-time.After(within):
 		t.Errorf("still running %v after it was cancelled or should have ended:\n%s", within, p.Log.String())
 		return -1
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitDeadline)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s after %v", what, waitDeadline)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -292,7 +280,7 @@ func (m *plcMessages) on(topic string) []string {
 func (m *plcMessages) wait(t *testing.T, topic, s string) string {
 	t.Helper()
 	var found string
-	waitFor(t, fmt.Sprintf("a message on %s containing %q", topic, s), func() bool {
+	testenv.WaitFor(t, fmt.Sprintf("a message on %s containing %q", topic, s), func() bool {
 		for _, p := range m.on(topic) {
 			if strings.Contains(p, s) {
 				found = p

@@ -100,7 +100,7 @@ func TestRunOutboxRule(t *testing.T) {
 	// waitLocked waits for cond on what the PLC received.
 	waitLocked := func(what string, cond func() bool) {
 		t.Helper()
-		waitFor(t, what, func() bool {
+		testenv.WaitFor(t, what, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return cond()

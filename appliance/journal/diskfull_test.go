@@ -13,6 +13,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal/tmpfs"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // logLines keeps the journal's log lines at Warn and above.
@@ -103,7 +104,7 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 		t.Fatal("Sync says the records are committed on a full disk")
 	}
 	// Many flushes fail, and still the log says it once.
-	waitFor(t, func() bool { return j.Stats().FlushErrors >= 30 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().FlushErrors >= 30 })
 	if j.Degraded() == "" {
 		t.Fatal("the journal does not say it is degraded while it cannot commit")
 	}
@@ -147,7 +148,7 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 		}
 	}
 	filler.Remove()
-	waitFor(t, func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
 	st = j.Stats()
 	if st.Written+st.NotJournaled != before+full {
 		t.Errorf("%d written + %d not journaled, want %d", st.Written, st.NotJournaled, before+full)
@@ -257,7 +258,7 @@ func TestCloseOnFullDiskLosesAtMostMaxPending(t *testing.T) {
 	for i := 11; i <= 500; i++ {
 		write(t, j, verdict("cam0", uint64(i), t0, defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 	}
-	waitFor(t, func() bool { return j.Degraded() != "" })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Degraded() != "" })
 	j.Sync(context.Background()) // the writer has taken every record
 	before := j.Stats()
 	if err := j.Close(); err != nil {
@@ -303,7 +304,7 @@ func TestFullDiskTurnsTheJournalOver(t *testing.T) {
 		write(t, j, verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 	}
 	j.Sync(context.Background()) // the writer has taken every record
-	waitFor(t, func() bool { return j.Stats().Flushes > 50 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Flushes > 50 })
 	st := j.Stats()
 	if st.Written <= before {
 		t.Errorf("nothing committed on the full disk: %+v", st)
@@ -336,7 +337,7 @@ func TestFullDiskWithoutMQTTSaysNothingIsPublished(t *testing.T) {
 	for i := 1; i <= 200; i++ {
 		write(t, j, verdict("cam0", uint64(i), t0, defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 	}
-	waitFor(t, func() bool { return j.Degraded() != "" })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Degraded() != "" })
 	if why := j.Degraded(); strings.Contains(why, "publish") || !strings.Contains(why, "cannot commit") {
 		t.Errorf("degraded reason without MQTT: %q", why)
 	}
@@ -344,5 +345,5 @@ func TestFullDiskWithoutMQTTSaysNothingIsPublished(t *testing.T) {
 		t.Errorf("%d verdicts handed to a link that is not configured", st.Unjournaled)
 	}
 	filler.Remove()
-	waitFor(t, func() bool { return j.Degraded() == "" })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Degraded() == "" })
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // partsSet is the class set of the fixture's cam0: good, scratch, dent.
@@ -59,7 +60,7 @@ func TestLabelIsStoredWithTheRecordAndSurvivesReopen(t *testing.T) {
 	if err := j.Ack(2, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { r, _ := j.Get(2); return !r.PublishedAt.IsZero() })
+	testenv.WaitFor(t, "the condition", func() bool { r, _ := j.Get(2); return !r.PublishedAt.IsZero() })
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestExpiredRecordsLeaveTheLabelIndex(t *testing.T) {
 	}
 	// The cutoff moves to 09:58:30: record 2 (08:59:10) expires, 5 stays.
 	clock.Set(t0.Add(3 * time.Hour))
-	waitFor(t, func() bool { return j.Stats().Expired == 4 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Expired == 4 })
 	p, err := j.Query(Query{Labelled: true})
 	if err != nil || !slices.Equal(ids(p), []uint64{5}) {
 		t.Errorf("labelled records after expiry %v, %v; want [5]", ids(p), err)

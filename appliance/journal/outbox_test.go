@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func pendingIDs(t *testing.T, j *Journal, after uint64, limit int) []uint64 {
@@ -245,9 +246,9 @@ func TestOutboxMaxAgeDropsStaleVerdicts(t *testing.T) {
 	if err := j.Ack(1, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { r, _ := j.Get(1); return !r.PublishedAt.IsZero() })
+	testenv.WaitFor(t, "the condition", func() bool { r, _ := j.Get(1); return !r.PublishedAt.IsZero() })
 	clock.Set(start.Add(61*time.Second + purgeGrace))
-	waitFor(t, func() bool { return j.Stats().OutboxExpired == 2 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().OutboxExpired == 2 })
 	if s := j.Stats(); !s.OutboxLastExpired.Equal(clock.Now()) || s.OutboxDropped != 0 {
 		t.Errorf("stats %+v", s)
 	}
@@ -274,7 +275,7 @@ func TestOutboxMaxAgeDropsStaleVerdicts(t *testing.T) {
 		t.Errorf("pending at 13:01:51 %v, want none", got)
 	}
 	clock.Set(start.Add(111*time.Second + purgeGrace))
-	waitFor(t, func() bool { return j.Stats().OutboxExpired == 4 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().OutboxExpired == 4 })
 	if n := j.OutboxLen(); n != 0 {
 		t.Errorf("outbox %d, want 0", n)
 	}
@@ -301,7 +302,7 @@ func TestOutboxLeftByAnEarlierRunIsPurgedInBulk(t *testing.T) {
 	if got := pendingIDs(t, j, 0, 1); len(got) != 0 {
 		t.Errorf("an hour later, pending %v; want none", got)
 	}
-	waitFor(t, func() bool { return j.Stats().OutboxExpired == 200 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().OutboxExpired == 200 })
 	if s := j.Stats(); s.Flushes != 1 {
 		t.Errorf("the purge took %d transactions, want 1", s.Flushes)
 	}

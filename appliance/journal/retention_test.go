@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // imageSizes maps each record id with an image to its file size, and checks
@@ -90,7 +91,7 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 	const slack = 8 << 10
 	o.MaxBytes = fileSize(t, filepath.Join(dir, FileName)) + sizes[4] + sizes[5] + sizes[6] + sizes[7] + slack
 	j = mustOpen(t, o)
-	waitFor(t, func() bool { return j.Stats().Flushes > 0 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Flushes > 0 })
 	if got := sortedIDs(imageSizes(t, j)); !slices.Equal(got, []uint64{4, 5, 6, 7}) {
 		t.Errorf("images kept %v, want [4 5 6 7]", got)
 	}
@@ -106,7 +107,7 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 	// oldest first (4, 5), counted apart.
 	o.MaxBytes = fileSize(t, filepath.Join(dir, FileName)) + sizes[7] + slack
 	j = mustOpen(t, o)
-	waitFor(t, func() bool { return j.Stats().Flushes > 0 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Flushes > 0 })
 	if got := sortedIDs(imageSizes(t, j)); !slices.Equal(got, []uint64{7}) {
 		t.Errorf("images kept %v, want [7]", got)
 	}
@@ -116,17 +117,6 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 	// The records themselves stay.
 	if p, _ := j.Query(Query{}); len(p.Records) != 7 {
 		t.Errorf("%d records, want 7", len(p.Records))
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -150,7 +140,7 @@ func TestMaxAgeExpiresRecordsImagesAndMinuteCounters(t *testing.T) {
 	j := mustOpen(t, o)
 	// The cutoff is 09:58:30: ids 1-4 (08:58:30-09:00:30) go at the first flush.
 	fixture(t, j)
-	waitFor(t, func() bool { return j.Stats().Expired == 4 })
+	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Expired == 4 })
 	if p, _ := j.Query(Query{}); !slices.Equal(ids(p), []uint64{7, 6, 5}) {
 		t.Errorf("records left %v, want [7 6 5]", ids(p))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/journal/tmpfs"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -187,7 +188,7 @@ func TestVerdictsReachThePLCWhileTheDiskIsFull(t *testing.T) {
 
 	filler := tmpfs.Fill(t, dir)
 	write(21, 320) // many more than MaxPending
-	waitUntil(t, "the journal to say it is degraded", func() bool { return j.Degraded() != "" })
+	testenv.WaitFor(t, "the journal to say it is degraded", func() bool { return j.Degraded() != "" })
 	app.set(func(s *Snapshot) { s.Degraded = []string{j.Degraded()} })
 	msgs := plc.await("all 320 verdicts", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 320 })
 	checkInOrder(t, verdictIDs(t, msgs), 320)
@@ -205,7 +206,7 @@ func TestVerdictsReachThePLCWhileTheDiskIsFull(t *testing.T) {
 	})
 
 	filler.Remove()
-	waitUntil(t, "commits to resume", func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
+	testenv.WaitFor(t, "commits to resume", func() bool { return j.Degraded() == "" && j.Stats().Held == 0 })
 	app.set(func(s *Snapshot) { s.Degraded = nil })
 	write(321, 330)
 	msgs = plc.await("the verdicts after recovery", "/verdict", func(m []received) bool { return distinct(verdictIDs(t, m)) >= 330 })
@@ -214,18 +215,5 @@ func TestVerdictsReachThePLCWhileTheDiskIsFull(t *testing.T) {
 		if !journaled(m) {
 			t.Errorf("after recovery a verdict is not journaled: %s", m.payload)
 		}
-	}
-}
-
-// waitUntil polls cond with a generous deadline; it only guards against
-// hangs.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

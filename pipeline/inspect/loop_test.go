@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -210,7 +211,7 @@ func TestFreeRunDropsOldestWhenBehind(t *testing.T) {
 	// Wait until the first frame is held by the blocked encoder and the
 	// collector has taken the second into the next batch buffer.
 	h.frame("cam0", 1, time.Millisecond)
-	waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
+	testenv.WaitFor(t, "the condition", func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
 	for i := 2; i < 10; i++ {
 		h.frame("cam0", byte(i), time.Duration(i)*time.Millisecond)
 	}
@@ -226,17 +227,6 @@ func TestFreeRunDropsOldestWhenBehind(t *testing.T) {
 	}
 	if d := h.loop.CameraStats("cam0").Dropped.Value(); d != 5 {
 		t.Errorf("dropped %d, want 5", d)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -309,7 +299,7 @@ func TestTriggersAreNeverSilentlyLost(t *testing.T) {
 		}
 		h.frame("cam0", byte(2*i), at)
 		if i == 0 {
-			waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
+			testenv.WaitFor(t, "the condition", func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
 		}
 	}
 	// A trigger whose frame never comes times out.
@@ -410,7 +400,7 @@ func TestShutdownFinishesAcceptedFrames(t *testing.T) {
 		h.frame("cam0", byte(i), 0)
 	}
 	h.loop.Trigger("cam1", "P-waiting", h.t0.Add(time.Hour))
-	waitFor(t, func() bool { return len(emb.batchSizes()) == 0 && h.loop.CameraStats("cam0").QueueDepth.Value() < 7 })
+	testenv.WaitFor(t, "the condition", func() bool { return len(emb.batchSizes()) == 0 && h.loop.CameraStats("cam0").QueueDepth.Value() < 7 })
 	h.cancel()
 	close(emb.gate)
 	<-h.done
@@ -462,7 +452,7 @@ func TestSlowLossySinkDoesNotHoldUpOthers(t *testing.T) {
 		f.Camera, f.Seq, f.CapturedAt = "cam0", uint64(i+1), time.Now()
 		l.Submit(f)
 	}
-	waitFor(t, func() bool { return len(mem.Verdicts()) == 20 })
+	testenv.WaitFor(t, "the condition", func() bool { return len(mem.Verdicts()) == 20 })
 	if d := stuckStats.Dropped.Value(); d < 17 {
 		t.Errorf("stuck sink dropped %d, want at least 17 of 20", d)
 	}
@@ -510,12 +500,12 @@ func TestMissedVerdictsKeepTheirCamerasOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.frame("cam0", 2, now.Sub(h.t0))
-		waitFor(t, func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
+		testenv.WaitFor(t, "the condition", func() bool { return h.loop.CameraStats("cam0").QueueDepth.Value() == 0 })
 		// P-2's frame never comes: it times out while P-1 is in the encoder.
 		if err := h.loop.Trigger("cam0", "P-2", time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, func() bool { return h.loop.CameraStats("cam0").Missed.Value() == 1 })
+		testenv.WaitFor(t, "the condition", func() bool { return h.loop.CameraStats("cam0").Missed.Value() == 1 })
 		time.Sleep(time.Second) // P-1 still in the encoder, long after P-2 timed out
 		synctest.Wait()
 		close(emb.gate)
@@ -552,7 +542,7 @@ func TestTriggersExpireWhileTheLoopIsBusy(t *testing.T) {
 			}
 		}()
 		defer func() { close(stop); <-fed }()
-		waitFor(t, func() bool { return h.loop.CameraStats("cam1").Inspected.Value() > 5 })
+		testenv.WaitFor(t, "the condition", func() bool { return h.loop.CameraStats("cam1").Inspected.Value() > 5 })
 		if err := h.loop.Trigger("cam0", "P-1", time.Now()); err != nil {
 			t.Fatal(err)
 		}
