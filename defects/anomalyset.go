@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 // AnomalyClass is the class of a FAIL that only the anomaly map decided.

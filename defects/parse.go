@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 // Version is the file format this package reads.

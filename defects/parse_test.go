@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 func TestLoadExample(t *testing.T) {

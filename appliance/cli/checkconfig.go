@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/internal/yamlconf"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
-	"github.com/linesight/linesight/pipeline/yamlconf"
 )
 
 // checkConfig validates an appliance file, the defect-class file it names

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 // defects loads the defect-class file and checks it against the cameras.

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 // Config is the appliance configuration file.

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/internal/yamlconf"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/yamlconf"
 )
 
 // classesYAML is a defect-class file with one set, which serves every camera.

@@ -1,9 +1,9 @@
 package config
 
 import (
+	"github.com/linesight/linesight/internal/yamlconf"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/yamlconf"
 )
 
 // applyDefaults fills in every key the file leaves out. A key that is

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/pipeline/yamlconf"
+	"github.com/linesight/linesight/internal/yamlconf"
 )
 
 // The JSON Schemas serve editors; these tests keep them in step with the

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linesight/linesight/internal/yamlconf"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/yamlconf"
 )
 
 // validator records every invalid value in doc, which knows its line.
