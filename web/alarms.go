@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Alarm is a condition an operator should know about. It stays listed while
@@ -194,7 +195,7 @@ func (s *Server) ackAlarm(c echo.Context) error {
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("alarm %q is not active", c.Param("id")))
 	}
-	s.auditLog(c, AuditEntry{Action: "alarm.ack", Detail: al.ID})
+	s.auditLog(c, users.AuditEntry{Action: "alarm.ack", Detail: al.ID})
 	s.publishAlarms()
 	return c.JSON(http.StatusOK, al)
 }

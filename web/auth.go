@@ -1,13 +1,16 @@
 package web
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Cookie and header names the front-end relies on (docs/api.md).
@@ -45,7 +48,7 @@ func newSessions(now func() time.Time) *sessions {
 	return &sessions{m: map[string]*session{}, now: now}
 }
 
-func (s *sessions) create(u User) identity {
+func (s *sessions) create(u users.User) identity {
 	id := identity{Name: u.Name, Role: u.Role, CSRF: randomToken(24), Token: randomToken(32), MustChange: u.MustChangePassword}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,7 +127,7 @@ func (s *Server) identify(c echo.Context) (*identity, error) {
 	if err != nil {
 		s.limiter.fail(client, name)
 		s.log.Warn("failed login", "user", name, "client", client, "via", "basic")
-		return nil, echo.NewHTTPError(http.StatusUnauthorized, errWrongLogin.Error())
+		return nil, echo.NewHTTPError(http.StatusUnauthorized, users.ErrWrongLogin.Error())
 	}
 	s.limiter.succeed(client, name)
 	return &identity{Name: u.Name, Role: u.Role, MustChange: u.MustChangePassword}, nil
@@ -134,9 +137,9 @@ func (s *Server) identify(c echo.Context) (*identity, error) {
 // kiosk screen may see without login.
 const (
 	levelKiosk    = "kiosk"
-	levelOperator = RoleOperator
-	levelEngineer = RoleEngineer
-	levelAdmin    = RoleAdmin
+	levelOperator = users.RoleOperator
+	levelEngineer = users.RoleEngineer
+	levelAdmin    = users.RoleAdmin
 )
 
 // guard enforces a route's level, and the CSRF token on every
@@ -159,9 +162,9 @@ func (s *Server) guard(level string) echo.MiddlewareFunc {
 			}
 			need := level
 			if need == levelKiosk || need == levelAccount {
-				need = RoleOperator
+				need = users.RoleOperator
 			}
-			if roleRank[id.Role] < roleRank[need] {
+			if users.Rank(id.Role) < users.Rank(need) {
 				return echo.NewHTTPError(http.StatusForbidden, "this needs the "+need+" role")
 			}
 			if id.Token != "" && unsafeMethod(c.Request().Method) {
@@ -191,4 +194,12 @@ func whoName(c echo.Context) string {
 		return id.Name
 	}
 	return "kiosk"
+}
+
+// randomToken is n random bytes, base64url without padding: session and
+// CSRF tokens.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand panics rather than return an error)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

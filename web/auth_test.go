@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/linesight/linesight/appliance/users"
 	"net/http"
 	"strings"
 	"testing"
@@ -155,7 +156,7 @@ func TestChangeOwnPassword(t *testing.T) {
 }
 
 func TestInitialAdminOnce(t *testing.T) {
-	s, err := OpenStore(t.TempDir() + "/web.db")
+	s, err := users.OpenStore(t.TempDir() + "/web.db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestInitialAdminOnce(t *testing.T) {
 	if err != nil || pw == "" {
 		t.Fatalf("first start: %q %v", pw, err)
 	}
-	if u, err := s.Authenticate("admin", pw); err != nil || u.Role != RoleAdmin {
+	if u, err := s.Authenticate("admin", pw); err != nil || u.Role != users.RoleAdmin {
 		t.Fatalf("initial admin: %+v %v", u, err)
 	}
 	if pw2, _ := s.EnsureAdmin(time.Now()); pw2 != "" {

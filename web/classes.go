@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -287,7 +288,7 @@ func (s *Server) saveClasses(c echo.Context) error {
 	if old != nil {
 		changes = diffClasses(old, f)
 	}
-	s.auditLog(c, AuditEntry{Action: "classes.save", Detail: req.Comment, FromHash: oldHash, ToHash: f.Hash(), Changes: changes})
+	s.auditLog(c, users.AuditEntry{Action: "classes.save", Detail: req.Comment, FromHash: oldHash, ToHash: f.Hash(), Changes: changes})
 	s.log.Info("defect classes saved", "user", whoName(c), "from", oldHash, "to", f.Hash())
 	return c.JSON(http.StatusOK, map[string]string{"hash": f.Hash(), "previous_hash": oldHash})
 }

@@ -1,21 +1,12 @@
 package web
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/labstack/echo/v4"
-)
 
-// InitialPasswordFile is the file in the data directory that holds the
-// generated first admin's password, readable by its owner only, until the
-// password is changed.
-const InitialPasswordFile = "initial-admin-password"
+	"github.com/linesight/linesight/appliance/users"
+)
 
 // levelAccount is the access level of a route that any logged-in user may
 // call, even one who must change their password first: changing it, and
@@ -32,75 +23,12 @@ func mustChange(id *identity, level string) error {
 	return nil
 }
 
-// PrepareFirstAdmin creates the first admin when the store has no users and
-// writes its password to InitialPasswordFile in dataDir (mode 0600). It
-// returns the password and the file, or "" for both when users existed; then
-// a file left from before is removed once no one must change a password.
-func PrepareFirstAdmin(store *Store, dataDir string, now time.Time) (password, file string, err error) {
-	path := filepath.Join(dataDir, InitialPasswordFile)
-	password, err = store.EnsureAdmin(now)
-	if err != nil {
-		return "", "", fmt.Errorf("create the first admin: %w", err)
-	}
-	if password == "" {
-		return "", "", forgetInitialPassword(store, path)
-	}
-	if err := writePrivate(path, []byte(password+"\n")); err != nil {
-		return "", "", fmt.Errorf("write the first admin's password: %w", err)
-	}
-	return password, path, nil
-}
-
-// writePrivate replaces path with data, readable and writable by the owner
-// only, never showing a partial file.
-func writePrivate(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// forgetInitialPassword removes the initial password file when no account
-// must change its password any more: the password in it is then stale.
-func forgetInitialPassword(store *Store, path string) error {
-	users, err := store.Users()
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.MustChangePassword {
-			return nil
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove the initial admin password file: %w", err)
-	}
-	return nil
-}
-
 // forgetInitialPassword is called after a password change.
 func (s *Server) forgetInitialPassword() {
 	if s.opts.InitialPasswordFile == "" {
 		return
 	}
-	if err := forgetInitialPassword(s.store, s.opts.InitialPasswordFile); err != nil {
+	if err := users.ForgetInitialPassword(s.store, s.opts.InitialPasswordFile); err != nil {
 		s.log.Error("initial admin password file not removed", "file", s.opts.InitialPasswordFile, "err", err)
 	}
 }

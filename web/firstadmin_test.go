@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"github.com/linesight/linesight/appliance/users"
 	"io/fs"
 	"net/http"
 	"os"
@@ -16,13 +17,13 @@ import (
 func firstAdmin(t *testing.T) (h *harness, password, file string) {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	store, err := users.OpenStore(filepath.Join(dir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	password, file, err = PrepareFirstAdmin(store, dir, time.Now())
-	if err != nil || password == "" || file != filepath.Join(dir, InitialPasswordFile) {
+	password, file, err = users.PrepareFirstAdmin(store, dir, time.Now())
+	if err != nil || password == "" || file != filepath.Join(dir, users.InitialPasswordFile) {
 		t.Fatalf("first admin: %q %q %v", password, file, err)
 	}
 	h = newHarness(t, func(o *Options) { o.Store, o.InitialPasswordFile = store, file })
@@ -114,16 +115,16 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 // flag; the next start removes the stale file.
 func TestFirstAdminFileGoesAfterAReset(t *testing.T) {
 	dir := t.TempDir()
-	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	store, err := users.OpenStore(filepath.Join(dir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	_, file, err := PrepareFirstAdmin(store, dir, time.Now())
+	_, file, err := users.PrepareFirstAdmin(store, dir, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := PrepareFirstAdmin(store, dir, time.Now()); err != nil {
+	if _, _, err := users.PrepareFirstAdmin(store, dir, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(file); err != nil {
@@ -135,7 +136,7 @@ func TestFirstAdminFileGoesAfterAReset(t *testing.T) {
 	if u, _ := store.User("admin"); u.MustChangePassword {
 		t.Error("a new password did not clear must-change")
 	}
-	if pw, _, err := PrepareFirstAdmin(store, dir, time.Now()); err != nil || pw != "" {
+	if pw, _, err := users.PrepareFirstAdmin(store, dir, time.Now()); err != nil || pw != "" {
 		t.Fatalf("restart: %q %v", pw, err)
 	}
 	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {

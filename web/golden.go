@@ -14,6 +14,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) goldenAdd(c echo.Context, data []byte, o golden.Origin, from st
 	if err != nil {
 		return goldenErr(c, err)
 	}
-	s.auditLog(c, AuditEntry{Action: "golden.add", Detail: fmt.Sprintf("set %s: sample %s from %s", set, smp.ID, from)})
+	s.auditLog(c, users.AuditEntry{Action: "golden.add", Detail: fmt.Sprintf("set %s: sample %s from %s", set, smp.ID, from)})
 	return c.JSON(http.StatusCreated, smp)
 }
 
@@ -165,6 +166,6 @@ func (s *Server) goldenRemove(c echo.Context) error {
 	if err != nil {
 		return goldenErr(c, err)
 	}
-	s.auditLog(c, AuditEntry{Action: "golden.remove", Detail: fmt.Sprintf("set %s: sample %s", set, smp.ID)})
+	s.auditLog(c, users.AuditEntry{Action: "golden.remove", Detail: fmt.Sprintf("set %s: sample %s", set, smp.ID)})
 	return c.JSON(http.StatusOK, smp)
 }

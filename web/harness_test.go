@@ -19,11 +19,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
-func init() { bcryptCost = bcrypt.MinCost } // keep tests fast
+func init() { users.BcryptCost = bcrypt.MinCost } // keep tests fast
 
 // fakeApp is the appliance as the server sees it.
 type fakeApp struct {
@@ -126,7 +127,7 @@ type harness struct {
 	app     *fakeApp
 	classes *fakeClasses
 	journal *journal.Journal
-	store   *Store
+	store   *users.Store
 }
 
 type harnessOpt func(*Options)
@@ -134,12 +135,12 @@ type harnessOpt func(*Options)
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	store, err := users.OpenStore(filepath.Join(dir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	for _, u := range []struct{ name, role string }{{"olga", RoleOperator}, {"erik", RoleEngineer}, {"ada", RoleAdmin}} {
+	for _, u := range []struct{ name, role string }{{"olga", users.RoleOperator}, {"erik", users.RoleEngineer}, {"ada", users.RoleAdmin}} {
 		if _, err := store.AddUser(u.name, u.role, u.name+"-password", time.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -85,7 +86,7 @@ func (s *Server) putLabel(c echo.Context) error {
 	if r.Label.Correct {
 		verdict = "right"
 	}
-	s.auditLog(c, AuditEntry{Action: "record.label",
+	s.auditLog(c, users.AuditEntry{Action: "record.label",
 		Detail: fmt.Sprintf("record %d (%s %s, camera %s): %s, true class %s", id, r.Outcome, r.Class, r.Camera, verdict, r.Label.Class)})
 	return c.JSON(http.StatusOK, viewRecord(r))
 }
@@ -104,7 +105,7 @@ func (s *Server) deleteLabel(c echo.Context) error {
 	if err != nil {
 		return labelError(err)
 	}
-	s.auditLog(c, AuditEntry{Action: "record.label.clear",
+	s.auditLog(c, users.AuditEntry{Action: "record.label.clear",
 		Detail: fmt.Sprintf("record %d (%s %s, camera %s): label cleared (was %s by %s)", id, before.Outcome, before.Class,
 			before.Camera, before.Label.Class, before.Label.By)})
 	return c.NoContent(http.StatusNoContent)

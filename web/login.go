@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // bindJSON decodes a JSON body strictly: unknown fields are refused so a
@@ -54,7 +55,7 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		s.limiter.fail(client, req.Name)
 		s.log.Warn("failed login", "user", req.Name, "client", client)
-		return echo.NewHTTPError(http.StatusUnauthorized, errWrongLogin.Error())
+		return echo.NewHTTPError(http.StatusUnauthorized, users.ErrWrongLogin.Error())
 	}
 	s.limiter.succeed(client, req.Name)
 	id := s.sessions.create(u)
@@ -119,14 +120,14 @@ func (s *Server) changePassword(c echo.Context) error {
 		return userError(err)
 	}
 	s.sessions.endUser(id.Name)
-	s.auditLog(c, AuditEntry{Action: "user.password", Detail: id.Name})
+	s.auditLog(c, users.AuditEntry{Action: "user.password", Detail: id.Name})
 	s.forgetInitialPassword()
 	return c.NoContent(http.StatusNoContent)
 }
 
 // auditLog records a change; a failure to record is logged, not fatal to
 // the change that already happened.
-func (s *Server) auditLog(c echo.Context, e AuditEntry) {
+func (s *Server) auditLog(c echo.Context, e users.AuditEntry) {
 	e.At, e.User = s.now().UTC(), whoName(c)
 	if err := s.store.Audit(e); err != nil {
 		s.log.Error("audit log not written", "action", e.Action, "err", err)

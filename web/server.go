@@ -22,6 +22,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -53,7 +54,7 @@ type Classes interface {
 // Options configure the server.
 type Options struct {
 	App     Appliance       // required
-	Store   *Store          // required: users and the audit log
+	Store   *users.Store    // required: users and the audit log
 	Classes Classes         // nil: the class endpoints answer 503
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
@@ -84,7 +85,7 @@ type Options struct {
 type Server struct {
 	opts     Options
 	e        *echo.Echo
-	store    *Store
+	store    *users.Store
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
@@ -138,8 +139,6 @@ func New(o Options) (*Server, error) {
 		sessions: newSessions(o.Now), limiter: newLoginLimiter(o.LoginLimit, o.LoginAddressLimit, o.LoginWindow, o.Now),
 		streams: newStreamSlots(o.MaxStreams, o.MaxCameraStreams), alarms: newAlarms(),
 	}
-	// Hashed now, so that the first unknown name is not the slow one.
-	dummyHash()
 	s.e = s.routes()
 	return s, nil
 }

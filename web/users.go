@@ -5,16 +5,17 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // userError maps store errors to status codes.
 func userError(err error) error {
 	switch {
-	case errors.Is(err, ErrUnknownUser):
+	case errors.Is(err, users.ErrUnknownUser):
 		return echo.NewHTTPError(http.StatusNotFound, err.Error())
-	case errors.Is(err, ErrUserExists), errors.Is(err, ErrLastAdmin):
+	case errors.Is(err, users.ErrUserExists), errors.Is(err, users.ErrLastAdmin):
 		return echo.NewHTTPError(http.StatusConflict, err.Error())
-	case errors.Is(err, ErrBadPassword), errors.Is(err, ErrBadRole), errors.Is(err, ErrBadUserName):
+	case errors.Is(err, users.ErrBadPassword), errors.Is(err, users.ErrBadRole), errors.Is(err, users.ErrBadUserName):
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
 	return err
@@ -43,7 +44,7 @@ func (s *Server) addUser(c echo.Context) error {
 	if err != nil {
 		return userError(err)
 	}
-	s.auditLog(c, AuditEntry{Action: "user.add", Detail: u.Name + " (" + u.Role + ")"})
+	s.auditLog(c, users.AuditEntry{Action: "user.add", Detail: u.Name + " (" + u.Role + ")"})
 	return c.JSON(http.StatusCreated, u)
 }
 
@@ -71,7 +72,7 @@ func (s *Server) updateUser(c echo.Context) error {
 	if req.Password != "" {
 		detail += " password changed"
 	}
-	s.auditLog(c, AuditEntry{Action: "user.update", Detail: detail})
+	s.auditLog(c, users.AuditEntry{Action: "user.update", Detail: detail})
 	if req.Password != "" {
 		s.forgetInitialPassword()
 	}
@@ -84,7 +85,7 @@ func (s *Server) deleteUser(c echo.Context) error {
 		return userError(err)
 	}
 	s.sessions.endUser(name)
-	s.auditLog(c, AuditEntry{Action: "user.delete", Detail: name})
+	s.auditLog(c, users.AuditEntry{Action: "user.delete", Detail: name})
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -99,3 +100,8 @@ func (s *Server) audit(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, log)
 }
+
+// EndSessions ends every dashboard session of a user whose password or role
+// was changed outside the dashboard, as the dashboard does for its own
+// changes: the user logs in again, with the new password and role.
+func (s *Server) EndSessions(name string) { s.sessions.endUser(name) }

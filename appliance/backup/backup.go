@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Format names the archive kind; Version is the manifest version this code
@@ -93,7 +93,7 @@ type Options struct {
 // restored store whose admin must still change the generated password
 // needs it.
 func dataParts(withImages bool) []string {
-	parts := []string{web.StoreFile, web.InitialPasswordFile, goldenDir}
+	parts := []string{users.StoreFile, users.InitialPasswordFile, goldenDir}
 	if withImages {
 		parts = append(parts, journal.FileName, journal.ImagesDir)
 	}

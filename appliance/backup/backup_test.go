@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // appliance is a configuration directory with its data directory: the
@@ -32,11 +32,11 @@ func appliance(t *testing.T) Paths {
 	if err := os.MkdirAll(p.DataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	store, err := web.OpenStore(filepath.Join(p.DataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(p.DataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AddUser("ann", web.RoleAdmin, "first-password", time.Now()); err != nil {
+	if _, err := store.AddUser("ann", users.RoleAdmin, "first-password", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {
@@ -136,11 +136,11 @@ func TestRestoreBringsBackWhatTheBackupHolds(t *testing.T) {
 			// image more, and the first admin's password file.
 			write(t, p.Config, "line: l2\ndata_dir: data\ndefects: classes.yaml\n")
 			write(t, p.Defects, "classes: [dent]\n")
-			store, err := web.OpenStore(filepath.Join(p.DataDir, web.StoreFile))
+			store, err := users.OpenStore(filepath.Join(p.DataDir, users.StoreFile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := store.AddUser("bo", web.RoleOperator, "other-password", time.Now()); err != nil {
+			if _, err := store.AddUser("bo", users.RoleOperator, "other-password", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if err := store.Close(); err != nil {
@@ -148,7 +148,7 @@ func TestRestoreBringsBackWhatTheBackupHolds(t *testing.T) {
 			}
 			write(t, filepath.Join(p.DataDir, "golden", "cam0", "good3.png"), "png three")
 			write(t, filepath.Join(p.DataDir, journal.ImagesDir, "2026-01-03", "2-cam0.jpg"), "jpeg 2")
-			write(t, filepath.Join(p.DataDir, web.InitialPasswordFile), "secret")
+			write(t, filepath.Join(p.DataDir, users.InitialPasswordFile), "secret")
 			after := snapshot(t, dir)
 
 			m, err := Restore(archive, p)
@@ -169,12 +169,12 @@ func TestRestoreBringsBackWhatTheBackupHolds(t *testing.T) {
 			}
 			diff(t, snapshot(t, dir), want)
 
-			store, err = web.OpenStore(filepath.Join(p.DataDir, web.StoreFile))
+			store, err = users.OpenStore(filepath.Join(p.DataDir, users.StoreFile))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer store.Close()
-			if _, err := store.User("bo"); !errors.Is(err, web.ErrUnknownUser) {
+			if _, err := store.User("bo"); !errors.Is(err, users.ErrUnknownUser) {
 				t.Errorf("user added after the backup: %v, want gone", err)
 			}
 			if _, err := store.Authenticate("ann", "first-password"); err != nil {
@@ -273,7 +273,7 @@ func TestRestoreRefusesABadBackupAndChangesNothing(t *testing.T) {
 			return b, true
 		}), "data/golden/cam0/good1.png: sha256"},
 		{"the users' store cut short", rewrite(t, good, func(h *tar.Header, b []byte) ([]byte, bool) {
-			if h.Name == "data/"+web.StoreFile {
+			if h.Name == "data/"+users.StoreFile {
 				b = b[:len(b)/2]
 			}
 			return b, true

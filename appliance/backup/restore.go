@@ -13,7 +13,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Restore replaces what p names with the backup in the archive at src.
@@ -96,7 +96,7 @@ func plan(m Manifest, unpacked, old string, p Paths) (moves []move, err error) {
 		}
 		moves = append(moves, move{src: beside, dst: file.dst, old: beside + "-old"})
 	}
-	owned := map[string]bool{web.StoreFile: true, web.InitialPasswordFile: true}
+	owned := map[string]bool{users.StoreFile: true, users.InitialPasswordFile: true}
 	if m.WithImages {
 		owned[journal.FileName], owned[journal.ImagesDir] = true, true
 	}

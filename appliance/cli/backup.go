@@ -12,7 +12,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/backup"
 	"github.com/linesight/linesight/appliance/datadir"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // takeDataDir reads where the configuration keeps things and takes the
@@ -104,14 +104,14 @@ func restoreData(_ context.Context, args []string, stdio Stdio) error {
 		len(m.Files), m.CreatedAt.Format(time.RFC3339), m.LineSight, p.Config, p.DataDir)
 	// The restored users' store carries its own audit log: the restore
 	// goes on record there.
-	storePath := filepath.Join(p.DataDir, web.StoreFile)
+	storePath := filepath.Join(p.DataDir, users.StoreFile)
 	if _, err := os.Stat(storePath); err == nil {
-		store, err := web.OpenStore(storePath)
+		store, err := users.OpenStore(storePath)
 		if err != nil {
 			return fmt.Errorf("restored, but the audit log was not written: %w", err)
 		}
 		defer store.Close()
-		e := web.AuditEntry{At: time.Now().UTC(), User: "cli", Action: "backup.restore",
+		e := users.AuditEntry{At: time.Now().UTC(), User: "cli", Action: "backup.restore",
 			Detail: fmt.Sprintf("%s, made %s", absPath(src), m.CreatedAt.Format(time.RFC3339))}
 		if err := store.Audit(e); err != nil {
 			return fmt.Errorf("restored, but the audit log was not written: %w", err)

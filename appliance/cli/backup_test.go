@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // dataConfig writes a configuration with its defect classes, and a data
@@ -31,11 +31,11 @@ func dataConfig(t *testing.T) (cfg, dataDir string) {
 			t.Fatal(err)
 		}
 	}
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AddUser("ann", web.RoleAdmin, "first-password", time.Now()); err != nil {
+	if _, err := store.AddUser("ann", users.RoleAdmin, "first-password", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {
@@ -95,7 +95,7 @@ func TestBackupFactoryResetRestore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, journal.ImagesDir)); !os.IsNotExist(err) {
 		t.Errorf("journal images came back from a backup without them: %v", err)
 	}
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestDataCommandsRefuseWhileTheApplianceRuns(t *testing.T) {
 	if got := readFile(t, filepath.Join(dataDir, "golden", "a.png")); got != "newer sample" {
 		t.Errorf("golden sample is %q after refused commands", got)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, web.StoreFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dataDir, users.StoreFile)); err != nil {
 		t.Errorf("users' store after refused commands: %v", err)
 	}
 }

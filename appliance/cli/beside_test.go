@@ -16,9 +16,9 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
-	"github.com/linesight/linesight/web"
 )
 
 func noErr(t *testing.T, err error) {
@@ -243,7 +243,7 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 			}
 		}
 		// Bad input is refused by the running appliance with the store's reason.
-		if r := run(t, "admin-password-3\n", "user", "add", "--config", cfg, "--name", "no spaces"); r.code != 1 || !strings.Contains(r.stder, web.ErrBadUserName.Error()) {
+		if r := run(t, "admin-password-3\n", "user", "add", "--config", cfg, "--name", "no spaces"); r.code != 1 || !strings.Contains(r.stder, users.ErrBadUserName.Error()) {
 			t.Errorf("bad name through the appliance: exit %d, %s", r.code, r.stder)
 		}
 	})
@@ -290,10 +290,10 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 	if fileJSONL := mustRun(t, "", "journal", "export", "--config", cfg, "--format", "jsonl").stdout; fileJSONL != liveJSONL {
 		t.Errorf("export from the file:\n%s\nfrom the running appliance:\n%s", fileJSONL, liveJSONL)
 	}
-	s, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	s, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	noErr(t, err)
 	defer s.Close()
-	if u, err := s.Authenticate("op", "operator-password"); err != nil || u.Role != web.RoleOperator {
+	if u, err := s.Authenticate("op", "operator-password"); err != nil || u.Role != users.RoleOperator {
 		t.Errorf("op after the stop: %+v %v", u, err)
 	}
 	if _, err := s.Authenticate("admin", "admin-password-2"); err != nil {
@@ -301,8 +301,8 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 	}
 	audit, err := s.AuditLog(10)
 	noErr(t, err)
-	for _, want := range []web.AuditEntry{{User: "cli", Action: "user.add", Detail: "op (operator)"}, {User: "cli", Action: "user.update", Detail: "admin (admin)"}} {
-		if !slices.ContainsFunc(audit, func(e web.AuditEntry) bool {
+	for _, want := range []users.AuditEntry{{User: "cli", Action: "user.add", Detail: "op (operator)"}, {User: "cli", Action: "user.update", Detail: "admin (admin)"}} {
+		if !slices.ContainsFunc(audit, func(e users.AuditEntry) bool {
 			return e.User == want.User && e.Action == want.Action && e.Detail == want.Detail
 		}) {
 			t.Errorf("audit log lacks %+v: %+v", want, audit)
@@ -346,10 +346,10 @@ func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
 	if code := app.stop(t); code != 0 {
 		t.Fatalf("run exited %d", code)
 	}
-	s, err := web.OpenStore(filepath.Join(filepath.Dir(cfg), "data", web.StoreFile))
+	s, err := users.OpenStore(filepath.Join(filepath.Dir(cfg), "data", users.StoreFile))
 	noErr(t, err)
 	defer s.Close()
-	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != web.RoleEngineer {
+	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != users.RoleEngineer {
 		t.Errorf("ann: %+v %v", u, err)
 	}
 }

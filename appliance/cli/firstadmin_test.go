@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/internal/testenv"
-	"github.com/linesight/linesight/web"
 )
 
 var boxedPassword = regexp.MustCompile(`\|\s+password:\s+(\S+)\s+\|`)
@@ -39,7 +39,7 @@ func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
 			t.Errorf("a log line carries the password: %s", line)
 		}
 	}
-	file := filepath.Join(a.Dir, "data", web.InitialPasswordFile)
+	file := filepath.Join(a.Dir, "data", users.InitialPasswordFile)
 	st, err := os.Stat(file)
 	if err != nil {
 		t.Fatalf("no password file: %v", err)

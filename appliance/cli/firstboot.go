@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // firstBoot creates the dashboard's first admin before the appliance first
@@ -37,12 +37,12 @@ func firstBoot(_ context.Context, args []string, stdio Stdio) error {
 	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	storePath := filepath.Join(*dataDir, web.StoreFile)
-	store, err := web.OpenStore(storePath)
+	storePath := filepath.Join(*dataDir, users.StoreFile)
+	store, err := users.OpenStore(storePath)
 	if err != nil {
 		return err
 	}
-	password, passwordFile, err := web.PrepareFirstAdmin(store, *dataDir, time.Now())
+	password, passwordFile, err := users.PrepareFirstAdmin(store, *dataDir, time.Now())
 	if cerr := store.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close web store %s: %w", storePath, cerr)
 	}

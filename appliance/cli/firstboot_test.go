@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // First boot shows the one-time admin password on stdout (the console) and
@@ -25,7 +25,7 @@ func TestFirstBootShowsAOneTimeAdminPassword(t *testing.T) {
 		t.Fatalf("no framed password on stdout:\n%s", r.stdout)
 	}
 	password := m[1]
-	file := filepath.Join(dataDir, web.InitialPasswordFile)
+	file := filepath.Join(dataDir, users.InitialPasswordFile)
 	st, err := os.Stat(file)
 	if err != nil {
 		t.Fatalf("no password file: %v", err)
@@ -36,7 +36,7 @@ func TestFirstBootShowsAOneTimeAdminPassword(t *testing.T) {
 	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
 		t.Errorf("%s holds %q, want the password shown", file, data)
 	}
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func TestFirstBootHandsTheStoreToTheServiceUser(t *testing.T) {
 		}
 		return int(st.Sys().(*syscall.Stat_t).Uid)
 	}
-	if got := owner(web.StoreFile); got != uid {
-		t.Errorf("%s owned by %d, want nobody (%d)", web.StoreFile, got, uid)
+	if got := owner(users.StoreFile); got != uid {
+		t.Errorf("%s owned by %d, want nobody (%d)", users.StoreFile, got, uid)
 	}
-	if got := owner(web.InitialPasswordFile); got != 0 {
-		t.Errorf("%s owned by %d, want root", web.InitialPasswordFile, got)
+	if got := owner(users.InitialPasswordFile); got != 0 {
+		t.Errorf("%s owned by %d, want root", users.InitialPasswordFile, got)
 	}
 	if r := run(t, "", "firstboot", "--data-dir", t.TempDir(), "--owner", "no-such-user-here"); r.code != 1 || !strings.Contains(r.stder, "--owner") {
 		t.Errorf("unknown owner: exit %d, %s", r.code, r.stder)

@@ -12,8 +12,8 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/modelstore"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
-	"github.com/linesight/linesight/web"
 )
 
 // modelDigest prints the digest of each variant of a bundle: what a
@@ -83,7 +83,7 @@ func modelInstall(ctx context.Context, args []string, stdio Stdio) error {
 	if in.Previous != "" {
 		fmt.Fprintf(stdio.Out, "kept model %s for `linesight model rollback`\n", in.Previous)
 	}
-	return afterModelChange(ctx, stdio, cfg, web.AuditEntry{
+	return afterModelChange(ctx, stdio, cfg, users.AuditEntry{
 		Action: "model.install", Detail: "from " + absPath(*src), FromHash: in.Previous, ToHash: in.Digest,
 	})
 }
@@ -103,7 +103,7 @@ func modelRollback(ctx context.Context, args []string, stdio Stdio) error {
 		return fmt.Errorf("roll back %s: %w", store.Path, err)
 	}
 	fmt.Fprintf(stdio.Out, "model at %s is %s again; %s is kept, a second rollback returns to it\n", store.Path, in.Digest, in.Previous)
-	return afterModelChange(ctx, stdio, cfg, web.AuditEntry{Action: "model.rollback", FromHash: in.Previous, ToHash: in.Digest})
+	return afterModelChange(ctx, stdio, cfg, users.AuditEntry{Action: "model.rollback", FromHash: in.Previous, ToHash: in.Digest})
 }
 
 // afterModelChange records the change in the audit log and tells the
@@ -111,7 +111,7 @@ func modelRollback(ctx context.Context, args []string, stdio Stdio) error {
 // (its files stay, as the previous bundle) until it starts again, so a
 // line is never switched between two models in the middle of a shift by
 // the file system alone.
-func afterModelChange(ctx context.Context, stdio Stdio, cfg *config.Config, e web.AuditEntry) error {
+func afterModelChange(ctx context.Context, stdio Stdio, cfg *config.Config, e users.AuditEntry) error {
 	e.At, e.User = time.Now().UTC(), "cli"
 	running, err := audit(ctx, cfg.DataDir, e, logger(stdio))
 	if err != nil {
@@ -125,7 +125,7 @@ func afterModelChange(ctx context.Context, stdio Stdio, cfg *config.Config, e we
 
 // audit appends e to the audit log: through the appliance when one runs
 // on dataDir and holds the users' store, else in the store's file.
-func audit(ctx context.Context, dataDir string, e web.AuditEntry, log *slog.Logger) (running bool, err error) {
+func audit(ctx context.Context, dataDir string, e users.AuditEntry, log *slog.Logger) (running bool, err error) {
 	c, err := localapi.Dial(ctx, dataDir)
 	if err == nil {
 		defer c.Close()
@@ -140,7 +140,7 @@ func audit(ctx context.Context, dataDir string, e web.AuditEntry, log *slog.Logg
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return running, fmt.Errorf("create data directory: %w", err)
 	}
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		return running, err
 	}

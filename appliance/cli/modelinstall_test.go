@@ -9,7 +9,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // modelConfig writes a configuration holding a data directory and the
@@ -25,9 +25,9 @@ func modelConfig(t *testing.T) (cfg, dataDir, modelPath string) {
 }
 
 // auditLog reads the audit log of the users' store in dataDir, newest first.
-func auditLog(t *testing.T, dataDir string) []web.AuditEntry {
+func auditLog(t *testing.T, dataDir string) []users.AuditEntry {
 	t.Helper()
-	s, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	s, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestModelInstallAndRollback(t *testing.T) {
 	}
 
 	log := auditLog(t, dataDir)
-	want := []web.AuditEntry{
+	want := []users.AuditEntry{
 		{Action: "model.rollback", FromHash: d2, ToHash: d1},
 		{Action: "model.install", FromHash: d1, ToHash: d2},
 		{Action: "model.install", ToHash: d1},
@@ -103,7 +103,7 @@ func TestModelInstallBesideARunningAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}

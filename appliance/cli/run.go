@@ -20,6 +20,7 @@ import (
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/appliance/sdnotify"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
 	"github.com/linesight/linesight/web/ui"
@@ -156,12 +157,12 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, goldenMgr *golden.Manager, log *slog.Logger, stderr io.Writer) (*web.Store, *web.Server, error) {
-	store, err := web.OpenStore(filepath.Join(cfg.DataDir, web.StoreFile))
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, goldenMgr *golden.Manager, log *slog.Logger, stderr io.Writer) (*users.Store, *web.Server, error) {
+	store, err := users.OpenStore(filepath.Join(cfg.DataDir, users.StoreFile))
 	if err != nil {
 		return nil, nil, err
 	}
-	password, passwordFile, err := web.PrepareFirstAdmin(store, cfg.DataDir, time.Now())
+	password, passwordFile, err := users.PrepareFirstAdmin(store, cfg.DataDir, time.Now())
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -179,7 +180,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	srv, err := web.New(web.Options{Golden: goldenMgr,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
-		InitialPasswordFile: filepath.Join(cfg.DataDir, web.InitialPasswordFile),
+		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),
 		MaxStreams:          cfg.Web.MaxStreams, MaxCameraStreams: cfg.Web.MaxStreamsPerCamera,
 	})
 	if err != nil {

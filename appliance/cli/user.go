@@ -14,7 +14,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/localapi"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // userAdd creates a dashboard user, or sets the password and role of an
@@ -24,15 +24,15 @@ func userAdd(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlags("user add", stdio)
 	cfgPath := fs.String("config", "", "appliance configuration file: its data_dir holds the users")
 	name := fs.String("name", "", "user name")
-	role := fs.String("role", web.RoleOperator, "operator, engineer or admin")
+	role := fs.String("role", users.RoleOperator, "operator, engineer or admin")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" || *name == "" {
 		return fmt.Errorf("need --config FILE and --name NAME")
 	}
-	if !web.ValidRole(*role) {
-		return web.ErrBadRole
+	if !users.ValidRole(*role) {
+		return users.ErrBadRole
 	}
 	cfg, err := config.LoadAppliance(*cfgPath)
 	if err != nil {
@@ -54,7 +54,7 @@ func userAdd(ctx context.Context, args []string, stdio Stdio) error {
 	return nil
 }
 
-// setUser runs web.Store.SetUser on the running appliance's store, or on
+// setUser runs users.Store.SetUser on the running appliance's store, or on
 // the file when no appliance holds it.
 func setUser(ctx context.Context, dataDir, name, role, password string, log *slog.Logger) (created bool, err error) {
 	c, err := localapi.Dial(ctx, dataDir)
@@ -77,7 +77,7 @@ func setUser(ctx context.Context, dataDir, name, role, password string, log *slo
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return false, fmt.Errorf("create data directory: %w", err)
 	}
-	store, err := web.OpenStore(filepath.Join(dataDir, web.StoreFile))
+	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		return false, err
 	}
@@ -102,7 +102,7 @@ func readPassword(stdio Stdio) (string, error) {
 	}
 	password := strings.TrimRight(line, "\r\n")
 	if len(password) < 8 || len(password) > 72 {
-		return "", web.ErrBadPassword
+		return "", users.ErrBadPassword
 	}
 	return password, nil
 }

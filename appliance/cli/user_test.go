@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 func TestUserAddThenReset(t *testing.T) {
@@ -33,13 +33,13 @@ func TestUserAddThenReset(t *testing.T) {
 	if err := run("second-password\n", "--config", cfg, "--name", "ann", "--role", "admin"); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	s, err := web.OpenStore(filepath.Join(dir, "data", web.StoreFile))
+	s, err := users.OpenStore(filepath.Join(dir, "data", users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	u, err := s.Authenticate("ann", "second-password")
-	if err != nil || u.Role != web.RoleAdmin {
+	if err != nil || u.Role != users.RoleAdmin {
 		t.Fatalf("after reset: %+v %v", u, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // ErrInUse means an appliance, or another command, has the data
@@ -21,7 +21,7 @@ var ErrInUse = errors.New("in use")
 
 // heldFiles are the files a running appliance holds with bbolt's lock: the
 // journal always, the users' store while the dashboard is on.
-var heldFiles = []string{journal.FileName, web.StoreFile}
+var heldFiles = []string{journal.FileName, users.StoreFile}
 
 // Lock takes the locks bbolt takes on the data directory's files, so no
 // appliance starts on them, and no other command opens them, until unlock

@@ -15,7 +15,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Client calls the local API of the appliance running on a data directory.
@@ -73,7 +73,7 @@ func (c *Client) Query(ctx context.Context, q journal.Query) (journal.Page, erro
 	return out, err
 }
 
-// SetUser is web.Store.SetUser on the running appliance's store, which also
+// SetUser is users.Store.SetUser on the running appliance's store, which also
 // ends the user's dashboard sessions when it changed an existing user. It
 // returns ErrNoUsers when the appliance does not hold the store.
 func (c *Client) SetUser(ctx context.Context, name, role, password string) (created bool, err error) {
@@ -82,9 +82,9 @@ func (c *Client) SetUser(ctx context.Context, name, role, password string) (crea
 	return out.Created, err
 }
 
-// Audit is web.Store.Audit on the running appliance's store. It returns
+// Audit is users.Store.Audit on the running appliance's store. It returns
 // ErrNoUsers when the appliance does not hold the store.
-func (c *Client) Audit(ctx context.Context, e web.AuditEntry) error {
+func (c *Client) Audit(ctx context.Context, e users.AuditEntry) error {
 	return c.call(ctx, pathAudit, e, &auditReply{})
 }
 

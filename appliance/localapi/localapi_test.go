@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
-	"github.com/linesight/linesight/web"
 )
 
 // start serves a fresh journal (holding two records) and, when withUsers,
 // a users' store, from dir.
-func start(t *testing.T, dir string, withUsers bool, changed func(string)) (*Server, *web.Store) {
+func start(t *testing.T, dir string, withUsers bool, changed func(string)) (*Server, *users.Store) {
 	t.Helper()
 	j, err := journal.Open(journal.Options{Dir: dir, FlushInterval: time.Millisecond})
 	if err != nil {
@@ -39,9 +39,9 @@ func start(t *testing.T, dir string, withUsers bool, changed func(string)) (*Ser
 		t.Fatal(err)
 	}
 	b := Backend{Journal: j, UserChanged: changed}
-	var store *web.Store
+	var store *users.Store
 	if withUsers {
-		if store, err = web.OpenStore(filepath.Join(dir, web.StoreFile)); err != nil {
+		if store, err = users.OpenStore(filepath.Join(dir, users.StoreFile)); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
@@ -154,23 +154,23 @@ func TestSetUser(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 
-	if created, err := c.SetUser(ctx, "ann", web.RoleAdmin, "first-password"); err != nil || !created || len(changed()) != 0 {
+	if created, err := c.SetUser(ctx, "ann", users.RoleAdmin, "first-password"); err != nil || !created || len(changed()) != 0 {
 		t.Fatalf("add: created %v, %v, changed %v", created, err, changed())
 	}
-	if created, err := c.SetUser(ctx, "ann", web.RoleAdmin, "second-password"); err != nil || created || !slices.Equal(changed(), []string{"ann"}) {
+	if created, err := c.SetUser(ctx, "ann", users.RoleAdmin, "second-password"); err != nil || created || !slices.Equal(changed(), []string{"ann"}) {
 		t.Fatalf("reset: created %v, %v, changed %v", created, err, changed())
 	}
-	if u, err := store.Authenticate("ann", "second-password"); err != nil || u.Role != web.RoleAdmin {
+	if u, err := store.Authenticate("ann", "second-password"); err != nil || u.Role != users.RoleAdmin {
 		t.Errorf("after the reset: %+v %v", u, err)
 	}
 	for _, bad := range []struct {
 		name, role, password string
 		want                 error
 	}{
-		{"bo", web.RoleOperator, "short", web.ErrBadPassword},
-		{"b o", web.RoleOperator, "long-enough", web.ErrBadUserName},
-		{"bo", "boss", "long-enough", web.ErrBadRole},
-		{"ann", web.RoleOperator, "third-password", web.ErrLastAdmin},
+		{"bo", users.RoleOperator, "short", users.ErrBadPassword},
+		{"b o", users.RoleOperator, "long-enough", users.ErrBadUserName},
+		{"bo", "boss", "long-enough", users.ErrBadRole},
+		{"ann", users.RoleOperator, "third-password", users.ErrLastAdmin},
 	} {
 		if _, err := c.SetUser(ctx, bad.name, bad.role, bad.password); err == nil || !strings.Contains(err.Error(), bad.want.Error()) {
 			t.Errorf("%s/%s: %v, want %q", bad.name, bad.role, err, bad.want)
@@ -179,7 +179,7 @@ func TestSetUser(t *testing.T) {
 	if len(changed()) != 1 {
 		t.Errorf("refused changes called the hook: %v", changed())
 	}
-	if u, err := store.Authenticate("ann", "second-password"); err != nil || u.Role != web.RoleAdmin {
+	if u, err := store.Authenticate("ann", "second-password"); err != nil || u.Role != users.RoleAdmin {
 		t.Errorf("after refused changes: %+v %v", u, err)
 	}
 
@@ -192,7 +192,7 @@ func TestSetUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if _, err := c2.SetUser(ctx, "ann", web.RoleOperator, "first-password"); !errors.Is(err, ErrNoUsers) {
+	if _, err := c2.SetUser(ctx, "ann", users.RoleOperator, "first-password"); !errors.Is(err, ErrNoUsers) {
 		t.Errorf("dashboard off: %v, want ErrNoUsers", err)
 	}
 }
@@ -208,11 +208,11 @@ func TestAudit(t *testing.T) {
 	}
 	defer c.Close()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	want := web.AuditEntry{At: at, User: "cli", Action: "model.install", Detail: "from model.tar.gz", FromHash: "sha256:aa", ToHash: "sha256:bb"}
+	want := users.AuditEntry{At: at, User: "cli", Action: "model.install", Detail: "from model.tar.gz", FromHash: "sha256:aa", ToHash: "sha256:bb"}
 	if err := c.Audit(ctx, want); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Audit(ctx, web.AuditEntry{User: "cli"}); err == nil || !strings.Contains(err.Error(), "action") {
+	if err := c.Audit(ctx, users.AuditEntry{User: "cli"}); err == nil || !strings.Contains(err.Error(), "action") {
 		t.Errorf("entry without an action: %v, want it refused", err)
 	}
 	log, err := store.AuditLog(10)

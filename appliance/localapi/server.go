@@ -14,7 +14,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
-	"github.com/linesight/linesight/web"
+	"github.com/linesight/linesight/appliance/users"
 )
 
 // Backend is what the running appliance serves: its journal, and its users'
@@ -23,7 +23,7 @@ type Backend struct {
 	Journal *journal.Journal
 	// Users is nil when the dashboard is off: the appliance does not hold
 	// the store then, and `user add` opens it itself.
-	Users *web.Store
+	Users *users.Store
 	// UserChanged is called after an existing user got a new password and
 	// role, to end the user's dashboard sessions; may be nil.
 	UserChanged func(name string)
@@ -185,9 +185,9 @@ func (h handlers) setUser(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status := http.StatusInternalServerError
 		switch {
-		case errors.Is(err, web.ErrBadPassword), errors.Is(err, web.ErrBadRole), errors.Is(err, web.ErrBadUserName):
+		case errors.Is(err, users.ErrBadPassword), errors.Is(err, users.ErrBadRole), errors.Is(err, users.ErrBadUserName):
 			status = http.StatusBadRequest
-		case errors.Is(err, web.ErrLastAdmin):
+		case errors.Is(err, users.ErrLastAdmin):
 			status = http.StatusConflict
 		}
 		reply(w, status, errorReply{err.Error()})
@@ -205,7 +205,7 @@ func (h handlers) postAudit(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, errorReply{ErrNoUsers.Error()})
 		return
 	}
-	var e web.AuditEntry
+	var e users.AuditEntry
 	if !decode(w, r, &e) {
 		return
 	}
@@ -243,7 +243,7 @@ func (h handlers) audit(action, detail string) {
 	if h.b.Users == nil {
 		return
 	}
-	if err := h.b.Users.Audit(web.AuditEntry{At: h.b.Now(), User: "cli", Action: action, Detail: detail}); err != nil {
+	if err := h.b.Users.Audit(users.AuditEntry{At: h.b.Now(), User: "cli", Action: action, Detail: detail}); err != nil {
 		h.log.Warn("audit log: could not record a command-line change", "action", action, "error", err)
 	}
 }

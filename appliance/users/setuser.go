@@ -1,4 +1,4 @@
-package web
+package users
 
 import (
 	"errors"
@@ -27,8 +27,3 @@ func (s *Store) SetUser(name, role, password, by string, now time.Time) (created
 	}
 	return created, nil
 }
-
-// EndSessions ends every dashboard session of a user whose password or role
-// was changed outside the dashboard, as the dashboard does for its own
-// changes: the user logs in again, with the new password and role.
-func (s *Server) EndSessions(name string) { s.sessions.endUser(name) }

@@ -1,4 +1,4 @@
-package web
+package users
 
 import (
 	"path/filepath"
@@ -12,9 +12,9 @@ import (
 // comparison at the cost of real hashes. Counted through the comparison
 // seam, never timed.
 func TestUnknownUserCostsAsMuchAsWrongPassword(t *testing.T) {
-	saved := bcryptCost
-	bcryptCost = bcrypt.MinCost + 1 // above the minimum, so a cheaper dummy shows
-	t.Cleanup(func() { bcryptCost = saved })
+	saved := BcryptCost
+	BcryptCost = bcrypt.MinCost + 1 // above the minimum, so a cheaper dummy shows
+	t.Cleanup(func() { BcryptCost = saved })
 	s, err := OpenStore(filepath.Join(t.TempDir(), StoreFile))
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +41,11 @@ func TestUnknownUserCostsAsMuchAsWrongPassword(t *testing.T) {
 	}
 	for _, p := range paths {
 		costs = nil
-		if _, err := s.Authenticate(p.user, p.password); err != errWrongLogin {
-			t.Fatalf("%s: %v, want %v", p.name, err, errWrongLogin)
+		if _, err := s.Authenticate(p.user, p.password); err != ErrWrongLogin {
+			t.Fatalf("%s: %v, want %v", p.name, err, ErrWrongLogin)
 		}
-		if len(costs) != 1 || costs[0] != bcryptCost {
-			t.Errorf("%s: bcrypt comparisons at costs %v, want one at cost %d", p.name, costs, bcryptCost)
+		if len(costs) != 1 || costs[0] != BcryptCost {
+			t.Errorf("%s: bcrypt comparisons at costs %v, want one at cost %d", p.name, costs, BcryptCost)
 		}
 	}
 }

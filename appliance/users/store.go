@@ -1,4 +1,9 @@
-package web
+// Package users keeps the appliance's local accounts, their roles and the
+// audit log of changes, in a bbolt file of the data directory (web.db: the
+// dashboard's store by history). The dashboard logs people in against it,
+// the command line adds them, and every change anyone makes is audited
+// here.
+package users
 
 import (
 	"crypto/rand"
@@ -30,6 +35,10 @@ var roleRank = map[string]int{RoleOperator: 1, RoleEngineer: 2, RoleAdmin: 3}
 // ValidRole reports whether r is one of the roles.
 func ValidRole(r string) bool { return roleRank[r] > 0 }
 
+// Rank orders the roles: a role may do what any role of a lower rank may.
+// 0 for a string that is no role.
+func Rank(role string) int { return roleRank[role] }
+
 // Errors the store returns; handlers map them to status codes.
 var (
 	ErrUserExists   = errors.New("user already exists")
@@ -38,14 +47,15 @@ var (
 	ErrBadPassword  = errors.New("password must be 8 to 72 bytes")
 	ErrBadUserName  = errors.New("user name must be 1 to 64 of A-Z a-z 0-9 . _ -")
 	ErrBadRole      = errors.New("role must be operator, engineer or admin")
-	errWrongLogin   = errors.New("wrong name or password")
+	ErrWrongLogin   = errors.New("wrong name or password")
 	bucketUsers     = []byte("users")
 	bucketAudit     = []byte("audit")
 	userNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 )
 
-// bcryptCost is a variable so tests can use the minimum.
-var bcryptCost = bcrypt.DefaultCost
+// BcryptCost is the cost of new password hashes; tests lower it to bcrypt's
+// minimum to run fast.
+var BcryptCost = bcrypt.DefaultCost
 
 // User is a local account. Hash is the bcrypt hash of the password.
 type User struct {
@@ -100,6 +110,8 @@ func OpenStore(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare web store %s: %w", path, err)
 	}
+	// Hashed now, so that the first unknown name is not the slow one.
+	dummyHash()
 	return &Store{db: db}, nil
 }
 
@@ -128,7 +140,7 @@ func (s *Store) addUser(name, role, password string, now time.Time, mustChange b
 	if err := checkPassword(password); err != nil {
 		return User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
@@ -199,10 +211,10 @@ func (s *Store) Authenticate(name, password string) (User, error) {
 	})
 	if err != nil {
 		compareHash(dummyHash(), []byte(password))
-		return User{}, errWrongLogin
+		return User{}, ErrWrongLogin
 	}
 	if compareHash(u.Hash, []byte(password)) != nil {
-		return User{}, errWrongLogin
+		return User{}, ErrWrongLogin
 	}
 	return u.public(), nil
 }
@@ -223,12 +235,12 @@ var dummy struct {
 func dummyHash() []byte {
 	dummy.mu.Lock()
 	defer dummy.mu.Unlock()
-	if dummy.cost != bcryptCost {
-		h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcryptCost)
-		if err != nil { // only for a cost out of range, which bcryptCost is not
-			panic("web: dummy password hash: " + err.Error())
+	if dummy.cost != BcryptCost {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), BcryptCost)
+		if err != nil { // only for a cost out of range, which BcryptCost is not
+			panic("users: dummy password hash: " + err.Error())
 		}
-		dummy.hash, dummy.cost = h, bcryptCost
+		dummy.hash, dummy.cost = h, BcryptCost
 	}
 	return dummy.hash
 }
@@ -244,7 +256,7 @@ func (s *Store) UpdateUser(name, role, password string, now time.Time) (User, er
 			return User{}, err
 		}
 		var err error
-		if hash, err = bcrypt.GenerateFromPassword([]byte(password), bcryptCost); err != nil {
+		if hash, err = bcrypt.GenerateFromPassword([]byte(password), BcryptCost); err != nil {
 			return User{}, fmt.Errorf("hash password: %w", err)
 		}
 	}
