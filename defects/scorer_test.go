@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/linesight/linesight/pipeline/frame"
 )
 
 // threeClassSet has the good class along x, scratch along y and dent along z,
@@ -221,8 +219,9 @@ func TestVerdictRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	captured := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	f := &frame.Frame{Camera: "line1/cam0", Seq: 42, PartID: "P-7", CapturedAt: captured, Truth: &frame.Truth{PartType: "bracket", Defect: "scratch"}}
-	v := s.Verdict(f, []float32{0, 1, 0}, captured.Add(35*time.Millisecond))
+	c := Capture{Camera: "line1/cam0", Seq: 42, PartID: "P-7", CapturedAt: captured, Truth: &Truth{PartType: "bracket", Defect: "scratch"}}
+	emb := []float32{0, 1, 0}
+	v := s.NewVerdict(c, s.Score(emb), emb, captured.Add(35*time.Millisecond))
 
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -2,8 +2,6 @@ package defects
 
 import (
 	"time"
-
-	"github.com/linesight/linesight/pipeline/frame"
 )
 
 // Outcome is what inspection concluded about a part.
@@ -56,7 +54,7 @@ type Verdict struct {
 	// Latency is from capture to verdict.
 	Latency   time.Duration `json:"latency_ns"`
 	Embedding []float32     `json:"-"`
-	Truth     *frame.Truth  `json:"truth,omitempty"`
+	Truth     *Truth        `json:"truth,omitempty"`
 	// Anomaly is what the set's anomaly map found; nil when the set has no
 	// anomaly detection or the frame was not inspected.
 	Anomaly *Anomaly `json:"anomaly,omitempty"`
@@ -92,16 +90,36 @@ type Region struct {
 	H int `json:"h"`
 }
 
-// Verdict scores a frame's image embedding and fills the record for it. The
-// frame's metadata is copied, so the frame may be released afterwards; the
-// embedding is kept as given.
-func (s *Scorer) Verdict(f *frame.Frame, embedding []float32, inferredAt time.Time) Verdict {
-	r := s.Score(embedding)
+// Truth says what a generated frame shows (the synthetic line knows it).
+type Truth struct {
+	PartType string `json:"part_type"`
+	// Defect is "" for a good part, else one of the injected defect kinds.
+	Defect string `json:"defect,omitempty"`
+}
+
+// Good reports whether the frame shows a part without defect.
+func (t *Truth) Good() bool { return t.Defect == "" }
+
+// Capture is what a verdict records of the frame it judges and the part it
+// judges it for.
+type Capture struct {
+	Camera     string
+	Seq        uint64
+	PartID     string
+	CapturedAt time.Time
+	Truth      *Truth
+}
+
+// NewVerdict makes the record of a judged frame from its capture, the
+// scorer's result for its embedding and when that was inferred: the one
+// place a verdict of an inspected frame is built. The embedding is kept as
+// given.
+func (s *Scorer) NewVerdict(c Capture, r Result, embedding []float32, inferredAt time.Time) Verdict {
 	return Verdict{
-		Camera:      f.Camera,
-		Seq:         f.Seq,
-		PartID:      f.PartID,
-		CapturedAt:  f.CapturedAt,
+		Camera:      c.Camera,
+		Seq:         c.Seq,
+		PartID:      c.PartID,
+		CapturedAt:  c.CapturedAt,
 		InferredAt:  inferredAt,
 		Outcome:     r.Outcome,
 		Action:      r.Action,
@@ -111,9 +129,9 @@ func (s *Scorer) Verdict(f *frame.Frame, embedding []float32, inferredAt time.Ti
 		Reason:      r.Reason,
 		ModelDigest: s.digest,
 		ConfigHash:  s.set.ConfigHash,
-		Latency:     inferredAt.Sub(f.CapturedAt),
+		Latency:     inferredAt.Sub(c.CapturedAt),
 		Embedding:   embedding,
-		Truth:       f.Truth,
+		Truth:       c.Truth,
 	}
 }
 

@@ -47,7 +47,7 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 	h := float32(1 / math.Sqrt2)
 	embs := [][]float32{{1, 0}, {0, 1}, {h, h}, {h, h}, nil}
 	for i, e := range embs {
-		v := old.Verdict(testFrame(2, 2, 0), e, t0.Add(time.Duration(i)*time.Minute))
+		v := old.NewVerdict(defects.Capture{}, old.Score(e), e, t0.Add(time.Duration(i)*time.Minute))
 		v.Camera, v.Seq, v.CapturedAt = "cam0", uint64(i+1), t0.Add(time.Duration(i)*time.Minute)
 		if e == nil {
 			v = verdict("cam0", uint64(i+1), v.CapturedAt, defects.Missed, "", "")
@@ -115,7 +115,8 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 func TestRescoreAppliesTheAnomalyRule(t *testing.T) {
 	j := mustOpen(t, testOptions(t.TempDir()))
 	old := anomalyScorer(t, 0.6, 0.6, &defects.AnomalySettings{ZeroShot: true, Threshold: 0.3})
-	v := old.Verdict(testFrame(2, 2, 0), []float32{1, 0}, t0) // PASS by the classes
+	emb := []float32{1, 0}
+	v := old.NewVerdict(defects.Capture{}, old.Score(emb), emb, t0) // PASS by the classes
 	v.Camera, v.Seq, v.CapturedAt = "cam0", 1, t0
 	v.ApplyAnomaly(&defects.Anomaly{Score: 0.4, Threshold: 0.3})
 	write(t, j, v, nil)

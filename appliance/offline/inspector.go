@@ -11,7 +11,6 @@ import (
 	"github.com/linesight/linesight/defects/anomaly"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
-	"github.com/linesight/linesight/pipeline/frame"
 )
 
 // Embedder turns decoded images into embeddings, one per image in order;
@@ -141,11 +140,12 @@ func (in *Inspector) batch(paths []string, offset int, load func(string) (image.
 		if embeds[k] == nil {
 			continue
 		}
-		f := frame.Frame{Camera: in.Camera, Seq: uint64(items[i].Seq), CapturedAt: loadedAt}
-		items[i].Verdict = in.Scorer.Verdict(&f, embeds[k], inferredAt)
+		r := in.Scorer.Score(embeds[k])
+		c := defects.Capture{Camera: in.Camera, Seq: uint64(items[i].Seq), CapturedAt: loadedAt}
+		items[i].Verdict = in.Scorer.NewVerdict(c, r, embeds[k], inferredAt)
 		// An embedding the scorer cannot use has no scores and a zero defect
 		// score, which would rank it as the best of parts: leave it unranked.
-		if r := in.Scorer.Score(embeds[k]); len(r.Scores) > 0 {
+		if len(r.Scores) > 0 {
 			items[i].DefectScore = r.DefectScore
 		}
 	}

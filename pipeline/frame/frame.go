@@ -3,6 +3,7 @@
 package frame
 
 import (
+	"github.com/linesight/linesight/defects"
 	"sync/atomic"
 	"time"
 )
@@ -21,7 +22,7 @@ type Frame struct {
 	Pix        []byte
 	// Truth is the ground truth of generated frames (the synthetic line); nil
 	// for real cameras.
-	Truth *Truth
+	Truth *defects.Truth
 	// Orient is how the camera turned its source image into these pixels,
 	// so a place found in the frame can be told in the source's pixels.
 	Orient Orientation
@@ -29,16 +30,6 @@ type Frame struct {
 	pool *Pool
 	refs atomic.Int32
 }
-
-// Truth says what a generated frame shows.
-type Truth struct {
-	PartType string `json:"part_type"`
-	// Defect is "" for a good part, else one of the injected defect kinds.
-	Defect string `json:"defect,omitempty"`
-}
-
-// Good reports whether the frame shows a part without defect.
-func (t *Truth) Good() bool { return t.Defect == "" }
 
 // Retain adds a holder: the frame goes back to its pool only when every
 // holder has called Release. A frame starts with one holder.

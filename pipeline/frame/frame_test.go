@@ -1,6 +1,10 @@
 package frame
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/linesight/linesight/defects"
+)
 
 func TestPoolReusesReleasedFrames(t *testing.T) {
 	p := NewPool(2)
@@ -8,7 +12,7 @@ func TestPoolReusesReleasedFrames(t *testing.T) {
 	if len(f.Pix) != 24 {
 		t.Fatalf("pix %d bytes, want 24", len(f.Pix))
 	}
-	f.Camera, f.Seq, f.Truth = "cam0", 7, &Truth{Defect: "dent"}
+	f.Camera, f.Seq, f.Truth = "cam0", 7, &defects.Truth{Defect: "dent"}
 	buf := &f.Pix[0]
 	f.Release()
 	g := p.Get(2, 2, 6)

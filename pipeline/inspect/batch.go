@@ -188,8 +188,8 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 			default:
 				dim := len(emb) / n
 				emb := append([]float32(nil), emb[row*dim:(row+1)*dim]...)
-				v = scorer.Verdict(f, emb, done)
-				v.PartID = it.partID
+				c := defects.Capture{Camera: f.Camera, Seq: f.Seq, PartID: it.partID, CapturedAt: f.CapturedAt, Truth: f.Truth}
+				v = scorer.NewVerdict(c, scorer.Score(emb), emb, done)
 				v.Source = defects.SourceLocal
 				if det := j.detectors[f.Camera]; det != nil {
 					l.anomaly(&v, det, patches, row, n, f)
@@ -201,7 +201,6 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 			} else {
 				in.stats.Inspected.Inc()
 			}
-			v.Latency = done.Sub(f.CapturedAt)
 			in.stats.Latency.Observe(v.Latency)
 			l.dispatch(Result{Verdict: v, Frame: f})
 			f.Release()

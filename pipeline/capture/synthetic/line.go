@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -163,7 +164,7 @@ func (l *Line) pace(ctx context.Context) error {
 
 // Render draws frame index of the line into dst (BGR, the line's size) and
 // returns its ground truth (shared, read-only).
-func (l *Line) Render(index uint64, dst []byte, stride int) *frame.Truth {
+func (l *Line) Render(index uint64, dst []byte, stride int) *defects.Truth {
 	if l.render == nil {
 		l.render = newRenderer(l.cfg.Width, l.cfg.Height)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -75,18 +76,18 @@ func TestDefectRateAndCoverage(t *testing.T) {
 	l := newTestLine(t, Config{Width: 32, Height: 24, Seed: 1, DefectRate: rate})
 	buf := make([]byte, 32*24*3)
 	parts := map[string]int{}
-	defects := map[string]int{}
-	pairs := map[frame.Truth]bool{}
+	pairs := map[defects.Truth]bool{}
+	kinds := map[string]int{}
 	for i := uint64(0); i < n; i++ {
 		tr := l.Render(i, buf, 32*3)
 		parts[tr.PartType]++
 		if !tr.Good() {
-			defects[tr.Defect]++
+			kinds[tr.Defect]++
 		}
 		pairs[*tr] = true
 	}
 	bad := 0
-	for _, c := range defects {
+	for _, c := range kinds {
 		bad += c
 	}
 	got := float64(bad) / n
@@ -100,7 +101,7 @@ func TestDefectRateAndCoverage(t *testing.T) {
 		}
 	}
 	for _, d := range DefectKinds {
-		if defects[d] == 0 {
+		if kinds[d] == 0 {
 			t.Errorf("defect %s never appeared", d)
 		}
 	}

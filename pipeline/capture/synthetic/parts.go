@@ -7,7 +7,7 @@ package synthetic
 import (
 	"fmt"
 
-	"github.com/linesight/linesight/pipeline/frame"
+	"github.com/linesight/linesight/defects"
 )
 
 // Part types on the line.
@@ -35,13 +35,13 @@ var DefectKinds = []string{Scratch, Dent, MissingComponent, Discolouration, Cont
 
 // truths holds one immutable Truth per (part, defect) so frames can point at
 // them without allocating. Index defect+1; 0 is a good part.
-var truths = func() [][]frame.Truth {
-	t := make([][]frame.Truth, len(PartTypes))
+var truths = func() [][]defects.Truth {
+	t := make([][]defects.Truth, len(PartTypes))
 	for p, name := range PartTypes {
-		t[p] = make([]frame.Truth, len(DefectKinds)+1)
-		t[p][0] = frame.Truth{PartType: name}
+		t[p] = make([]defects.Truth, len(DefectKinds)+1)
+		t[p][0] = defects.Truth{PartType: name}
 		for d, defect := range DefectKinds {
-			t[p][d+1] = frame.Truth{PartType: name, Defect: defect}
+			t[p][d+1] = defects.Truth{PartType: name, Defect: defect}
 		}
 	}
 	return t
@@ -49,7 +49,7 @@ var truths = func() [][]frame.Truth {
 
 // truthFor returns the shared Truth of a part and defect (-1 for good). Frames
 // must treat it as read-only.
-func truthFor(part, defect int) *frame.Truth { return &truths[part][defect+1] }
+func truthFor(part, defect int) *defects.Truth { return &truths[part][defect+1] }
 
 func partIndex(name string) (int, error) {
 	for i, p := range PartTypes {
