@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linesight/linesight/defects/eval"
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )

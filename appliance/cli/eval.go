@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/appliance/offline"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/defects/anomaly"
-	"github.com/linesight/linesight/defects/eval"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 )

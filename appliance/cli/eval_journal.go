@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
-	"github.com/linesight/linesight/defects/eval"
 )
 
 // journalEvalReport is what `linesight eval --journal --json` writes: the

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/defects/eval"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linesight/linesight/defects/eval"
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/capture/synthetic"
 )

@@ -3,8 +3,8 @@ package journal
 import (
 	"math"
 
+	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/defects"
-	"github.com/linesight/linesight/defects/eval"
 )
 
 // goodClass is the name of the good class of the set that scored the
