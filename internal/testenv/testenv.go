@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/linesight/linesight/pipeline/clip/ortlib"
+	"github.com/linesight/linesight/internal/ortlib"
 )
 
 // RequireEnv, set to 1 (as CI does), turns a missing tool into a failure.

@@ -10,7 +10,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/linesight/linesight/pipeline/clip/ortlib"
+	"github.com/linesight/linesight/internal/ortlib"
 )
 
 // DefaultLibraryPath is where `make setup` installs the ONNX Runtime library.
