@@ -58,12 +58,15 @@ type Options struct {
 	Classes Classes         // nil: the class endpoints answer 503
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
-	Live    *Live           // the live sink; nil makes one (add it to the app with AddSink)
-	Kiosk   bool            // live views without login
-	TLS     bool            // cookies are Secure
-	UI      fs.FS           // the dashboard's files; nil serves a placeholder
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Firmware installs firmware updates from the System page; nil: its
+	// endpoints answer 503 (a box without RAUC).
+	Firmware Firmware
+	Live     *Live // the live sink; nil makes one (add it to the app with AddSink)
+	Kiosk    bool  // live views without login
+	TLS      bool  // cookies are Secure
+	UI       fs.FS // the dashboard's files; nil serves a placeholder
+	Log      *slog.Logger
+	Now      func() time.Time
 	// LoginLimit failed logins of one account from one address per
 	// LoginWindow (default 5 per minute); LoginAddressLimit failed logins
 	// from one address, all accounts together (default twice LoginLimit).
@@ -181,6 +184,8 @@ func (s *Server) routes() *echo.Echo {
 	kiosk := s.guard(levelKiosk)
 	api.GET("/status", func(c echo.Context) error { return c.JSON(http.StatusOK, s.opts.App.Status()) }, kiosk)
 	api.GET("/system", s.system, kiosk)
+	api.GET("/system/update", s.firmwareState, s.guard(levelOperator))
+	api.POST("/system/update", s.startFirmwareUpdate, limitBody(maxBody), s.guard(levelEngineer))
 	api.GET("/cameras", s.cameras, kiosk)
 	api.GET("/cameras/:camera/frame.jpg", s.frameJPEG, kiosk)
 	api.GET("/cameras/:camera/live.mjpeg", s.liveMJPEG, kiosk, s.streamSlot(cameraParam))

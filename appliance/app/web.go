@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
@@ -157,6 +158,7 @@ func (w Web) WriteMetrics(p *web.Prom) {
 			p.Counter("linesight_outbox_dropped_total", "Verdicts the full outbox dropped or refused, unpublished.", nil, js.OutboxDropped+js.OutboxRefused)
 		}
 	}
+	w.writeFirmwareMetrics(p)
 	if w.Broker != nil {
 		up := 0.0
 		if w.Broker.Connected() {
@@ -186,3 +188,19 @@ func (w Web) Prepare(f *defects.File) (inspect.Scorers, error) {
 
 // Reload makes the appliance load the defect-class file again.
 func (w Web) Reload() error { return w.App.ReloadDefects() }
+
+// writeFirmwareMetrics writes the running version and the firmware update
+// history's counts (docs/firmware.md). A history that cannot be read is
+// left out, and logged: the counts would be wrong, not zero.
+func (w Web) writeFirmwareMetrics(p *web.Prom) {
+	p.Gauge("linesight_build_info", "The running LineSight version (always 1).", web.Labels{"version": w.Version}, 1)
+	entries, err := update.OpenHistory(w.App.Config.DataDir).Entries()
+	if err != nil {
+		w.App.Log.Warn("metrics: firmware update history unreadable", "err", err)
+		return
+	}
+	counts, _ := update.Counts(entries)
+	for _, o := range update.Outcomes {
+		p.Counter("linesight_firmware_updates_total", "Firmware update steps in the update history, by outcome.", web.Labels{"outcome": o}, uint64(counts[o]))
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/appliance/sdnotify"
+	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
@@ -91,7 +92,12 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	defer stopWeb()
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
-	local := localapi.Backend{Journal: j, Golden: goldenMgr}
+	var broker app.Broker // nil without a link: a nil *mqttlink.Link would not be
+	if link != nil {
+		broker = link
+	}
+	local := localapi.Backend{Journal: j, Golden: goldenMgr,
+		Health: func() update.Health { return app.UpdateHealth(a, broker) }}
 	if cfg.Web.Listen != "" {
 		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, log, stdio.Err)
 		if err != nil {
@@ -177,7 +183,14 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	if link != nil {
 		adapter.Broker = link
 	}
-	srv, err := web.New(web.Options{Golden: goldenMgr,
+	firmware := &update.Runner{Installer: &update.Installer{History: update.OpenHistory(cfg.DataDir),
+		DownloadDir: filepath.Join(cfg.DataDir, update.DownloadFolder)}, Log: log,
+		Audit: func(e users.AuditEntry) {
+			if err := store.Audit(e); err != nil {
+				log.Error("audit log: firmware update not recorded", "err", err)
+			}
+		}}
+	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),

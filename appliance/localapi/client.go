@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/update"
 	"io"
 	"io/fs"
 	"net"
@@ -109,6 +110,14 @@ func (c *Client) GoldenStatus(ctx context.Context, set string) (golden.SetStatus
 func (c *Client) GoldenRemove(ctx context.Context, set, id string) (golden.Sample, error) {
 	var out golden.Sample
 	err := c.call(ctx, pathGoldenRemove, goldenRemoveRequest{Set: set, ID: id}, &out)
+	return out, err
+}
+
+// Health is the running appliance's health as the firmware update's gate
+// reads it.
+func (c *Client) Health(ctx context.Context) (update.Health, error) {
+	var out update.Health
+	err := c.call(ctx, pathHealth, struct{}{}, &out)
 	return out, err
 }
 

@@ -1,8 +1,9 @@
 // Package localapi lets the command line work beside a running appliance.
 // While `linesight run` holds the journal and the users' store (bbolt lets
 // one process have a file), it serves the operations of `linesight journal
-// stats`, `journal export`, `user add` and `golden add|list|remove`, and the
-// audit entries of `model install` and `model rollback`, on a unix socket in
+// stats`, `journal export`, `user add` and `golden add|list|remove`, the
+// audit entries of `model install`, `model rollback` and `update install`,
+// and the health `update gate` reads, on a unix socket in
 // the data directory, and the commands use it when it answers.
 //
 // The socket is its owner's alone (mode 0600). Whoever can reach it can read
@@ -76,6 +77,7 @@ const (
 	pathQuery    = "/v1/journal/query"
 	pathUsers    = "/v1/users"
 	pathAudit    = "/v1/audit"
+	pathHealth   = "/v1/health"
 
 	pathGoldenAdd    = "/v1/golden/add"
 	pathGoldenStatus = "/v1/golden/status"

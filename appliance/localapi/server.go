@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/update"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,9 @@ type Backend struct {
 	// Golden manages the golden samples; nil when the appliance does not
 	// (then `golden add|remove` change the files themselves).
 	Golden *golden.Manager
+	// Health is what the firmware update's health gate reads (`linesight
+	// update gate`); nil answers 404.
+	Health func() update.Health
 	// Now is the clock for the users' timestamps (time.Now when nil).
 	Now func() time.Time
 }
@@ -68,6 +72,7 @@ func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathQuery, h.query)
 	mux.HandleFunc("POST "+pathUsers, h.setUser)
 	mux.HandleFunc("POST "+pathAudit, h.postAudit)
+	mux.HandleFunc("POST "+pathHealth, h.health)
 	mux.HandleFunc("POST "+pathGoldenAdd, h.goldenAdd)
 	mux.HandleFunc("POST "+pathGoldenStatus, h.goldenStatus)
 	mux.HandleFunc("POST "+pathGoldenRemove, h.goldenRemove)
@@ -144,6 +149,18 @@ func (s *Server) Close() error {
 type handlers struct {
 	b   Backend
 	log *slog.Logger
+}
+
+func (h handlers) health(w http.ResponseWriter, r *http.Request) {
+	if h.b.Health == nil {
+		reply(w, http.StatusNotFound, errorReply{"the running appliance does not report its health"})
+		return
+	}
+	var req struct{}
+	if !decode(w, r, &req) {
+		return
+	}
+	reply(w, http.StatusOK, h.b.Health())
 }
 
 func (h handlers) counters(w http.ResponseWriter, r *http.Request) {

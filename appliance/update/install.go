@@ -31,6 +31,10 @@ type Installer struct {
 	Now func() time.Time
 }
 
+// DownloadFolder is where, in the data directory, a bundle fetched from a URL
+// waits while it is installed (the root slots are read-only).
+const DownloadFolder = "downloads"
+
 // DefaultMaxDownload bounds a bundle fetched from a URL: two slots' worth.
 const DefaultMaxDownload = 2 << 30
 

@@ -3,6 +3,7 @@ package update_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/appliance/update/rauctest"
+	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // healthy is an appliance that is ready and takes frames.
@@ -294,5 +297,49 @@ func TestPowerCutDuringInstallKeepsBootingTheActiveSlot(t *testing.T) {
 	}
 	if _, whole := rauctest.Holds(t, box.SlotB, rootfs); !whole || box.BootState("primary") != "B" {
 		t.Error("the second install did not complete")
+	}
+}
+
+// The dashboard's runner: one install at a time in the background, its
+// progress kept, its outcome audited and in the history it shows; a bundle
+// that is not there is refused at once.
+func TestRunnerInstallsInTheBackground(t *testing.T) {
+	rauctest.Require(t)
+	keys := rauctest.NewKeys(t, "LineSight test")
+	format := rauctest.Format(t)
+	box := rauctest.NewBox(t, keys, format)
+	bundle := rauctest.Bundle(t, rauctest.RootFS(t, "2.0.0", 4<<20), "2.0.0", format, keys)
+	var mu sync.Mutex
+	var audited []users.AuditEntry
+	r := &update.Runner{Installer: installer(t, box), Log: slog.New(slog.DiscardHandler), Audit: func(e users.AuditEntry) {
+		mu.Lock()
+		audited = append(audited, e)
+		mu.Unlock()
+	}}
+	if err := r.Start(context.Background(), t.TempDir()+"/none.raucb", "erik"); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("a missing bundle: %v", err)
+	}
+	if err := r.Start(context.Background(), bundle, "erik"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background(), bundle, "ada"); !errors.Is(err, update.ErrInstallRunning) {
+		t.Errorf("a second start while one runs: %v", err)
+	}
+	var st update.RunnerState
+	testenv.WaitFor(t, "the install to end", func() bool {
+		var err error
+		st, err = r.State()
+		return err == nil && !st.Running
+	})
+	if st.Last == nil || st.Last.Outcome != update.OutcomeInstalled || st.Last.Version != "2.0.0" || st.Progress.Percent != 100 {
+		t.Errorf("state after the install: %+v (last %+v)", st, st.Last)
+	}
+	if len(st.History) != 1 || st.History[0].User != "erik" {
+		t.Errorf("history %+v", st.History)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(audited) != 1 || audited[0].Action != "firmware.install" || audited[0].User != "erik" || !strings.Contains(audited[0].Detail, "installed, version 2.0.0") {
+		t.Errorf("audited %+v", audited)
 	}
 }

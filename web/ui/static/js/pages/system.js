@@ -2,12 +2,14 @@
 // outbox, journal and disk.
 
 import { h, fill, bytes, dateTime, duration, ms, num, pct, errorBox } from "../dom.js";
-import { get } from "../api.js";
+import { get, post } from "../api.js";
+import { canEdit, canOperate } from "../session.js";
 import { latest } from "../status.js";
 
 export async function render(root) {
   const body = h("div.grid#system", { style: "grid-template-columns:repeat(auto-fit,minmax(320px,1fr))" });
-  fill(root, body);
+  const fw = firmwarePanel();
+  fill(root, body, fw.panel);
 
   async function load() {
     let s;
@@ -62,6 +64,64 @@ export async function render(root) {
   }
 
   await load();
+  await fw.load();
   const timer = setInterval(load, 5000);
-  return () => clearInterval(timer);
+  return () => { clearInterval(timer); fw.stop(); };
+}
+
+// The firmware update panel: the form (engineers and admins) stays as
+// typed while the status under it refreshes, every second during an
+// install.
+function firmwarePanel() {
+  const status = h("div#firmware-status");
+  const msg = h("div#firmware-msg");
+  const source = h("input#firmware-source", { type: "text", placeholder: "/data/linesight/linesight-1.2.0.raucb or https://…", style: "flex:1;min-width:260px" });
+  const start = h("button.primary#firmware-start", "Install");
+  start.addEventListener("click", async () => {
+    if (!source.value.trim()) return;
+    if (!window.confirm(`Install the firmware bundle ${source.value.trim()}? The box starts it at the next reboot.`)) return;
+    start.disabled = true;
+    try {
+      await post("/system/update", { source: source.value.trim() });
+      fill(msg, h("span.ok", "started"));
+    } catch (err) {
+      fill(msg, errorBox(err));
+    } finally {
+      start.disabled = false;
+    }
+    await load();
+  });
+  const panel = h("section.panel#firmware", { style: "margin-top:12px" }, h("h2", "Firmware update"),
+    canEdit()
+      ? h("div.row", source, start)
+      : h("p.muted", "Installing firmware needs the engineer role."),
+    msg, status);
+  let timer = null;
+  async function load() {
+    if (!canOperate()) return;
+    let st;
+    try {
+      st = await get("/system/update");
+    } catch (err) {
+      fill(status, errorBox(err));
+      return;
+    }
+    const p = st.progress || {};
+    const last = st.last;
+    fill(status,
+      st.running
+        ? h("div.row", { dataset: { running: "true" } }, h("div.progress", { title: p.message || "" }, h("span", { style: `width:${p.percent || 0}%` })),
+          h("small#firmware-progress", `${p.percent || 0}% ${p.message || ""} (${st.source}, by ${st.by})`))
+        : null,
+      last ? h("p#firmware-last", { dataset: { outcome: last.outcome } }, `Last install: ${last.outcome}`,
+        last.version ? ` — version ${last.version} in ${last.slot}: reboot to start it` : "", last.error ? h("span.error", ` ${last.error}`) : "") : null,
+      h("table#firmware-history",
+        h("thead", h("tr", h("th", "When"), h("th", "Who"), h("th", "Version"), h("th", "Slot"), h("th", "Outcome"), h("th", "Error"))),
+        h("tbody", (st.history || []).map((e) => h("tr",
+          h("td", dateTime(e.at)), h("td", e.user), h("td", e.version || ""), h("td", e.slot || ""),
+          h("td", e.outcome), h("td", e.error || ""))))));
+    clearTimeout(timer);
+    timer = setTimeout(load, st.running ? 1000 : 5000);
+  }
+  return { panel, load, stop: () => clearTimeout(timer) };
 }

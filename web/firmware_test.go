@@ -1,0 +1,70 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linesight/linesight/appliance/update"
+)
+
+// fakeFirmware is an update.Runner stand-in: one install at a time.
+type fakeFirmware struct {
+	mu    sync.Mutex
+	state update.RunnerState
+}
+
+func (f *fakeFirmware) Start(_ context.Context, source, user string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state.Running {
+		return update.ErrInstallRunning
+	}
+	if strings.HasPrefix(source, "/missing") {
+		return errMissing
+	}
+	f.state = update.RunnerState{Running: true, Source: source, By: user, Progress: update.Progress{Percent: 40, Message: "Copying image"},
+		History: []update.Entry{{At: time.Now(), User: "ada", Version: "1.0.0", Slot: "rootfs.0", Outcome: update.OutcomeGood}}}
+	return nil
+}
+
+func (f *fakeFirmware) State() (update.RunnerState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state, nil
+}
+
+var errMissing = errors.New("bundle /missing.raucb: no such file or directory")
+
+func TestFirmwareUpdateAPI(t *testing.T) {
+	h := newHarness(t)
+	h.anon().expect("GET", "/api/v1/system/update", "", 401)
+	h.login("olga").expect("GET", "/api/v1/system/update", "", 503) // no firmware updates on this box
+
+	fw := &fakeFirmware{}
+	h = newHarness(t, func(o *Options) { o.Firmware = fw })
+	h.login("olga").expect("POST", "/api/v1/system/update", `{"source":"/data/a.raucb"}`, 403)
+	eng := h.login("erik")
+	eng.expect("POST", "/api/v1/system/update", `{}`, 400)
+	if resp, body := eng.do("POST", "/api/v1/system/update", `{"source":"/missing.raucb"}`); resp.StatusCode != 400 || !strings.Contains(body, "no such file") {
+		t.Errorf("a missing bundle: %d %s", resp.StatusCode, body)
+	}
+	body := eng.expect("POST", "/api/v1/system/update", `{"source":"/data/a.raucb"}`, 202)
+	var st update.RunnerState
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Running || st.By != "erik" || st.Source != "/data/a.raucb" || st.Progress.Percent != 40 || len(st.History) != 1 {
+		t.Errorf("started: %s", body)
+	}
+	if resp, body := h.login("ada").do("POST", "/api/v1/system/update", `{"source":"/data/b.raucb"}`); resp.StatusCode != 409 || !strings.Contains(body, "already being installed") {
+		t.Errorf("a second install while one runs: %d %s", resp.StatusCode, body)
+	}
+	if got := h.login("olga").expect("GET", "/api/v1/system/update", "", 200); !strings.Contains(got, `"running":true`) {
+		t.Errorf("state: %s", got)
+	}
+}
