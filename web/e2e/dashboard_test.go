@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -283,6 +285,35 @@ func TestDashboard(t *testing.T) {
 		if got := a.defectsHash(t); got != shown {
 			t.Errorf("an invalid save changed the running hash to %q", got)
 		}
+	})
+
+	// The System page's firmware panel: a file that is not a signed bundle
+	// is handed to the installer, which fails or is refused (no RAUC
+	// service here, or RAUC rejects it); the panel shows the outcome and
+	// the history, and the running slot is never touched.
+	t.Run("firmware update", func(t *testing.T) {
+		junk := filepath.Join(t.TempDir(), "not-a-bundle.raucb")
+		must(t, os.WriteFile(junk, []byte("not a RAUC bundle"), 0o644))
+		do(t, ctx, "install a file that is not a bundle",
+			chromedp.Navigate(a.URL+"/#/system"),
+			chromedp.WaitVisible("#firmware-source"),
+			js(`window.confirm = () => true`),
+			chromedp.SendKeys("#firmware-source", junk),
+			chromedp.Click("#firmware-start"),
+			waitJS(`["failed", "refused"].includes(document.querySelector("#firmware-last")?.dataset.outcome)`),
+			waitJS(`document.querySelectorAll("#firmware-history tbody tr").length >= 1`))
+		last := eval[string](t, ctx, "read the outcome", `document.querySelector("#firmware-last").textContent`)
+		row := eval[string](t, ctx, "read the history", `document.querySelector("#firmware-history tbody tr").textContent`)
+		if !strings.Contains(last, "Last install: ") || !strings.Contains(row, "admin") {
+			t.Errorf("firmware panel: %q, history row %q", last, row)
+		}
+		do(t, ctx, "show the panel", chromedp.ScrollIntoView("#firmware"))
+		screenshotScreen(t, ctx, shots, "system-firmware")
+		do(t, ctx, "a missing file is refused at once",
+			js(`document.querySelector("#firmware-source").value = ""`),
+			chromedp.SendKeys("#firmware-source", junk+".gone"),
+			chromedp.Click("#firmware-start"),
+			waitJS(`document.querySelector("#firmware-msg .error")?.textContent.includes("no such file")`))
 	})
 
 	t.Run("users", func(t *testing.T) {
