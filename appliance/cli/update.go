@@ -100,11 +100,37 @@ func updateGate(ctx context.Context, args []string, stdio Stdio) error {
 		defer c.Close()
 		return c.Health(ctx)
 	}
-	entry, err := update.Gate(ctx, rauc, update.OpenHistory(cfg.DataDir), update.GateConfig{Timeout: *timeout, Health: health})
+	history := update.OpenHistory(cfg.DataDir)
+	before, err := history.Entries()
 	if err != nil {
-		return fmt.Errorf("update gate: slot %s (version %s) not marked good: %w", entry.Slot, entry.Version, err)
+		return err
+	}
+	entry, err := update.Gate(ctx, rauc, history, update.GateConfig{Timeout: *timeout, Health: health})
+	aerr := auditHistory(ctx, cfg.DataDir, history, len(before), stdio)
+	if err != nil {
+		return errors.Join(fmt.Errorf("update gate: slot %s (version %s) not marked good: %w", entry.Slot, entry.Version, err), aerr)
 	}
 	fmt.Fprintf(stdio.Out, "slot %s (version %s) is good\n", entry.Slot, entry.Version)
+	return aerr
+}
+
+// auditHistory puts the history's entries after the first `from` (what
+// the gate recorded: good, gate-failed, rolled-back) in the audit log, as
+// done by the health gate.
+func auditHistory(ctx context.Context, dataDir string, history *update.History, from int, stdio Stdio) error {
+	entries, err := history.Entries()
+	if err != nil {
+		return fmt.Errorf("audit the update history: %w", err)
+	}
+	for _, e := range entries[min(from, len(entries)):] {
+		detail := fmt.Sprintf("slot %s, version %s: %s", e.Slot, e.Version, e.Outcome)
+		if e.Error != "" {
+			detail += ": " + e.Error
+		}
+		if _, err := audit(ctx, dataDir, users.AuditEntry{At: e.At.UTC(), User: e.User, Action: "firmware." + e.Outcome, Detail: detail}, logger(stdio)); err != nil {
+			return fmt.Errorf("audit the update history: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -83,6 +83,14 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 	if s := box.BootState("state.B"); s != "good" {
 		t.Errorf("B after the gate: %q, want good", s)
 	}
+	if store, err = users.OpenStore(filepath.Join(dataDir, users.StoreFile)); err != nil {
+		t.Fatal(err)
+	}
+	log, err = store.AuditLog(10)
+	store.Close()
+	if err != nil || len(log) != 2 || log[0].Action != "firmware.good" || log[0].User != "health-gate" || !strings.Contains(log[0].Detail, "slot rootfs.1, version 2.0.0: good") {
+		t.Errorf("audit log after the gate %+v (%v), want the slot marked good, by the health gate", log, err)
+	}
 
 	slotA, err := os.ReadFile(box.SlotA)
 	if err != nil {
