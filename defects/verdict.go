@@ -58,6 +58,14 @@ type Verdict struct {
 	// Anomaly is what the set's anomaly map found; nil when the set has no
 	// anomaly detection or the frame was not inspected.
 	Anomaly *Anomaly `json:"anomaly,omitempty"`
+	// TriggeredAt is a triggered part's time: the PLC's own (the trigger's
+	// "at") when it gave one, else when the trigger arrived; zero in
+	// free-run. CapturedAt minus it is FrameOffset.
+	TriggeredAt time.Time     `json:"triggered_at,omitzero"`
+	FrameOffset time.Duration `json:"frame_offset_ns,omitempty"`
+	// SharedFrame says another trigger was judged on the same frame: two
+	// part ids, one picture.
+	SharedFrame bool `json:"shared_frame,omitempty"`
 }
 
 // Anomaly is a frame's anomaly score against its set's threshold and where
@@ -108,6 +116,9 @@ type Capture struct {
 	PartID     string
 	CapturedAt time.Time
 	Truth      *Truth
+	// TriggeredAt and SharedFrame are the trigger's, for a triggered part.
+	TriggeredAt time.Time
+	SharedFrame bool
 }
 
 // NewVerdict makes the record of a judged frame from its capture, the
@@ -132,7 +143,19 @@ func (s *Scorer) NewVerdict(c Capture, r Result, embedding []float32, inferredAt
 		Latency:     inferredAt.Sub(c.CapturedAt),
 		Embedding:   embedding,
 		Truth:       c.Truth,
+		TriggeredAt: c.TriggeredAt,
+		FrameOffset: frameOffset(c),
+		SharedFrame: c.SharedFrame,
 	}
+}
+
+// frameOffset is how long after its trigger time a part's frame was
+// captured (negative: before it); 0 without a trigger.
+func frameOffset(c Capture) time.Duration {
+	if c.TriggeredAt.IsZero() {
+		return 0
+	}
+	return c.CapturedAt.Sub(c.TriggeredAt)
 }
 
 // MissedVerdict records a trigger that produced no inspection, with the

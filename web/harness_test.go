@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"github.com/linesight/linesight/appliance/trigger"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -36,7 +37,8 @@ type fakeApp struct {
 
 func (f *fakeApp) Status() any   { return map[string]string{"state": f.State()} }
 func (f *fakeApp) State() string { return f.System().State }
-func (f *fakeApp) Trigger(camera, partID string, _ time.Time) error {
+func (f *fakeApp) Trigger(camera string, t trigger.Trigger, _ time.Time) error {
+	partID := t.PartID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refuse != nil {

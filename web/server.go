@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/trigger"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -33,7 +34,9 @@ type Appliance interface {
 	Status() any
 	// State is "ready" when inspecting.
 	State() string
-	Trigger(camera, partID string, at time.Time) error
+	// Trigger serves a decoded trigger that arrived at arrived: by the
+	// PLC's time when it gives one (t.At), else by its arrival.
+	Trigger(camera string, t trigger.Trigger, arrived time.Time) error
 	// System is the health summary behind /system and the alarms.
 	System() System
 	// WriteMetrics adds the appliance's metric families.

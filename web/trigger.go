@@ -43,10 +43,13 @@ func (s *Server) trigger(c echo.Context) error {
 		}
 		return echo.NewHTTPError(status, map[string]string{"message": te.Reason, "code": te.Code})
 	}
-	if err := s.opts.App.Trigger(camera, t.PartID, at); err != nil {
+	if err := s.opts.App.Trigger(camera, t, at); err != nil {
 		// Named, so a script knows which part gets no verdict.
 		return echo.NewHTTPError(http.StatusConflict, map[string]string{
 			"message": err.Error(), "code": "refused", "camera": camera, "part_id": t.PartID})
+	}
+	if !t.At.IsZero() {
+		at = t.At // the PLC's time picks the frame
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{"camera": camera, "part_id": t.PartID, "triggered_at": at.UTC()})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/trigger"
 	"io"
 	"log/slog"
 	"sync"
@@ -242,4 +243,24 @@ func (a *App) Trigger(camera, partID string, at time.Time) error {
 		return fmt.Errorf("trigger: the appliance is %s", a.State())
 	}
 	return a.loop.Trigger(camera, partID, at)
+}
+
+// TriggerAt asks for the inspection of a part the PLC saw at its own time
+// at: the frame captured nearest to at, within the camera's trigger window
+// (inspect.Loop.TriggerAt).
+func (a *App) TriggerAt(camera, partID string, at time.Time) error {
+	if a.State() != StateReady {
+		return fmt.Errorf("trigger: the appliance is %s", a.State())
+	}
+	return a.loop.TriggerAt(camera, partID, at)
+}
+
+// TriggerPart serves a decoded trigger that arrived at arrived: by the
+// PLC's time when it gives one, else by its arrival. The PLC link and the
+// HTTP API both use it.
+func (a *App) TriggerPart(camera string, t trigger.Trigger, arrived time.Time) error {
+	if !t.At.IsZero() {
+		return a.TriggerAt(camera, t.PartID, t.At)
+	}
+	return a.Trigger(camera, t.PartID, arrived)
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/linesight/linesight/appliance/trigger"
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
@@ -59,8 +60,8 @@ type mqttApp struct {
 	outbox MQTTOutbox
 }
 
-func (m mqttApp) Trigger(camera, partID string, at time.Time) error {
-	return m.a.Trigger(camera, partID, at)
+func (m mqttApp) Trigger(camera string, t trigger.Trigger, arrived time.Time) error {
+	return m.a.TriggerPart(camera, t, arrived)
 }
 
 func (m mqttApp) Snapshot() mqttlink.Snapshot {
@@ -79,7 +80,7 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	}
 	for _, c := range st.Cameras {
 		s.Cameras = append(s.Cameras, mqttlink.CameraCounters{
-			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, Dropped: c.Dropped,
+			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, SharedFrames: c.SharedFrames, Dropped: c.Dropped,
 		})
 	}
 	js := m.outbox.Stats()

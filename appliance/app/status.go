@@ -47,17 +47,20 @@ type ModelStatus struct {
 
 // CameraStatus joins a camera's capture state and its inspection counters.
 type CameraStatus struct {
-	ID         string                    `json:"id"`
-	Mode       string                    `json:"mode"`
-	Capture    capture.CameraStatus      `json:"capture"`
-	Frames     uint64                    `json:"frames"`
-	Inspected  uint64                    `json:"inspected"`
-	Skipped    uint64                    `json:"skipped"`
-	Dropped    uint64                    `json:"dropped"`
-	Triggers   uint64                    `json:"triggers"`
-	Missed     uint64                    `json:"missed"`
-	QueueDepth int64                     `json:"queue_depth"`
-	Latency    metrics.HistogramSnapshot `json:"latency"`
+	ID        string               `json:"id"`
+	Mode      string               `json:"mode"`
+	Capture   capture.CameraStatus `json:"capture"`
+	Frames    uint64               `json:"frames"`
+	Inspected uint64               `json:"inspected"`
+	Skipped   uint64               `json:"skipped"`
+	Dropped   uint64               `json:"dropped"`
+	Triggers  uint64               `json:"triggers"`
+	Missed    uint64               `json:"missed"`
+	// SharedFrames counts triggers judged on a frame another trigger was
+	// judged on too.
+	SharedFrames uint64                    `json:"shared_frames"`
+	QueueDepth   int64                     `json:"queue_depth"`
+	Latency      metrics.HistogramSnapshot `json:"latency"`
 }
 
 // Status reports the appliance's state; it is safe to call at any time.
@@ -86,7 +89,7 @@ func (a *App) Status() Status {
 		s.Cameras = append(s.Cameras, CameraStatus{
 			ID: c.ID, Mode: c.Mode, Capture: a.cameras[i].Status(),
 			Frames: st.Frames.Value(), Inspected: st.Inspected.Value(), Skipped: st.Skipped.Value(),
-			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(),
+			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(), SharedFrames: st.SharedFrames.Value(),
 			QueueDepth: st.QueueDepth.Value(), Latency: st.Latency.Snapshot(),
 		})
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/linesight/linesight/appliance/trigger"
 	"runtime"
 	"syscall"
 	"time"
@@ -30,8 +31,8 @@ type Web struct {
 
 func (w Web) Status() any   { return w.App.Status() }
 func (w Web) State() string { return w.App.State() }
-func (w Web) Trigger(camera, partID string, at time.Time) error {
-	return w.App.Trigger(camera, partID, at)
+func (w Web) Trigger(camera string, t trigger.Trigger, arrived time.Time) error {
+	return w.App.TriggerPart(camera, t, arrived)
 }
 
 // System gathers the health summary behind the dashboard and the alarms.
@@ -111,6 +112,7 @@ func (w Web) WriteMetrics(p *web.Prom) {
 		p.Counter("linesight_dropped_total", "Frames dropped because inference fell behind.", l, c.Dropped)
 		p.Counter("linesight_triggers_total", "Triggers received.", l, c.Triggers)
 		p.Counter("linesight_missed_total", "Triggers that produced no inspection.", l, c.Missed)
+		p.Counter("linesight_shared_frames_total", "Triggers judged on a frame another trigger was judged on too.", l, c.SharedFrames)
 		p.Gauge("linesight_queue_depth", "Frames waiting for inference.", l, float64(c.QueueDepth))
 		p.Histogram("linesight_latency_seconds", "Capture to verdict.", l, c.Latency)
 	}

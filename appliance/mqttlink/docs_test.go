@@ -161,6 +161,9 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	ob.Append(anomalous)
 	quiet := verdict("cam0", 6, defects.Pass)
 	quiet.Anomaly = &defects.Anomaly{Score: 0.1, Threshold: 0.3, Grid: 2, Map: []uint8{1, 2, 3, 4}}
+	// A triggered part judged by the PLC's time, on a frame another part
+	// was judged on too.
+	quiet.TriggeredAt, quiet.FrameOffset, quiet.SharedFrame = quiet.CapturedAt.Add(-20*time.Millisecond), 20*time.Millisecond, true
 	ob.Append(quiet)
 	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
 	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 6 })
@@ -175,6 +178,15 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	}
 	if withAnomaly != 1 {
 		t.Errorf("%d verdicts with the anomaly fields, want 1", withAnomaly)
+	}
+	timed := 0
+	for _, m := range plc.on("/verdict") {
+		if strings.Contains(string(m.payload), `"frame_offset_ms":20,"shared_frame":true`) && strings.Contains(string(m.payload), `"triggered_at":"`) {
+			timed++
+		}
+	}
+	if timed != 1 {
+		t.Errorf("%d verdicts with the trigger's time and shared_frame, want 1", timed)
 	}
 	plc.await("an error", "/error", func(m []received) bool { return len(m) >= 1 })
 	plc.await("stats with processing", "/stats", func(m []received) bool {

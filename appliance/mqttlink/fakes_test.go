@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/trigger"
 	"log/slog"
 	"os"
 	"sort"
@@ -107,7 +108,8 @@ func newFakeApp() *fakeApp {
 	}}
 }
 
-func (a *fakeApp) Trigger(camera, partID string, _ time.Time) error {
+func (a *fakeApp) Trigger(camera string, t trigger.Trigger, _ time.Time) error {
+	partID := t.PartID
 	a.mu.Lock()
 	hold := a.hold
 	a.mu.Unlock()

@@ -49,6 +49,13 @@ type VerdictMessage struct {
 	// set detects anomalies; absent otherwise (an additive field: PLCs that
 	// do not know it ignore it). The map itself is never published.
 	Anomaly *AnomalyMessage `json:"anomaly,omitempty"`
+	// TriggeredAt is a triggered part's time: the PLC's own "at" when the
+	// trigger gave it, else the trigger's arrival; FrameOffsetMS is the
+	// judged frame's capture time minus it. Absent in free-run.
+	TriggeredAt   *time.Time `json:"triggered_at,omitempty"`
+	FrameOffsetMS *float64   `json:"frame_offset_ms,omitempty"`
+	// SharedFrame: another trigger's part was judged on the same frame.
+	SharedFrame bool `json:"shared_frame,omitempty"`
 }
 
 // AnomalyMessage is a verdict's anomaly fields (docs/anomaly.md).
@@ -89,14 +96,19 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 	if scores == nil {
 		scores = []defects.ClassScore{}
 	}
-	return VerdictMessage{
+	msg := VerdictMessage{
 		V: ContractVersion, ID: e.ID, Line: line, Camera: v.Camera, Seq: v.Seq, PartID: v.PartID,
 		CapturedAt: v.CapturedAt.UTC(), InferredAt: v.InferredAt.UTC(), QueuedAt: e.QueuedAt.UTC(),
 		PublishedAt: publishedAt.UTC(), Outcome: v.Outcome, Action: v.Action, Class: v.Class,
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
-		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly),
+		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly), SharedFrame: v.SharedFrame,
 	}
+	if !v.TriggeredAt.IsZero() {
+		at, off := v.TriggeredAt.UTC(), ms(v.FrameOffset)
+		msg.TriggeredAt, msg.FrameOffsetMS = &at, &off
+	}
+	return msg
 }
 
 // StatusMessage is the retained payload on <line>/status.
@@ -182,6 +194,7 @@ type CameraStats struct {
 	Triggers       uint64     `json:"triggers"`
 	Inspected      uint64     `json:"inspected"`
 	MissedTriggers uint64     `json:"missed_triggers"`
+	SharedFrames   uint64     `json:"shared_frames"`
 	Dropped        uint64     `json:"dropped"`
 	OK             uint64     `json:"ok"`
 	NG             uint64     `json:"ng"`

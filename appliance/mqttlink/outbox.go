@@ -1,6 +1,7 @@
 package mqttlink
 
 import (
+	"github.com/linesight/linesight/appliance/trigger"
 	"time"
 
 	"github.com/linesight/linesight/defects"
@@ -32,7 +33,9 @@ type Outbox interface {
 // Appliance is what the link needs from the running appliance.
 type Appliance interface {
 	// Trigger asks for an inspection of a part on a triggered camera.
-	Trigger(camera, partID string, at time.Time) error
+	// Trigger serves a decoded trigger that arrived at arrived: by the
+	// PLC's time when it gives one (t.At), else by its arrival.
+	Trigger(camera string, t trigger.Trigger, arrived time.Time) error
 	// Snapshot is the appliance's state for status and stats; it is called
 	// often, so it must be cheap and safe at any time.
 	Snapshot() Snapshot
@@ -64,5 +67,6 @@ type CameraCounters struct {
 	Triggers       uint64
 	Inspected      uint64
 	MissedTriggers uint64
+	SharedFrames   uint64
 	Dropped        uint64
 }

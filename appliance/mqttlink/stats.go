@@ -58,7 +58,7 @@ func (l *Link) publishStats(s *session) {
 	}
 	for _, cam := range l.o.Cameras {
 		a := counters[cam.ID]
-		cs := CameraStats{Camera: cam.ID, Triggers: a.Triggers, Inspected: a.Inspected, MissedTriggers: a.MissedTriggers, Dropped: a.Dropped}
+		cs := CameraStats{Camera: cam.ID, Triggers: a.Triggers, Inspected: a.Inspected, MissedTriggers: a.MissedTriggers, SharedFrames: a.SharedFrames, Dropped: a.Dropped}
 		if c := l.stats[cam.ID]; c != nil {
 			cs.OK, cs.NG, cs.Uncertain, cs.Missed = c.ok, c.ng, c.uncertain, c.missed
 			if c.n > 0 {

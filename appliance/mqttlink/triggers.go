@@ -90,7 +90,7 @@ func (l *Link) handleTrigger(in inbound) *ErrorMessage {
 		return e
 	}
 	e.PartID = t.PartID
-	if err := l.app.Trigger(camera, t.PartID, in.at); err != nil {
+	if err := l.app.Trigger(camera, t, in.at); err != nil {
 		e.Code, e.Reason = CodeRefused, err.Error()
 		return e
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,6 +33,10 @@ const (
 // Trigger is a decoded trigger.
 type Trigger struct {
 	PartID string
+	// At is the PLC's own time of the part (when it passed the sensor);
+	// zero when the trigger gives none. With it the appliance judges the
+	// frame captured nearest to it, not the first after the trigger came.
+	At time.Time
 }
 
 // Error says why a trigger was rejected; Code is one of the codes above.
@@ -44,8 +49,9 @@ func (e *Error) Error() string { return e.Code + ": " + e.Reason }
 
 // Payload is the JSON object a trigger is: these keys, exactly as written.
 type Payload struct {
-	V      *int    `json:"v"`
-	PartID *string `json:"part_id"`
+	V      *int           `json:"v"`
+	PartID *string        `json:"part_id"`
+	At     jsontext.Value `json:"at"`
 }
 
 // Decode reads a trigger payload: one JSON object with a required part_id
@@ -78,7 +84,40 @@ func Decode(payload []byte) (Trigger, error) {
 	if err := CheckPartID(*p.PartID); err != nil {
 		return Trigger{}, err
 	}
-	return Trigger{PartID: *p.PartID}, nil
+	t := Trigger{PartID: *p.PartID}
+	if len(p.At) > 0 {
+		at, err := ParseAt(p.At)
+		if err != nil {
+			return Trigger{}, err
+		}
+		t.At = at
+	}
+	return t, nil
+}
+
+// ParseAt reads a trigger's "at": an RFC 3339 time string with a zone
+// (fractions of a second kept, e.g. "2026-12-03T10:15:30.125Z") or a whole
+// number of milliseconds since the Unix epoch (1796292930125).
+func ParseAt(raw jsontext.Value) (time.Time, error) {
+	switch raw.Kind() {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, &Error{CodeInvalid, "at: " + err.Error()}
+		}
+		at, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, &Error{CodeInvalid, fmt.Sprintf("at %q is not an RFC 3339 time such as 2026-12-03T10:15:30.125Z", s)}
+		}
+		return at, nil
+	case '0':
+		var ms int64
+		if err := json.Unmarshal(raw, &ms); err != nil || ms <= 0 {
+			return time.Time{}, &Error{CodeInvalid, fmt.Sprintf("at %s is not a positive whole number of milliseconds since 1970-01-01T00:00:00Z", raw)}
+		}
+		return time.UnixMilli(ms), nil
+	}
+	return time.Time{}, &Error{CodeInvalid, "at must be an RFC 3339 time string or epoch milliseconds, not a JSON " + kindName(raw.Kind())}
 }
 
 // CheckPartID is the rule for a part id: 1 to MaxPartIDLen bytes of
@@ -109,7 +148,7 @@ func jsonReason(err error) string {
 		key := strings.TrimPrefix(string(sem.JSONPointer), "/")
 		switch {
 		case errors.Is(sem.Err, json.ErrUnknownName):
-			return fmt.Sprintf("unknown key %q (the keys are part_id and v, in lower case)", sem.JSONPointer.LastToken())
+			return fmt.Sprintf("unknown key %q (the keys are part_id, at and v, in lower case)", sem.JSONPointer.LastToken())
 		case key == "" && sem.JSONKind != 0:
 			return "the payload is a JSON " + kindName(sem.JSONKind)
 		case key != "" && sem.JSONKind != 0:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecode(t *testing.T) {
@@ -81,6 +82,39 @@ func TestCheckPartIDAgreesWithDecode(t *testing.T) {
 		}
 		if id != "A1" && checkErr == nil {
 			t.Errorf("part id %q accepted", id)
+		}
+	}
+}
+
+// "at" is the PLC's time: RFC 3339 with milliseconds (any zone) or epoch
+// milliseconds; anything else is refused saying what is accepted.
+func TestDecodeAt(t *testing.T) {
+	want := time.Date(2026, 12, 3, 10, 15, 30, 125e6, time.UTC)
+	for _, payload := range []string{
+		`{"part_id":"A1","at":"2026-12-03T10:15:30.125Z"}`,
+		`{"part_id":"A1","at":"2026-12-03T11:15:30.125+01:00"}`,
+		`{"part_id":"A1","at":1796292930125}`,
+	} {
+		got, err := Decode([]byte(payload))
+		if err != nil || got.PartID != "A1" || !got.At.Equal(want) {
+			t.Errorf("%s: %+v %v, want at %v", payload, got, err, want)
+		}
+	}
+	if got, err := Decode([]byte(`{"part_id":"A1"}`)); err != nil || !got.At.IsZero() {
+		t.Errorf("no at: %+v %v", got, err)
+	}
+	for payload, says := range map[string]string{
+		`{"part_id":"A1","at":"10:15:30"}`:            "not an RFC 3339 time",
+		`{"part_id":"A1","at":"2026-12-03 10:15:30"}`: "not an RFC 3339 time",
+		`{"part_id":"A1","at":-5}`:                    "positive whole number of milliseconds",
+		`{"part_id":"A1","at":1.5}`:                   "positive whole number of milliseconds",
+		`{"part_id":"A1","at":true}`:                  "not a JSON boolean",
+		`{"part_id":"A1","at":null}`:                  "not a JSON null",
+	} {
+		_, err := Decode([]byte(payload))
+		var te *Error
+		if !errors.As(err, &te) || te.Code != CodeInvalid || !strings.Contains(te.Reason, says) {
+			t.Errorf("%s: %v, want invalid saying %q", payload, err, says)
 		}
 	}
 }

@@ -106,7 +106,7 @@ func (l *Loop) fill(b *batch) bool {
 			in := l.intakes[f.Camera]
 			l.log.Error("preprocess failed", "camera", f.Camera, "seq", f.Seq, "err", err)
 			if !it.triggeredAt.IsZero() {
-				v := in.missed(trigger{it.partID, it.triggeredAt}, f.Seq, "preprocess: "+err.Error())
+				v := in.missed(trigger{partID: it.partID, at: it.triggeredAt}, f.Seq, "preprocess: "+err.Error())
 				b.items = append(b.items, item{missed: &v})
 			}
 			f.Release()
@@ -188,7 +188,8 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 			default:
 				dim := len(emb) / n
 				emb := append([]float32(nil), emb[row*dim:(row+1)*dim]...)
-				c := defects.Capture{Camera: f.Camera, Seq: f.Seq, PartID: it.partID, CapturedAt: f.CapturedAt, Truth: f.Truth}
+				c := defects.Capture{Camera: f.Camera, Seq: f.Seq, PartID: it.partID, CapturedAt: f.CapturedAt, Truth: f.Truth,
+					TriggeredAt: it.triggeredAt, SharedFrame: it.shared}
 				v = scorer.NewVerdict(c, scorer.Score(emb), emb, done)
 				v.Source = defects.SourceLocal
 				if det := j.detectors[f.Camera]; det != nil {

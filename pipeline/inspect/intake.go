@@ -18,18 +18,38 @@ type item struct {
 	frame       *frame.Frame
 	partID      string
 	triggeredAt time.Time        // zero in free-run
+	shared      bool             // another trigger was given the same frame
 	missed      *defects.Verdict // set for a MISSED verdict (no frame)
 }
 
 type trigger struct {
 	partID string
 	at     time.Time
+	// nearest: at is the PLC's time of the part, and the frame captured
+	// nearest to it within the camera's window is judged; else the first
+	// frame captured at or after at (the trigger's arrival).
+	nearest bool
+	// before is, for a nearest trigger waiting for a later frame, the
+	// newest frame captured before at (retained), nil for none.
+	before *frame.Frame
 }
 
-// historyLen is how many recent frames a triggered camera keeps, so a trigger
-// that arrives after its frame (network latency) still gets the first frame
-// captured at or after its time.
-const historyLen = 4
+// DefaultTriggerWindow is how far from the PLC's time a frame may be
+// captured and still be judged for the part, unless a camera says.
+const DefaultTriggerWindow = 200 * time.Millisecond
+
+// A triggered camera keeps its recent frames, so a trigger that arrives
+// after its frame (network latency) is still served: at least
+// minHistory frames, and the frames of the last two trigger windows, at
+// most maxHistory.
+const (
+	minHistory = 4
+	maxHistory = 64
+)
+
+// sharedMemory is how many recently judged frames a camera remembers to
+// tell when two triggers get the same frame.
+const sharedMemory = 64
 
 // maxPendingTriggers bounds the triggers waiting for a frame.
 const maxPendingTriggers = 256
@@ -45,24 +65,31 @@ type intake struct {
 	frames       int    // frames in queue
 	pending      []trigger
 	history      []*frame.Frame // triggered: recent frames, oldest first, each retained
+	judged       []uint64       // seqs of the frames last given to triggers, oldest first
 	lastAccepted time.Time
 }
 
 // CameraStats are one camera's counters.
 type CameraStats struct {
-	Frames     metrics.Counter // delivered by the camera
-	Skipped    metrics.Counter // not inspected: free-run rate cap, or no trigger waiting
-	Dropped    metrics.Counter // free-run frames dropped because inference fell behind
-	Triggers   metrics.Counter
-	Missed     metrics.Counter // triggers that became MISSED verdicts
-	Inspected  metrics.Counter
-	QueueDepth metrics.Gauge
-	Latency    metrics.Histogram // capture to verdict
+	Frames   metrics.Counter // delivered by the camera
+	Skipped  metrics.Counter // not inspected: free-run rate cap, or no trigger waiting
+	Dropped  metrics.Counter // free-run frames dropped because inference fell behind
+	Triggers metrics.Counter
+	Missed   metrics.Counter // triggers that became MISSED verdicts
+	// SharedFrames counts triggers given a frame another trigger was
+	// given too: parts judged on one picture.
+	SharedFrames metrics.Counter
+	Inspected    metrics.Counter
+	QueueDepth   metrics.Gauge
+	Latency      metrics.Histogram // capture to verdict
 }
 
 func newIntake(o CameraOptions) *intake {
 	if o.Queue <= 0 {
 		o.Queue = 8
+	}
+	if o.TriggerWindow <= 0 {
+		o.TriggerWindow = DefaultTriggerWindow
 	}
 	return &intake{opts: o, stats: &CameraStats{}}
 }
@@ -124,47 +151,126 @@ func (in *intake) matchTriggers(f *frame.Frame) {
 			break // pending is in time order
 		}
 		served++
+		if t.nearest {
+			in.serveNearest(t, f)
+			continue
+		}
 		in.enqueueTriggered(f, t)
 	}
 	in.pending = append(in.pending[:0], in.pending[served:]...)
 }
 
+// serveNearest judges, for a nearest trigger, the nearer to its time of
+// its frame before and after (either may be nil), if within the window;
+// else its MISSED verdict. It releases the trigger's before frame. Called
+// with mu held.
+func (in *intake) serveNearest(t trigger, after *frame.Frame) {
+	best := after
+	if t.before != nil && (best == nil || t.at.Sub(t.before.CapturedAt) <= best.CapturedAt.Sub(t.at)) {
+		best = t.before
+	}
+	switch {
+	case best == nil:
+		in.pushMissed(in.missed(t, 0, fmt.Sprintf("no frame captured within %s of the PLC's time", in.opts.TriggerWindow)))
+	case absDuration(best.CapturedAt.Sub(t.at)) > in.opts.TriggerWindow:
+		in.pushMissed(in.missed(t, best.Seq, fmt.Sprintf("the nearest frame was captured %s from the PLC's time, more than trigger_window %s",
+			best.CapturedAt.Sub(t.at).Round(time.Millisecond), in.opts.TriggerWindow)))
+	default:
+		in.enqueueTriggered(best, t)
+	}
+	if t.before != nil {
+		t.before.Release()
+	}
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
 // enqueueTriggered queues f for trigger t, or t's MISSED verdict when the
-// queue is full. Called with mu held.
+// queue is full. A frame another trigger was given already is marked
+// shared on both, when the other still waits. Called with mu held.
 func (in *intake) enqueueTriggered(f *frame.Frame, t trigger) {
 	if in.frames >= in.opts.Queue {
 		in.pushMissed(in.missed(t, f.Seq, "inference queue full"))
 		return
 	}
+	shared := false
+	for _, seq := range in.judged {
+		if seq == f.Seq {
+			shared = true
+			break
+		}
+	}
+	if shared {
+		in.stats.SharedFrames.Inc()
+		for i := range in.queue {
+			if fr := in.queue[i].frame; fr != nil && fr.Seq == f.Seq {
+				in.queue[i].shared = true
+			}
+		}
+	} else {
+		if len(in.judged) == sharedMemory {
+			in.judged = append(in.judged[:0], in.judged[1:]...)
+		}
+		in.judged = append(in.judged, f.Seq)
+	}
 	f.Retain()
-	in.push(item{frame: f, partID: t.partID, triggeredAt: t.at})
+	in.push(item{frame: f, partID: t.partID, triggeredAt: t.at, shared: shared})
 }
 
 // remember keeps f in the recent-frame history (which holds its own
 // reference) and drops the submitter's reference. Called with mu held.
 func (in *intake) remember(f *frame.Frame) {
-	if len(in.history) == historyLen {
+	in.history = append(in.history, f) // the submitter's reference moves here
+	span := 2 * in.opts.TriggerWindow
+	for len(in.history) > maxHistory ||
+		(len(in.history) > minHistory && f.CapturedAt.Sub(in.history[0].CapturedAt) > span) {
 		in.history[0].Release()
 		in.history = append(in.history[:0], in.history[1:]...)
 	}
-	in.history = append(in.history, f) // the submitter's reference moves here
 	if len(in.pending) == 0 {
 		in.stats.Skipped.Inc()
 	}
 }
 
-// trigger registers a trigger; a recent frame may serve it at once.
-func (in *intake) trigger(partID string, at time.Time) error {
+// trigger registers a trigger; a recent frame may serve it at once. With
+// nearest, at is the PLC's time of the part and the frame captured nearest
+// to it within the window is judged; else the first frame captured at or
+// after at.
+func (in *intake) trigger(partID string, at time.Time, nearest bool) error {
 	if in.opts.Mode != Triggered {
 		return fmt.Errorf("camera %q runs free (mode %s): it takes no triggers", in.opts.ID, in.opts.Mode)
 	}
 	in.stats.Triggers.Inc()
-	t := trigger{partID: partID, at: at}
+	t := trigger{partID: partID, at: at, nearest: nearest}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	// Triggers are served in time order; one older than those waiting is
-	// served from history or queued in its place.
-	if len(in.pending) == 0 {
+	if nearest {
+		// A frame of the history captured at or after at: no later frame
+		// can be nearer, so the choice is made now.
+		var before *frame.Frame
+		for _, f := range in.history {
+			if !f.CapturedAt.Before(at) {
+				if before != nil {
+					before.Retain()
+				}
+				t.before = before
+				in.serveNearest(t, f)
+				return nil
+			}
+			before = f
+		}
+		if before != nil {
+			before.Retain()
+			t.before = before
+		}
+	} else if len(in.pending) == 0 {
+		// Triggers are served in time order; one older than those waiting
+		// is served from history or queued in its place.
 		for _, f := range in.history {
 			if !f.CapturedAt.Before(at) {
 				in.enqueueTriggered(f, t)
@@ -173,6 +279,9 @@ func (in *intake) trigger(partID string, at time.Time) error {
 		}
 	}
 	if len(in.pending) >= maxPendingTriggers {
+		if t.before != nil {
+			t.before.Release()
+		}
 		in.pushMissed(in.missed(t, 0, "too many triggers waiting for a frame"))
 		return nil
 	}
@@ -189,20 +298,33 @@ func (in *intake) trigger(partID string, at time.Time) error {
 // expire turns triggers older than the timeout into queued MISSED verdicts
 // and reports whether there were any.
 func (in *intake) expire(now time.Time) bool {
-	if in.opts.Mode != Triggered || in.opts.TriggerTimeout <= 0 {
+	if in.opts.Mode != Triggered {
 		return false
+	}
+	nearestWait := 2 * in.opts.TriggerWindow
+	if in.opts.TriggerTimeout > 0 {
+		nearestWait = min(nearestWait, in.opts.TriggerTimeout)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	// A nearest trigger waits for a later frame until twice its window has
+	// passed (the second for the camera's delivery), then takes the frame
+	// before it, if near enough; any trigger gives up at the timeout.
+	kept := in.pending[:0]
 	n := 0
 	for _, t := range in.pending {
-		if now.Sub(t.at) < in.opts.TriggerTimeout {
-			break
+		switch {
+		case t.nearest && now.Sub(t.at) >= nearestWait:
+			in.serveNearest(t, nil)
+			n++
+		case !t.nearest && in.opts.TriggerTimeout > 0 && now.Sub(t.at) >= in.opts.TriggerTimeout:
+			in.pushMissed(in.missed(t, 0, fmt.Sprintf("no frame within %s of the trigger", in.opts.TriggerTimeout)))
+			n++
+		default:
+			kept = append(kept, t)
 		}
-		in.pushMissed(in.missed(t, 0, fmt.Sprintf("no frame within %s of the trigger", in.opts.TriggerTimeout)))
-		n++
 	}
-	in.pending = append(in.pending[:0], in.pending[n:]...)
+	in.pending = kept
 	return n > 0
 }
 
@@ -228,6 +350,9 @@ func (in *intake) close(reason string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, t := range in.pending {
+		if t.before != nil {
+			t.before.Release()
+		}
 		in.pushMissed(in.missed(t, 0, reason))
 	}
 	in.pending = nil
@@ -243,5 +368,7 @@ func (in *intake) missed(t trigger, seq uint64, reason string) defects.Verdict {
 	if action == "" {
 		action = defects.ActionReject
 	}
-	return defects.MissedVerdict(in.opts.ID, seq, t.partID, t.at, time.Now(), action, reason)
+	v := defects.MissedVerdict(in.opts.ID, seq, t.partID, t.at, time.Now(), action, reason)
+	v.TriggeredAt = t.at
+	return v
 }

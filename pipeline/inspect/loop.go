@@ -174,6 +174,19 @@ func (l *Loop) Submit(f *frame.Frame) {
 // Trigger asks for one inspection of a part on a triggered camera: the first
 // frame captured at or after at.
 func (l *Loop) Trigger(camera, partID string, at time.Time) error {
+	return l.trigger(camera, partID, at, false)
+}
+
+// TriggerAt asks for the part whose PLC time is at (when it passed the
+// sensor, by the PLC's clock): the frame captured nearest to at, within
+// the camera's trigger window, is judged, and a trigger that arrives after
+// its frame (network latency) is served from the camera's recent frames.
+// The PLC's clock and the appliance's must agree (NTP or PTP).
+func (l *Loop) TriggerAt(camera, partID string, at time.Time) error {
+	return l.trigger(camera, partID, at, true)
+}
+
+func (l *Loop) trigger(camera, partID string, at time.Time, nearest bool) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	in := l.intakes[camera]
@@ -183,7 +196,7 @@ func (l *Loop) Trigger(camera, partID string, at time.Time) error {
 	if l.closed {
 		return errors.New("trigger: the inspection loop is stopping")
 	}
-	if err := in.trigger(partID, at); err != nil {
+	if err := in.trigger(partID, at, nearest); err != nil {
 		return err
 	}
 	l.wake()

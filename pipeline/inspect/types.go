@@ -61,6 +61,10 @@ type CameraOptions struct {
 	Queue int
 	// TriggerTimeout turns a trigger with no frame into a MISSED verdict.
 	TriggerTimeout time.Duration
+	// TriggerWindow is how far from a trigger's PLC time (TriggerAt) the
+	// frame judged for it may have been captured; DefaultTriggerWindow
+	// when 0.
+	TriggerWindow time.Duration
 	// MissedAction is what the line should do with a MISSED part.
 	MissedAction defects.Action
 }
