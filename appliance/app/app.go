@@ -197,7 +197,7 @@ func (a *App) start() (err error) {
 	for _, c := range cfg.Cameras {
 		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
 			ID: c.ID, Mode: inspect.Mode(c.Mode), Rate: c.Rate, Queue: cfg.Pipeline.QueueSize,
-			TriggerTimeout: c.TriggerTimeout, MissedAction: defects.ActionReject,
+			TriggerTimeout: c.TriggerTimeout, TriggerWindow: c.TriggerWindow, MissedAction: defects.ActionReject,
 		})
 		cam, err := capture.NewCamera(c.ID, c.CameraConfig, pool, capture.WithLogger(a.Log))
 		if err != nil {

@@ -21,6 +21,9 @@ type Camera struct {
 	Rate float64 `yaml:"rate" json:"rate"`
 	// TriggerTimeout: a trigger with no frame within it is a MISSED verdict.
 	TriggerTimeout time.Duration `yaml:"trigger_timeout" json:"trigger_timeout"`
+	// TriggerWindow: a trigger with the PLC's time ("at") is judged on the
+	// frame captured nearest to it, no farther than this either side.
+	TriggerWindow time.Duration `yaml:"trigger_window" json:"trigger_window"`
 }
 
 // Camera modes.
@@ -33,6 +36,7 @@ const (
 const (
 	DefaultMode           = ModeFreerun
 	DefaultTriggerTimeout = 2 * time.Second
+	DefaultTriggerWindow  = 200 * time.Millisecond
 	MaxRate               = 1000
 	MaxCameras            = 64
 )

@@ -97,7 +97,7 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 				Reconnect:    capture.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Jitter: 0.2},
 			},
 			Mode:           "freerun",
-			TriggerTimeout: 2 * time.Second,
+			TriggerTimeout: 2 * time.Second, TriggerWindow: 200 * time.Millisecond,
 		}},
 		Pipeline: Pipeline{BatchSize: 4, BatchWait: 20 * time.Millisecond, QueueSize: 8, SinkQueue: 1024},
 		MQTT: MQTT{

@@ -31,6 +31,7 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 		set(p+".reconnect.jitter", func() { cam.Reconnect.Jitter = DefaultJitter })
 		set(p+".mode", func() { cam.Mode = DefaultMode })
 		set(p+".trigger_timeout", func() { cam.TriggerTimeout = DefaultTriggerTimeout })
+		set(p+".trigger_window", func() { cam.TriggerWindow = DefaultTriggerWindow })
 	}
 
 	pl := &c.Pipeline

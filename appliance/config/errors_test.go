@@ -83,6 +83,16 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 			want:   []problem{{"linesight.yaml", 9, "cameras[0].rate", "applies only to mode freerun"}},
 		},
 		{
+			name:   "trigger window on a free-running camera",
+			config: minimal + "    trigger_window: 100ms\n",
+			want:   []problem{{"linesight.yaml", 8, "cameras[0].trigger_window", "applies only to mode triggered"}},
+		},
+		{
+			name:   "trigger window out of range",
+			config: minimal + "    mode: triggered\n    trigger_window: 1m\n",
+			want:   []problem{{"linesight.yaml", 9, "cameras[0].trigger_window", "out of range"}},
+		},
+		{
 			name:   "reconnect max below min",
 			config: minimal + "mqtt:\n  reconnect: {min: 10s, max: 2s}\n",
 			want:   []problem{{"linesight.yaml", 9, "mqtt.reconnect.max", "2s is below min 10s"}},

@@ -165,8 +165,10 @@ func (v validator) camera(p string, cam *Camera) {
 	v.oneOf(p+".mode", cam.Mode, []string{ModeFreerun, ModeTriggered})
 	switch cam.Mode {
 	case ModeFreerun:
-		if v.doc.Has(p + ".trigger_timeout") {
-			v.errorf(p+".trigger_timeout", "applies only to mode triggered")
+		for _, k := range []string{".trigger_timeout", ".trigger_window"} {
+			if v.doc.Has(p + k) {
+				v.errorf(p+k, "applies only to mode triggered")
+			}
 		}
 		if cam.Rate < 0 || cam.Rate > MaxRate {
 			v.errorf(p+".rate", "%g is out of range (accepted: 0 to %d per second; 0 inspects every frame)", cam.Rate, MaxRate)
@@ -176,6 +178,7 @@ func (v validator) camera(p string, cam *Camera) {
 			v.errorf(p+".rate", "applies only to mode freerun")
 		}
 		v.durationIn(p+".trigger_timeout", cam.TriggerTimeout, time.Millisecond, time.Minute)
+		v.durationIn(p+".trigger_window", cam.TriggerWindow, time.Millisecond, 10*time.Second)
 	}
 }
 
