@@ -35,6 +35,9 @@ const (
 	// outboxExpiredHold keeps the alarm up this long after verdicts last
 	// expired, so an operator who looks a little later still sees it.
 	outboxExpiredHold = 10 * time.Minute
+	// sharedFrameHold keeps the shared-frame warning up this long after
+	// two parts were last judged on one frame.
+	sharedFrameHold = 10 * time.Minute
 )
 
 // conditions derives the alarm conditions from a health snapshot taken at
@@ -67,6 +70,10 @@ func conditions(sys System, now time.Time) []Alarm {
 				msg += ": " + cam.LastError
 			}
 			add("camera_down", "critical", cam.ID, "%s", msg)
+		}
+		if last := cam.LastSharedFrame; !last.IsZero() && now.Sub(last) < sharedFrameHold {
+			add("shared_frames", "warning", cam.ID, "camera %s judged two parts on one frame (%d times since start, the last at %s): check the PLC's trigger timing and the trigger's at",
+				cam.ID, cam.SharedFrames, last.UTC().Format(time.TimeOnly))
 		}
 	}
 	if sys.Broker.Configured && !sys.Broker.Connected && sys.State == "ready" {

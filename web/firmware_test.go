@@ -68,3 +68,35 @@ func TestFirmwareUpdateAPI(t *testing.T) {
 		t.Errorf("state: %s", got)
 	}
 }
+
+// Two parts judged on one frame raise a warning on their camera, which
+// stays up for a while after the last one, then clears.
+func TestSharedFrameAlarm(t *testing.T) {
+	h := newHarness(t)
+	c := h.login("olga")
+	for _, tc := range []struct {
+		name string
+		last time.Time
+		want bool
+	}{
+		{"never", time.Time{}, false},
+		{"a minute ago", time.Now().Add(-time.Minute), true},
+		{"an hour ago", time.Now().Add(-time.Hour), false},
+	} {
+		h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "connected", SharedFrames: 3, LastSharedFrame: tc.last}}})
+		h.srv.checkAlarms()
+		var list []Alarm
+		if err := json.Unmarshal([]byte(c.expect("GET", "/api/v1/alarms", "", 200)), &list); err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, a := range list {
+			if a.Kind == "shared_frames" {
+				got = a.Camera == "cam0" && a.Severity == "warning" && strings.Contains(a.Message, "two parts on one frame (3 times")
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: shared-frame alarm %v, want %v (%+v)", tc.name, got, tc.want, list)
+		}
+	}
+}

@@ -71,6 +71,10 @@ type CameraInfo struct {
 	FPS       float64   `json:"fps"`
 	LastFrame time.Time `json:"last_frame,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	// SharedFrames counts triggers judged on a frame another trigger was
+	// given too, the last at LastSharedFrame.
+	SharedFrames    uint64    `json:"shared_frames,omitempty"`
+	LastSharedFrame time.Time `json:"last_shared_frame,omitzero"`
 }
 
 type BrokerInfo struct {

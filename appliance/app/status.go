@@ -58,9 +58,11 @@ type CameraStatus struct {
 	Missed    uint64               `json:"missed"`
 	// SharedFrames counts triggers judged on a frame another trigger was
 	// judged on too.
-	SharedFrames uint64                    `json:"shared_frames"`
-	QueueDepth   int64                     `json:"queue_depth"`
-	Latency      metrics.HistogramSnapshot `json:"latency"`
+	SharedFrames uint64 `json:"shared_frames"`
+	// LastSharedFrame is when the last one was; zero before any.
+	LastSharedFrame time.Time                 `json:"last_shared_frame,omitzero"`
+	QueueDepth      int64                     `json:"queue_depth"`
+	Latency         metrics.HistogramSnapshot `json:"latency"`
 }
 
 // Status reports the appliance's state; it is safe to call at any time.
@@ -89,9 +91,17 @@ func (a *App) Status() Status {
 		s.Cameras = append(s.Cameras, CameraStatus{
 			ID: c.ID, Mode: c.Mode, Capture: a.cameras[i].Status(),
 			Frames: st.Frames.Value(), Inspected: st.Inspected.Value(), Skipped: st.Skipped.Value(),
-			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(), SharedFrames: st.SharedFrames.Value(),
+			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(), SharedFrames: st.SharedFrames.Value(), LastSharedFrame: unixNanoTime(st.LastShared.Value()),
 			QueueDepth: st.QueueDepth.Value(), Latency: st.Latency.Snapshot(),
 		})
 	}
 	return s
+}
+
+// unixNanoTime is the time of Unix nanoseconds ns; zero for 0.
+func unixNanoTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }

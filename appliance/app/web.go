@@ -66,6 +66,7 @@ func (w Web) System() web.System {
 		ci := web.CameraInfo{ID: c.ID, Mode: c.Mode}
 		if cs, ok := byID[c.ID]; ok {
 			ci.State, ci.FPS, ci.LastFrame, ci.LastError = cs.Capture.State, cs.Capture.FPS, cs.Capture.LastFrame, cs.Capture.LastError
+			ci.SharedFrames, ci.LastSharedFrame = cs.SharedFrames, cs.LastSharedFrame
 		}
 		sys.Cameras = append(sys.Cameras, ci)
 	}

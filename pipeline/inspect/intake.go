@@ -79,9 +79,12 @@ type CameraStats struct {
 	// SharedFrames counts triggers given a frame another trigger was
 	// given too: parts judged on one picture.
 	SharedFrames metrics.Counter
-	Inspected    metrics.Counter
-	QueueDepth   metrics.Gauge
-	Latency      metrics.Histogram // capture to verdict
+	// LastShared is when the last shared frame was given, in Unix
+	// nanoseconds; 0 before any.
+	LastShared metrics.Gauge
+	Inspected  metrics.Counter
+	QueueDepth metrics.Gauge
+	Latency    metrics.Histogram // capture to verdict
 }
 
 func newIntake(o CameraOptions) *intake {
@@ -207,6 +210,7 @@ func (in *intake) enqueueTriggered(f *frame.Frame, t trigger) {
 	}
 	if shared {
 		in.stats.SharedFrames.Inc()
+		in.stats.LastShared.Set(time.Now().UnixNano())
 		for i := range in.queue {
 			if fr := in.queue[i].frame; fr != nil && fr.Seq == f.Seq {
 				in.queue[i].shared = true
