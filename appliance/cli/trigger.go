@@ -10,9 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	jsontext "github.com/go-json-experiment/json/jsontext"
+
+	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 )
 
@@ -30,6 +34,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	base := fs.String("url", "http://127.0.0.1:8080", "the running appliance's web address")
 	camera := fs.String("camera", "", "camera id (a triggered camera)")
 	partID := fs.String("part-id", "", "the part's id, echoed in its verdict")
+	at := fs.String("at", "", "the part's time by the PLC's clock (RFC 3339, e.g. 2026-12-03T10:15:30.125Z, or epoch milliseconds): the frame captured nearest to it is judged")
 	user := fs.String("user", "", "dashboard user (operator or higher); the password comes from $"+passwordEnv+" or --password-file")
 	passwordFile := fs.String("password-file", "", "read the user's password from the first line of FILE instead of $"+passwordEnv)
 	wait := fs.Bool("wait", false, "wait for the part's verdict and print it as JSON")
@@ -43,6 +48,10 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	if *timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", *timeout)
 	}
+	atValue, err := atFlag(*at)
+	if err != nil {
+		return err
+	}
 	// A missing password is said here, not sent as an empty one: that
 	// would read as a wrong password and count as a failed login.
 	password, err := triggerPassword(*passwordFile)
@@ -52,7 +61,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 	c := apiClient{base: strings.TrimRight(*base, "/"), user: *user, password: password}
 
 	if !*wait {
-		reply, err := c.trigger(ctx, *camera, *partID)
+		reply, err := c.trigger(ctx, *camera, *partID, atValue)
 		if err != nil {
 			return err
 		}
@@ -77,7 +86,7 @@ func triggerPart(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	defer stream.Close()
-	if _, err := c.trigger(ctx, *camera, *partID); err != nil {
+	if _, err := c.trigger(ctx, *camera, *partID, atValue); err != nil {
 		return err
 	}
 	waiting := time.AfterFunc(*timeout, func() {
@@ -152,8 +161,15 @@ func refused(what string, resp *http.Response) error {
 }
 
 // trigger posts the trigger and returns the appliance's reply.
-func (c apiClient) trigger(ctx context.Context, camera, partID string) ([]byte, error) {
-	body, _ := json.Marshal(map[string]string{"part_id": partID})
+func (c apiClient) trigger(ctx context.Context, camera, partID string, at jsontext.Value) ([]byte, error) {
+	payload := map[string]any{"part_id": partID}
+	if at != nil {
+		payload["at"] = json.RawMessage(at)
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode trigger: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := c.do(ctx, http.MethodPost, "/api/v1/cameras/"+url.PathEscape(camera)+"/trigger", body)
@@ -209,4 +225,21 @@ func waitVerdict(stream io.Reader, camera, partID string) (json.RawMessage, erro
 		return nil, err
 	}
 	return nil, fmt.Errorf("the appliance ended the verdict stream before the verdict came")
+}
+
+// atFlag is --at as the trigger's JSON value: digits are epoch
+// milliseconds, anything else an RFC 3339 string; checked by the rule the
+// appliance applies, so a typo fails here. nil for none.
+func atFlag(v string) (jsontext.Value, error) {
+	if v == "" {
+		return nil, nil
+	}
+	raw := jsontext.Value(strconv.Quote(v))
+	if strings.Trim(v, "0123456789") == "" {
+		raw = jsontext.Value(v)
+	}
+	if _, err := trigger.ParseAt(raw); err != nil {
+		return nil, fmt.Errorf("--at: %w", err)
+	}
+	return raw, nil
 }

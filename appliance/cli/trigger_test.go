@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linesight/linesight/internal/testenv"
 )
@@ -60,6 +61,36 @@ func TestTrigger(t *testing.T) {
 		}
 		if v.Camera != "station" || v.PartID != "P-1" || !slices.Contains([]string{"PASS", "FAIL", "UNCERTAIN"}, v.Outcome) {
 			t.Errorf("verdict %+v, want an inspection of P-1 on station", v)
+		}
+	})
+
+	// With the PLC's time the verdict is of the frame nearest to it, and
+	// says when that was against the trigger's time.
+	t.Run("the PLC's time", func(t *testing.T) {
+		t.Setenv(passwordEnv, "operator-password")
+		at := time.Now().Add(-100 * time.Millisecond).UTC().Truncate(time.Millisecond)
+		r := run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-at", "--user", "op", "--wait",
+			"--at", at.Format("2006-01-02T15:04:05.000Z07:00"))
+		if r.code != 0 {
+			t.Fatalf("exit %d:\n%s", r.code, r.stder)
+		}
+		var v struct {
+			PartID      string        `json:"part_id"`
+			Outcome     string        `json:"outcome"`
+			TriggeredAt time.Time     `json:"triggered_at"`
+			FrameOffset time.Duration `json:"frame_offset_ns"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Fatalf("stdout is not one verdict: %v\n%s", err, r.stdout)
+		}
+		// 20 frames a second: the nearest frame is within half a period,
+		// and always within the default 200 ms window.
+		if v.PartID != "P-at" || v.Outcome == "MISSED" || !v.TriggeredAt.Equal(at) || v.FrameOffset < -200*time.Millisecond || v.FrameOffset > 200*time.Millisecond {
+			t.Errorf("verdict %+v for a part at %v", v, at)
+		}
+		r = run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-bad", "--user", "op", "--at", "yesterday")
+		if r.code != 1 || !strings.Contains(r.stder, "--at: invalid: at \"yesterday\" is not an RFC 3339 time") {
+			t.Errorf("a bad --at: exit %d\n%s", r.code, r.stder)
 		}
 	})
 

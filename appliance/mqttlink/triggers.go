@@ -86,7 +86,7 @@ func (l *Link) handleTrigger(in inbound) *ErrorMessage {
 	if err != nil {
 		var te *trigger.Error
 		errors.As(err, &te)
-		e.Code, e.Reason = te.Code, te.Reason
+		e.Code, e.Reason, e.PartID = te.Code, te.Reason, t.PartID
 		return e
 	}
 	e.PartID = t.PartID

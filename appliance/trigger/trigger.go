@@ -55,7 +55,9 @@ type Payload struct {
 }
 
 // Decode reads a trigger payload: one JSON object with a required part_id
-// (see CheckPartID) and an optional "v" that must be Version. Keys match
+// (see CheckPartID), an optional "at" (ParseAt) and an optional "v" that
+// must be Version; when only "at" is refused, the Trigger returned with
+// the error names the part. Keys match
 // exactly (no case folding), a key given twice is refused rather than one
 // of its values silently winning, and unknown keys are refused: a typo in a
 // PLC program should fail loudly, not inspect a part under the wrong name.
@@ -88,7 +90,7 @@ func Decode(payload []byte) (Trigger, error) {
 	if len(p.At) > 0 {
 		at, err := ParseAt(p.At)
 		if err != nil {
-			return Trigger{}, err
+			return t, err // the part is named, for the answer
 		}
 		t.At = at
 	}
