@@ -99,6 +99,9 @@ func conditions(sys System, now time.Time) []Alarm {
 			"`linesight journal recover --file %s --out FILE` copies out what it holds; move the file out of the data directory to clear this alarm",
 			why, q[0].Path, q[0].Path)
 	}
+	for _, p := range sys.ProcessAlarms {
+		add(p.Kind, p.Severity, p.Camera, "%s", p.Message)
+	}
 	if sys.Disk.TotalBytes > 0 {
 		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
 		switch {

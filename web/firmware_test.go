@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/update"
 )
 
@@ -98,5 +99,21 @@ func TestSharedFrameAlarm(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: shared-frame alarm %v, want %v (%+v)", tc.name, got, tc.want, list)
 		}
+	}
+}
+
+// The process alarms the appliance reports are alarms like the others:
+// listed, with their severity, on their camera.
+func TestProcessAlarmsAreListed(t *testing.T) {
+	h := newHarness(t)
+	h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "connected"}},
+		ProcessAlarms: []processalarm.Alarm{{Kind: "fail_streak", Severity: "critical", Camera: "cam0", Message: "camera cam0: the last 5 parts in a row FAILed"}}})
+	h.srv.checkAlarms()
+	var list []Alarm
+	if err := json.Unmarshal([]byte(h.login("olga").expect("GET", "/api/v1/alarms", "", 200)), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != "fail_streak:cam0" || list[0].Severity != "critical" || !strings.Contains(list[0].Message, "5 parts in a row") {
+		t.Errorf("alarms %+v", list)
 	}
 }

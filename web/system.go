@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/update"
 	"net/http"
 	"time"
@@ -35,6 +36,8 @@ type System struct {
 	Outbox    OutboxInfo   `json:"outbox"`
 	Disk      DiskInfo     `json:"disk"`
 	Journal   any          `json:"journal,omitempty"`
+	// ProcessAlarms are the process alarms that hold (docs/alarms.md).
+	ProcessAlarms []processalarm.Alarm `json:"process_alarms,omitempty"`
 	// JournalQuarantined lists damaged journals set aside in data_dir.
 	JournalQuarantined []journal.Quarantine `json:"journal_quarantined,omitempty"`
 }

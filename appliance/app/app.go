@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/trigger"
 	"io"
 	"log/slog"
@@ -61,9 +62,10 @@ type App struct {
 	anomaly []AnomalyStatus
 	golden  *goldenState
 	// classes and scorers are what the loop judges with now.
-	classes *defects.File
-	scorers inspect.Scorers
-	esc     escalationState
+	classes       *defects.File
+	scorers       inspect.Scorers
+	esc           escalationState
+	processAlarms *processalarm.Monitor // the process alarms' rules on the verdicts
 }
 
 type sinkSpec struct {
@@ -79,6 +81,8 @@ func New(cfg *config.Config, log *slog.Logger) *App {
 	a := &App{Config: cfg, Log: log, startAt: time.Now(), ready: make(chan struct{})}
 	a.state.Store(StateStarting)
 	a.lastErr.Store("")
+	a.processAlarms = processalarm.New(processRules(cfg.Alarms), nil)
+	a.AddSink(a.processAlarms, a.processAlarms.SinkOptions())
 	return a
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/update"
+	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/web"
 )
 
@@ -49,4 +51,27 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 	if health.State != a.State() || health.Broker != "" || health.Connected || health.Frames > frames {
 		t.Errorf("health %+v, status frames %d", health, frames)
 	}
+}
+
+// The configuration's rules reach the monitor: FAILs in a row raise the
+// streak alarm in the dashboard's System and on /metrics.
+func TestProcessAlarmsFromTheConfiguration(t *testing.T) {
+	cfgPath, _ := writeConfig(t, 5)
+	a, _, cancel, done := startApp(t, cfgPath)
+	defer func() { cancel(); <-done }()
+	cam := a.Config.Cameras[0].ID
+	// The line's own parts may come between: FAILs until the streak holds
+	// (the camera's few frames end soon), in System and on /metrics alike.
+	want := `linesight_process_alarm{camera="` + cam + `",kind="fail_streak"} 1` + "\n"
+	testenv.WaitFor(t, "a FAIL streak", func() bool {
+		a.processAlarms.Observe(defects.Verdict{Camera: cam, Outcome: defects.Fail, Class: "scratch"})
+		var m web.Prom
+		Web{App: a}.WriteMetrics(&m)
+		for _, al := range (Web{App: a}).System().ProcessAlarms {
+			if al.Kind == "fail_streak" && al.Camera == cam {
+				return strings.Contains(m.String(), want)
+			}
+		}
+		return false
+	})
 }

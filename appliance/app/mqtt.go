@@ -83,6 +83,7 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, SharedFrames: c.SharedFrames, Dropped: c.Dropped,
 		})
 	}
+	s.Alarms = m.a.ProcessAlarms()
 	js := m.outbox.Stats()
 	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
 	s.OutboxExpired = js.OutboxExpired

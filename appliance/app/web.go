@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -47,8 +48,9 @@ func (w Web) System() web.System {
 		ConfigHash: cfg.Hash(),
 		Defects: web.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
 			LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
-		Broker: web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
-		Disk:   diskInfo(cfg.DataDir),
+		Broker:        web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
+		ProcessAlarms: w.App.ProcessAlarms(),
+		Disk:          diskInfo(cfg.DataDir),
 	}
 	switch st.State {
 	case StateStarting:
@@ -162,6 +164,7 @@ func (w Web) WriteMetrics(p *web.Prom) {
 		}
 	}
 	w.writeFirmwareMetrics(p)
+	w.writeProcessAlarmMetrics(p)
 	if w.Broker != nil {
 		up := 0.0
 		if w.Broker.Connected() {
@@ -205,5 +208,23 @@ func (w Web) writeFirmwareMetrics(p *web.Prom) {
 	counts, _ := update.Counts(entries)
 	for _, o := range update.Outcomes {
 		p.Counter("linesight_firmware_updates_total", "Firmware update steps in the update history, by outcome.", web.Labels{"outcome": o}, uint64(counts[o]))
+	}
+}
+
+// writeProcessAlarmMetrics writes 1 for each process alarm that holds and 0
+// for the others, per camera, so a scraper sees each rule's series.
+func (w Web) writeProcessAlarmMetrics(p *web.Prom) {
+	active := map[[2]string]bool{}
+	for _, a := range w.App.ProcessAlarms() {
+		active[[2]string{a.Kind, a.Camera}] = true
+	}
+	for _, c := range w.App.Config.Cameras {
+		for _, k := range []string{processalarm.KindLowYield, processalarm.KindFailStreak, processalarm.KindClassRising, processalarm.KindNoParts, processalarm.KindFPSLow} {
+			v := 0.0
+			if active[[2]string{k, c.ID}] {
+				v = 1
+			}
+			p.Gauge("linesight_process_alarm", "1 while the process alarm holds (docs/alarms.md).", web.Labels{"kind": k, "camera": c.ID}, v)
+		}
 	}
 }

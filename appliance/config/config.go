@@ -31,6 +31,8 @@ type Config struct {
 	// Escalation sends uncertain frames to a larger model elsewhere, and
 	// configures `linesight serve`, which answers them.
 	Escalation Escalation `yaml:"escalation" json:"escalation"`
+	// Alarms are the process alarms' rules.
+	Alarms Alarms `yaml:"alarms" json:"alarms"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

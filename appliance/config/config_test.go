@@ -116,7 +116,9 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 		},
 		Performance: Performance{Quantile: 0.95, Window: 5 * time.Second, Headroom: 0.6, Settle: 3},
 		Escalation:  Escalation{Timeout: time.Second, JPEGQuality: 90, Serve: EscalationServe{Listen: "127.0.0.1:8470"}},
-		File:        filepath.Join(dir, "linesight.yaml"),
+		Alarms: Alarms{YieldBelow: 80, YieldWindow: 50, ConsecutiveFails: 5, ClassShareFactor: 2, ClassShareWindow: 50,
+			ClassShareBaseline: 1000, NoPartsAfter: 10 * time.Minute, FPSBelow: 50},
+		File: filepath.Join(dir, "linesight.yaml"),
 	}
 	if c.Classes() == nil || len(c.Classes().Sets) != 1 {
 		t.Errorf("defect classes not loaded: %+v", c.Classes())

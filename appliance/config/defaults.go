@@ -58,6 +58,7 @@ func applyDefaults(doc *yamlconf.Doc, c *Config) {
 	set("web.max_streams_per_camera", func() { c.Web.MaxStreamsPerCamera = DefaultMaxStreamsPerCamera })
 
 	applyTuningDefaults(set, c)
+	applyAlarmDefaults(set, c)
 
 	j := &c.Journal
 	set("journal.flush_interval", func() { j.FlushInterval = DefaultFlushInterval })

@@ -93,6 +93,7 @@ func (v validator) config(c *Config) {
 	v.web(&c.Web)
 	v.journal(&c.Journal)
 	v.performance(c)
+	v.alarms(&c.Alarms)
 	v.escalation(&c.Escalation)
 }
 

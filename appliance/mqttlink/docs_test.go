@@ -3,6 +3,7 @@ package mqttlink
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/linesight/linesight/appliance/processalarm"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -144,6 +145,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	app.set(func(s *Snapshot) {
 		s.Cameras = []CameraCounters{{Camera: "cam0", Triggers: 3}}
 		s.Degraded = []string{"journal cannot commit (no space left on device)"}
+		s.Alarms = []processalarm.Alarm{{Kind: processalarm.KindLowYield, Severity: "warning", Camera: "cam0", Message: "camera cam0: yield 0% over the last 50 parts, below 80%"}}
 	})
 	o := testOptions(b.URL())
 	o.MQTT.StatsInterval = 50 * time.Millisecond
@@ -189,6 +191,9 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 		t.Errorf("%d verdicts with the trigger's time and shared_frame, want 1", timed)
 	}
 	plc.await("an error", "/error", func(m []received) bool { return len(m) >= 1 })
+	plc.await("the process alarms", "/alarms", func(m []received) bool {
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"kind":"low_yield"`)
+	})
 	plc.await("stats with processing", "/stats", func(m []received) bool {
 		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `"ok":2,`) // the two PASS verdicts
 	})
@@ -252,7 +257,7 @@ func TestDocExamplesMatchTheirSchemas(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"status", "verdict", "trigger", "error", "stats"} {
+	for _, k := range []string{"status", "verdict", "trigger", "error", "stats", "alarms"} {
 		if !seen[k] {
 			t.Errorf("docs/mqtt.md has no %s example", k)
 		}
@@ -270,6 +275,8 @@ func exampleKind(m map[string]any) string {
 		return "error"
 	case has("interval_s"):
 		return "stats"
+	case has("active"):
+		return "alarms"
 	}
 	return "trigger"
 }

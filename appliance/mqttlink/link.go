@@ -71,6 +71,7 @@ type Link struct {
 	startedAt  time.Time
 	stats      map[string]*cameraCounts
 	lastStatus string
+	lastAlarms string
 }
 
 // New prepares a link; it reads the TLS files now, so a bad path is an
@@ -227,6 +228,9 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 	if err := l.publishStatus(ctx, s, true); err != nil {
 		return err
 	}
+	if err := l.publishAlarms(ctx, s, true); err != nil {
+		return err
+	}
 	l.connected.Store(true)
 	l.log.Info("mqtt connected", "client_id", l.clientID, "outbox", l.outbox.OutboxLen())
 	var workCtx context.Context
@@ -264,6 +268,9 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 			l.publishStats(s)
 		case <-statusTick.C:
 			if err := l.publishStatus(ctx, s, false); err != nil {
+				return err
+			}
+			if err := l.publishAlarms(ctx, s, false); err != nil {
 				return err
 			}
 		}
@@ -310,4 +317,24 @@ func wait(ctx context.Context, tok paho.Token, lost <-chan struct{}) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// publishAlarms publishes the retained set of process alarms that hold
+// when it changed since the last one (always when force is set, as on each
+// connect): a PLC or SCADA that subscribes gets the current set at once.
+func (l *Link) publishAlarms(ctx context.Context, s *session, force bool) error {
+	active := []AlarmMessage{}
+	for _, a := range l.app.Snapshot().Alarms {
+		active = append(active, AlarmMessage{Kind: a.Kind, Severity: a.Severity, Camera: a.Camera, Message: a.Message})
+	}
+	key := string(mustJSON(active))
+	if !force && key == l.lastAlarms {
+		return nil
+	}
+	msg := AlarmsMessage{V: ContractVersion, Line: l.o.Line, At: time.Now().UTC(), Active: active}
+	if err := wait(ctx, s.client.Publish(l.topics.Alarms(), 1, true, mustJSON(msg)), s.lost); err != nil {
+		return fmt.Errorf("publish alarms: %w", err)
+	}
+	l.lastAlarms = key
+	return nil
 }

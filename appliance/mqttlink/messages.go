@@ -244,3 +244,20 @@ func mustJSON(v any) []byte {
 	}
 	return data
 }
+
+// AlarmsMessage is the retained payload on <line>/alarms: every process
+// alarm that holds, [] when none (docs/alarms.md).
+type AlarmsMessage struct {
+	V      int            `json:"v"`
+	Line   string         `json:"line"`
+	At     time.Time      `json:"at"`
+	Active []AlarmMessage `json:"active"`
+}
+
+// AlarmMessage is one process alarm.
+type AlarmMessage struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Camera   string `json:"camera"`
+	Message  string `json:"message"`
+}

@@ -1,6 +1,7 @@
 package mqttlink
 
 import (
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/trigger"
 	"time"
 
@@ -59,6 +60,8 @@ type Snapshot struct {
 	// while it still inspects (a journal that cannot commit); empty when
 	// nothing does.
 	Degraded []string
+	// Alarms are the process alarms that hold (docs/alarms.md).
+	Alarms []processalarm.Alarm
 }
 
 // CameraCounters are a camera's counters since the appliance started.

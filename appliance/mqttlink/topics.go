@@ -21,6 +21,9 @@ func (t Topics) Status() string { return t.root() + "/status" }
 // Stats is the periodic counters topic.
 func (t Topics) Stats() string { return t.root() + "/stats" }
 
+// Alarms is the retained topic of the process alarms that hold.
+func (t Topics) Alarms() string { return t.root() + "/alarms" }
+
 // Verdict is where a camera's verdicts go.
 func (t Topics) Verdict(camera string) string { return t.root() + "/" + camera + "/verdict" }
 

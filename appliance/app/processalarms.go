@@ -1,0 +1,35 @@
+package app
+
+import (
+	"github.com/linesight/linesight/appliance/config"
+	"github.com/linesight/linesight/appliance/processalarm"
+)
+
+// processRules are the configuration's process-alarm rules.
+func processRules(a config.Alarms) processalarm.Rules {
+	return processalarm.Rules{
+		YieldBelow: a.YieldBelow, YieldWindow: a.YieldWindow, ConsecutiveFails: a.ConsecutiveFails,
+		ClassShareFactor: a.ClassShareFactor, ClassShareWindow: a.ClassShareWindow, ClassShareBaseline: a.ClassShareBaseline,
+		NoPartsAfter: a.NoPartsAfter, FPSBelow: a.FPSBelow,
+	}
+}
+
+// ProcessAlarms are the process alarms that hold now (docs/alarms.md); none
+// before the appliance inspects.
+func (a *App) ProcessAlarms() []processalarm.Alarm {
+	if a.State() != StateReady {
+		return nil
+	}
+	st := a.Status()
+	byID := map[string]CameraStatus{}
+	for _, c := range st.Cameras {
+		byID[c.ID] = c
+	}
+	var cams []processalarm.CameraState
+	for _, c := range a.Config.Cameras {
+		cs := byID[c.ID]
+		cams = append(cams, processalarm.CameraState{ID: c.ID, Triggered: c.Mode == config.ModeTriggered,
+			Connected: cs.Capture.State == "connected", FPS: cs.Capture.FPS, SourceFPS: c.Source.FPS})
+	}
+	return a.processAlarms.Active(cams)
+}
