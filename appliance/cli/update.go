@@ -52,14 +52,7 @@ func updateInstall(ctx context.Context, args []string, stdio Stdio) error {
 			last = p.Percent
 		}
 	})
-	detail := fmt.Sprintf("%s: %s", source, entry.Outcome)
-	if entry.Version != "" {
-		detail += ", version " + entry.Version + " in " + entry.Slot
-	}
-	if entry.Error != "" {
-		detail += ": " + entry.Error
-	}
-	_, aerr := audit(ctx, cfg.DataDir, users.AuditEntry{At: time.Now().UTC(), User: by, Action: "firmware.install", Detail: detail}, logger(stdio))
+	_, aerr := audit(ctx, cfg.DataDir, users.AuditEntry{At: time.Now().UTC(), User: by, Action: "firmware.install", Detail: update.AuditDetail(source, entry)}, logger(stdio))
 	if err != nil {
 		return errors.Join(fmt.Errorf("update install: %w (the running slot is unchanged)", err), aerr)
 	}

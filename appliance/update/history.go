@@ -138,3 +138,16 @@ func Counts(entries []Entry) (map[string]int, *Entry) {
 	last := entries[len(entries)-1]
 	return counts, &last
 }
+
+// AuditDetail says what an install of source came to, for the audit log:
+// the outcome, the version and slot written, RAUC's reason.
+func AuditDetail(source string, e Entry) string {
+	detail := fmt.Sprintf("%s: %s", source, e.Outcome)
+	if e.Version != "" {
+		detail += ", version " + e.Version + " in " + e.Slot
+	}
+	if e.Error != "" {
+		detail += ": " + e.Error
+	}
+	return detail
+}

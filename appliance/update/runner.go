@@ -74,14 +74,7 @@ func (f *Runner) install(ctx context.Context, source, user string) {
 		f.Log.Info("firmware update installed; reboot to start it", "version", entry.Version, "slot", entry.Slot, "user", user)
 	}
 	if f.Audit != nil {
-		detail := fmt.Sprintf("%s: %s", source, entry.Outcome)
-		if entry.Version != "" {
-			detail += ", version " + entry.Version + " in " + entry.Slot
-		}
-		if entry.Error != "" {
-			detail += ": " + entry.Error
-		}
-		f.Audit(users.AuditEntry{At: time.Now().UTC(), User: user, Action: "firmware.install", Detail: detail})
+		f.Audit(users.AuditEntry{At: time.Now().UTC(), User: user, Action: "firmware.install", Detail: AuditDetail(source, entry)})
 	}
 	f.mu.Lock()
 	f.state.Running, f.state.Last = false, &entry
