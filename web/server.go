@@ -61,6 +61,9 @@ type Options struct {
 	Classes Classes         // nil: the class endpoints answer 503
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
+	// ShiftStarts are the minutes after midnight the shifts begin, in
+	// order (config.ShiftStarts); nil: 06:00, 14:00 and 22:00.
+	ShiftStarts []int
 	// Firmware installs firmware updates from the System page; nil: its
 	// endpoints answer 503 (a box without RAUC).
 	Firmware Firmware
@@ -139,6 +142,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Live == nil {
 		o.Live = NewLive(LiveOptions{})
+	}
+	if len(o.ShiftStarts) == 0 {
+		o.ShiftStarts = defaultShiftStarts
 	}
 	s := &Server{
 		opts: o, store: o.Store, log: o.Log, now: o.Now, live: o.Live,

@@ -226,15 +226,21 @@ func (s *Server) statsLatency(c echo.Context) error {
 	})
 }
 
-// shiftStarts are the local hours shifts begin.
-var shiftStarts = []int{6, 14, 22}
+// defaultShiftStarts are the minutes after midnight shifts begin when the
+// server is given none: 06:00, 14:00, 22:00.
+var defaultShiftStarts = []int{6 * 60, 14 * 60, 22 * 60}
 
-// shiftStart is the start of the shift that now falls in.
-func shiftStart(now time.Time) time.Time {
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-	start := day.Add(time.Duration(shiftStarts[len(shiftStarts)-1]-24) * time.Hour) // yesterday's last
-	for _, h := range shiftStarts {
-		if t := day.Add(time.Duration(h) * time.Hour); !t.After(now) {
+// shiftStart is the start of the shift that now falls in, given the local
+// start times (minutes after midnight, in order); the wall clock's, so a
+// daylight-saving change keeps 06:00 at 06:00.
+func shiftStart(now time.Time, starts []int) time.Time {
+	at := func(day time.Time, m int) time.Time {
+		return time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, now.Location())
+	}
+	last := starts[len(starts)-1]
+	start := at(now.AddDate(0, 0, -1), last) // yesterday's last
+	for _, m := range starts {
+		if t := at(now, m); !t.After(now) {
 			start = t
 		}
 	}
@@ -247,7 +253,7 @@ func (s *Server) shift(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	from, err := timeParam(c, "from", now, shiftStart(now))
+	from, err := timeParam(c, "from", now, shiftStart(now, s.opts.ShiftStarts))
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,12 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 				log.Error("audit log: firmware update not recorded", "err", err)
 			}
 		}}
-	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware,
+	shifts, err := config.ShiftStarts(cfg.Shifts)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("%s: shifts: %w", cfg.File, err)
+	}
+	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),

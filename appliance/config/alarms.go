@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Alarms are the process alarms: rules on the stream of verdicts that tell
 // the line about its process, not about one part (docs/alarms.md). Each
@@ -49,6 +52,7 @@ func applyAlarmDefaults(set func(string, func()), c *Config) {
 	set("alarms.class_share_baseline", func() { a.ClassShareBaseline = DefaultClassShareBaseline })
 	set("alarms.no_parts_after", func() { a.NoPartsAfter = DefaultNoPartsAfter })
 	set("alarms.fps_below", func() { a.FPSBelow = DefaultFPSBelow })
+	set("shifts", func() { c.Shifts = append([]string(nil), DefaultShifts...) })
 }
 
 func (v validator) alarms(a *Alarms) {
@@ -70,5 +74,34 @@ func (v validator) alarms(a *Alarms) {
 	}
 	if a.FPSBelow < 0 || a.FPSBelow > 100 {
 		v.errorf("alarms.fps_below", "%g is out of range (accepted: 0 to 100 percent; 0 turns the rule off)", a.FPSBelow)
+	}
+}
+
+// DefaultShifts are the shift starts of a line that names none.
+var DefaultShifts = []string{"06:00", "14:00", "22:00"}
+
+// ShiftStarts reads shift start times ("HH:MM", local, in increasing
+// order, 1 to 12 of them) as minutes after midnight.
+func ShiftStarts(shifts []string) ([]int, error) {
+	if len(shifts) == 0 || len(shifts) > 12 {
+		return nil, fmt.Errorf("%d shifts (accepted: 1 to 12 start times)", len(shifts))
+	}
+	out := make([]int, len(shifts))
+	for i, s := range shifts {
+		t, err := time.Parse("15:04", s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a time of day HH:MM such as 06:00", s)
+		}
+		out[i] = t.Hour()*60 + t.Minute()
+		if i > 0 && out[i] <= out[i-1] {
+			return nil, fmt.Errorf("%s is not after %s: list the starts in the order of the day", s, shifts[i-1])
+		}
+	}
+	return out, nil
+}
+
+func (v validator) shifts(shifts []string) {
+	if _, err := ShiftStarts(shifts); err != nil {
+		v.errorf("shifts", "%v", err)
 	}
 }

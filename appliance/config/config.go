@@ -33,6 +33,8 @@ type Config struct {
 	Escalation Escalation `yaml:"escalation" json:"escalation"`
 	// Alarms are the process alarms' rules.
 	Alarms Alarms `yaml:"alarms" json:"alarms"`
+	// Shifts are the local times ("HH:MM") shifts begin, in order.
+	Shifts []string `yaml:"shifts" json:"shifts"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

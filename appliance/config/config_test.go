@@ -118,7 +118,8 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 		Escalation:  Escalation{Timeout: time.Second, JPEGQuality: 90, Serve: EscalationServe{Listen: "127.0.0.1:8470"}},
 		Alarms: Alarms{YieldBelow: 80, YieldWindow: 50, ConsecutiveFails: 5, ClassShareFactor: 2, ClassShareWindow: 50,
 			ClassShareBaseline: 1000, NoPartsAfter: 10 * time.Minute, FPSBelow: 50},
-		File: filepath.Join(dir, "linesight.yaml"),
+		Shifts: []string{"06:00", "14:00", "22:00"},
+		File:   filepath.Join(dir, "linesight.yaml"),
 	}
 	if c.Classes() == nil || len(c.Classes().Sets) != 1 {
 		t.Errorf("defect classes not loaded: %+v", c.Classes())

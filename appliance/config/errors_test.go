@@ -25,7 +25,7 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 		{
 			name:   "unknown key",
 			config: minimal + "pipline:\n  batch_size: 2\n",
-			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms)`}},
+			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms, shifts)`}},
 		},
 		{
 			name:   "wrong type",
@@ -81,6 +81,16 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 			name:   "freerun rate on a triggered camera",
 			config: minimal + "    mode: triggered\n    rate: 5\n",
 			want:   []problem{{"linesight.yaml", 9, "cameras[0].rate", "applies only to mode freerun"}},
+		},
+		{
+			name:   "shifts out of order",
+			config: minimal + "shifts: [\"06:00\", \"22:00\", \"14:00\"]\n",
+			want:   []problem{{"linesight.yaml", 8, "shifts", "14:00 is not after 22:00"}},
+		},
+		{
+			name:   "a shift that is no time",
+			config: minimal + "shifts: [\"6am\"]\n",
+			want:   []problem{{"linesight.yaml", 8, "shifts", `"6am" is not a time of day HH:MM`}},
 		},
 		{
 			name:   "trigger window on a free-running camera",

@@ -94,6 +94,7 @@ func (v validator) config(c *Config) {
 	v.journal(&c.Journal)
 	v.performance(c)
 	v.alarms(&c.Alarms)
+	v.shifts(c.Shifts)
 	v.escalation(&c.Escalation)
 }
 
