@@ -37,6 +37,9 @@ type File struct {
 	Sets    map[string]*ClassSet
 	// Cameras maps a camera name, or DefaultCamera, to a set name.
 	Cameras map[string]string
+	// Recipes are the products the line may switch between, in order;
+	// none: the file's mapping and thresholds are the only way to judge.
+	Recipes []Recipe
 	hash    string
 }
 
@@ -52,6 +55,9 @@ type ClassSet struct {
 	ConfigHash string
 	// Anomaly enables anomaly maps for the set; nil: image-level scoring only.
 	Anomaly *AnomalySettings
+	// Recipe is the recipe the set judges for (File.ForRecipe); "" without
+	// recipes.
+	Recipe string
 }
 
 // Class is one class of a set with its prompt ensemble.

@@ -18,6 +18,21 @@ type canonicalFile struct {
 	Version int               `json:"version"`
 	Sets    []canonicalSet    `json:"sets"`
 	Cameras []canonicalCamera `json:"cameras"`
+	// Recipes are absent for a file without them, so adding the field
+	// left every earlier file's hash unchanged.
+	Recipes []canonicalRecipe `json:"recipes,omitempty"`
+}
+
+type canonicalRecipe struct {
+	Name       string               `json:"name"`
+	Cameras    []canonicalCamera    `json:"cameras"`
+	Thresholds []canonicalThreshold `json:"thresholds"`
+}
+
+type canonicalThreshold struct {
+	Set       string  `json:"set"`
+	Class     string  `json:"class"`
+	Threshold float64 `json:"threshold"`
 }
 
 type canonicalSet struct {
@@ -71,14 +86,35 @@ func hashFile(f *File) string {
 		}
 		c.Sets = append(c.Sets, cs)
 	}
-	for camera, set := range f.Cameras {
-		c.Cameras = append(c.Cameras, canonicalCamera{Camera: camera, Set: set})
+	c.Cameras = canonicalCameras(f.Cameras)
+	// Recipes keep their order: it is the index a PLC chooses them by.
+	for _, r := range f.Recipes {
+		cr := canonicalRecipe{Name: r.Name, Cameras: canonicalCameras(r.Cameras), Thresholds: []canonicalThreshold{}}
+		for set, classes := range r.Thresholds {
+			for class, t := range classes {
+				cr.Thresholds = append(cr.Thresholds, canonicalThreshold{Set: set, Class: class, Threshold: t})
+			}
+		}
+		sort.Slice(cr.Thresholds, func(i, j int) bool {
+			a, b := cr.Thresholds[i], cr.Thresholds[j]
+			return a.Set < b.Set || a.Set == b.Set && a.Class < b.Class
+		})
+		c.Recipes = append(c.Recipes, cr)
 	}
-	sort.Slice(c.Cameras, func(i, j int) bool { return c.Cameras[i].Camera < c.Cameras[j].Camera })
 	data, err := json.Marshal(c)
 	if err != nil {
 		panic("defects: canonical encoding cannot fail: " + err.Error())
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// canonicalCameras is a camera mapping sorted by camera.
+func canonicalCameras(m map[string]string) []canonicalCamera {
+	out := []canonicalCamera{}
+	for camera, set := range m {
+		out = append(out, canonicalCamera{Camera: camera, Set: set})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Camera < out[j].Camera })
+	return out
 }

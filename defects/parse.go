@@ -27,6 +27,7 @@ type rawFile struct {
 	Templates []string          `yaml:"templates"`
 	Sets      map[string]rawSet `yaml:"sets"`
 	Cameras   map[string]string `yaml:"cameras"`
+	Recipes   []rawRecipe       `yaml:"recipes"`
 }
 
 type rawSet struct {
@@ -88,6 +89,7 @@ func build(doc *yamlconf.Doc, raw *rawFile) *File {
 			doc.Errorf(yamlconf.Key("cameras", camera), "unknown class set %q (accepted: %s)", setName, listOrNone(f.SetNames()))
 		}
 	}
+	f.Recipes = buildRecipes(doc, raw.Recipes, f)
 	return f
 }
 

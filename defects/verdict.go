@@ -66,6 +66,9 @@ type Verdict struct {
 	// SharedFrame says another trigger was judged on the same frame: two
 	// part ids, one picture.
 	SharedFrame bool `json:"shared_frame,omitempty"`
+	// Recipe is the recipe the part was judged for; empty when the
+	// defect-class file has no recipes.
+	Recipe string `json:"recipe,omitempty"`
 }
 
 // Anomaly is a frame's anomaly score against its set's threshold and where
@@ -146,6 +149,7 @@ func (s *Scorer) NewVerdict(c Capture, r Result, embedding []float32, inferredAt
 		TriggeredAt: c.TriggeredAt,
 		FrameOffset: frameOffset(c),
 		SharedFrame: c.SharedFrame,
+		Recipe:      s.set.Recipe,
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/linesight/linesight/appliance/processalarm"
-	"github.com/linesight/linesight/appliance/trigger"
 	"io"
 	"log/slog"
 	"sync"
@@ -14,6 +12,9 @@ import (
 
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/golden"
+	"github.com/linesight/linesight/appliance/plc"
+	"github.com/linesight/linesight/appliance/processalarm"
+	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/clip"
@@ -37,6 +38,9 @@ type App struct {
 	// Golden gives the sets' golden-sample banks; set it before Run. Nil:
 	// sets that enable golden samples run without them.
 	Golden GoldenBanks
+	// Audit records what people and PLCs changed (a recipe); set it before
+	// Run. Nil: changes are only logged.
+	Audit func(user, action, detail string) error
 
 	state   atomic.Value // string
 	startAt time.Time
@@ -61,11 +65,15 @@ type App struct {
 	// anomaly is each set's anomaly detection as last prepared.
 	anomaly []AnomalyStatus
 	golden  *goldenState
-	// classes and scorers are what the loop judges with now.
+	// classes and scorers are what the loop judges with now: file as the
+	// active recipe lays it out.
+	file          *defects.File
+	recipe        string
 	classes       *defects.File
 	scorers       inspect.Scorers
 	esc           escalationState
 	processAlarms *processalarm.Monitor // the process alarms' rules on the verdicts
+	board         *plc.Board            // each camera's last verdict, for the PLC protocols
 }
 
 type sinkSpec struct {
@@ -83,8 +91,18 @@ func New(cfg *config.Config, log *slog.Logger) *App {
 	a.lastErr.Store("")
 	a.processAlarms = processalarm.New(processRules(cfg.Alarms), nil)
 	a.AddSink(a.processAlarms, a.processAlarms.SinkOptions())
+	var ids []string
+	for _, c := range cfg.Cameras {
+		ids = append(ids, c.ID)
+	}
+	a.board = plc.NewBoard(ids)
+	a.AddSink(a.board, a.board.SinkOptions())
 	return a
 }
+
+// Board is each camera's last verdict and counters, for the PLC protocol
+// servers (OPC UA, Modbus) to poll.
+func (a *App) Board() *plc.Board { return a.board }
 
 // Degrader is a part of the appliance that can keep working while it
 // cannot keep its promises: the journal on a full disk.
@@ -181,14 +199,20 @@ func (a *App) start() (err error) {
 	if a.cache, err = openCacheRepaired(cfg.DataDir, a.Log); err != nil {
 		return err
 	}
-	scorers, err := a.prepareScorers(cfg.Classes())
-	if err != nil {
-		return err
-	}
 	if a.golden != nil {
 		a.golden.mgr.SetModel(golden.ModelOf(a.model))
 	}
-	detectors := a.prepareDetectors(cfg.Classes(), scorers)
+	recipe := a.startRecipe(cfg.Classes(), "")
+	view, err := cfg.Classes().ForRecipe(recipe)
+	if err != nil {
+		return err
+	}
+	scorers, err := a.prepareScorers(view)
+	if err != nil {
+		return err
+	}
+	detectors := a.prepareDetectors(view, scorers)
+	a.file, a.recipe = cfg.Classes(), recipe
 	if cfg.Model.CloseTextAfterWarmup {
 		a.Log.Info("text encoder released after warm-up; a changed defect file reopens it")
 	}

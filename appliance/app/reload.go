@@ -84,11 +84,7 @@ func (a *App) ReloadDefects() error {
 	}
 	classes, err := defects.Load(path)
 	if err == nil {
-		var scorers inspect.Scorers
-		scorers, err = a.prepareScorers(classes)
-		if err == nil {
-			a.loop.SetJudges(scorers, a.prepareDetectors(classes, scorers))
-			a.swappedDetectors()
+		if err = a.judgeWith(classes, a.startRecipe(classes, a.Recipe())); err == nil {
 			a.reload.set(classes.Hash(), nil)
 			a.Log.Info("defect classes reloaded", "file", path, "defects_hash", classes.Hash())
 			return nil

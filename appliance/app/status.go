@@ -19,9 +19,13 @@ type Status struct {
 	Degraded []string      `json:"degraded,omitempty"`
 	Uptime   time.Duration `json:"uptime_ns"`
 	// Warmup is how long loading the model and preparing the prompts took.
-	Warmup  time.Duration  `json:"warmup_ns,omitempty"`
-	Model   ModelStatus    `json:"model"`
-	Defects ReloadStatus   `json:"defects"`
+	Warmup  time.Duration `json:"warmup_ns,omitempty"`
+	Model   ModelStatus   `json:"model"`
+	Defects ReloadStatus  `json:"defects"`
+	// Recipe is the active recipe and Recipes those the file offers
+	// (docs/recipes.md); empty without recipes.
+	Recipe  string         `json:"recipe,omitempty"`
+	Recipes []string       `json:"recipes,omitempty"`
 	Cameras []CameraStatus `json:"cameras"`
 	// Inference is the vision encoder's time per batch.
 	Inference metrics.HistogramSnapshot `json:"inference"`
@@ -76,6 +80,7 @@ func (a *App) Status() Status {
 	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
 	s.Model.Synthetic = a.model.Bundle.Provenance.Synthetic
 	s.Defects = a.reload.get()
+	s.Recipe, s.Recipes = a.Recipe(), a.Recipes()
 	s.Inference = a.loop.Inference.Snapshot()
 	s.Tuning, s.Escalation = a.tuningStatus(), a.escalationStatus()
 	a.mu.Lock()

@@ -31,25 +31,45 @@ func (v validator) defects(c *Config) yamlconf.Errors {
 		return nil
 	}
 	ids := map[string]bool{}
-	for i, cam := range c.Cameras {
+	for _, cam := range c.Cameras {
 		ids[cam.ID] = true
-		if _, err := f.SetFor(cam.Name(c.Line)); err != nil {
-			v.errorf(yamlconf.Index("cameras", i)+".id", "%v", err)
+	}
+	// Every recipe must give every camera a set, not only the file's own
+	// mapping: a changeover must never leave a camera without classes.
+	views := []*defects.File{f}
+	for _, name := range f.RecipeNames() {
+		view, _ := f.ForRecipe(name)
+		views = append(views, view)
+	}
+	for _, view := range views {
+		for i, cam := range c.Cameras {
+			if _, err := view.SetFor(cam.Name(c.Line)); err != nil {
+				v.errorf(yamlconf.Index("cameras", i)+".id", "%v", err)
+			}
 		}
 	}
 	// A mapping for a camera of this line that does not exist is most
 	// likely a misspelt id, whose frames would silently get the default set.
+	v.unknownCameras(c, f.Name, "", f.Cameras, ids)
+	for _, r := range f.Recipes {
+		v.unknownCameras(c, f.Name, "recipe "+r.Name+" ", r.Cameras, ids)
+	}
+	return nil
+}
+
+// unknownCameras reports mappings for cameras of this line that it does
+// not have.
+func (v validator) unknownCameras(c *Config, file, where string, mapping map[string]string, ids map[string]bool) {
 	var unknown []string
-	for name := range f.Cameras {
+	for name := range mapping {
 		if id, ok := strings.CutPrefix(name, c.Line+"/"); ok && !ids[id] {
 			unknown = append(unknown, name)
 		}
 	}
 	sort.Strings(unknown)
 	for _, name := range unknown {
-		v.errorf("defects", "%s maps camera %q, which is not among this file's cameras (%s)", f.Name, name, cameraIDs(c))
+		v.errorf("defects", "%s %smaps camera %q, which is not among this file's cameras (%s)", file, where, name, cameraIDs(c))
 	}
-	return nil
 }
 
 func cameraIDs(c *Config) string {
