@@ -54,6 +54,13 @@ type Classes interface {
 	Reload() error
 }
 
+// Recipes is the appliance's active recipe and how to change it.
+type Recipes interface {
+	Recipe() string
+	Recipes() []string
+	SetRecipe(name, by string) error
+}
+
 // Options configure the server.
 type Options struct {
 	App     Appliance       // required
@@ -61,6 +68,7 @@ type Options struct {
 	Classes Classes         // nil: the class endpoints answer 503
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
+	Recipes Recipes         // nil: the recipe endpoints answer 503
 	// ShiftStarts are the minutes after midnight the shifts begin, in
 	// order (config.ShiftStarts); nil: 06:00, 14:00 and 22:00.
 	ShiftStarts []int
@@ -222,6 +230,8 @@ func (s *Server) routes() *echo.Echo {
 	eng := s.guard(levelEngineer)
 	api.POST("/classes/try", s.tryClasses, limitBody(maxClassBody), eng)
 	api.PUT("/classes", s.saveClasses, limitBody(maxClassBody), eng)
+	api.GET("/recipe", s.getRecipe, op)
+	api.PUT("/recipe", s.putRecipe, limitBody(maxBody), eng)
 	api.PUT("/records/:id/label", s.putLabel, limitBody(maxBody), eng)
 	api.DELETE("/records/:id/label", s.deleteLabel, eng)
 	s.goldenRoutes(api, op, eng)

@@ -64,6 +64,8 @@ func (m mqttApp) Trigger(camera string, t trigger.Trigger, arrived time.Time) er
 	return m.a.TriggerPart(camera, t, arrived)
 }
 
+func (m mqttApp) SetRecipe(name, by string) error { return m.a.SetRecipe(name, by) }
+
 func (m mqttApp) Snapshot() mqttlink.Snapshot {
 	st := m.a.Status()
 	s := mqttlink.Snapshot{
@@ -84,6 +86,7 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 		})
 	}
 	s.Alarms = m.a.ProcessAlarms()
+	s.Recipe, s.Recipes = st.Recipe, st.Recipes
 	js := m.outbox.Stats()
 	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
 	s.OutboxExpired = js.OutboxExpired

@@ -84,6 +84,7 @@ func commands() []command {
 		{"backup", "back up the configuration, defect classes, users and golden samples (--with-images: the journal too)", backupData},
 		{"restore", "restore a backup, checked against its manifest first; refused while the appliance runs", restoreData},
 		{"factory-reset", "wipe the data directory after a typed confirmation; the firmware and configuration stay", factoryReset},
+		{"recipe", "print the recipes of the running appliance, or change the active one (recipe NAME)", recipeCmd},
 		{"update install", "install a signed firmware bundle (file or URL) into the other root slot with RAUC; it starts at the next reboot", updateInstall},
 		{"update gate", "mark the running root slot good once the appliance is ready and inspecting (the health gate after an update)", updateGate},
 		{"update history", "print the firmware update history: versions, when, who, outcome", updateHistory},

@@ -96,7 +96,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	if link != nil {
 		broker = link
 	}
-	local := localapi.Backend{Journal: j, Golden: goldenMgr,
+	local := localapi.Backend{Journal: j, Golden: goldenMgr, Recipes: a,
 		Health: func() update.Health { return app.UpdateHealth(a, broker) }}
 	if cfg.Web.Listen != "" {
 		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, log, stdio.Err)
@@ -179,6 +179,11 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		fmt.Fprint(stderr, firstAdminBox("admin", password, passwordFile))
 		log.Warn("initial admin created; it must change its password at the first login", "user", "admin", "password_file", passwordFile)
 	}
+	// Recipe changes from every side (dashboard, PLC, command line) land
+	// in the audit log.
+	a.Audit = func(user, action, detail string) error {
+		return store.Audit(users.AuditEntry{At: time.Now().UTC(), User: user, Action: action, Detail: detail})
+	}
 	adapter := app.Web{App: a, Journal: j, Version: Version}
 	if link != nil {
 		adapter.Broker = link
@@ -195,7 +200,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		store.Close()
 		return nil, nil, fmt.Errorf("%s: shifts: %w", cfg.File, err)
 	}
-	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts,
+	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts, Recipes: a,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),

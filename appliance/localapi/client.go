@@ -121,6 +121,14 @@ func (c *Client) Health(ctx context.Context) (update.Health, error) {
 	return out, err
 }
 
+// Recipe asks for the recipes and, when set is not empty, makes it the
+// active one.
+func (c *Client) Recipe(ctx context.Context, set string) (RecipeReply, error) {
+	var out RecipeReply
+	err := c.call(ctx, pathRecipe, RecipeRequest{Set: set}, &out)
+	return out, err
+}
+
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {

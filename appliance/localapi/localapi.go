@@ -78,6 +78,7 @@ const (
 	pathUsers    = "/v1/users"
 	pathAudit    = "/v1/audit"
 	pathHealth   = "/v1/health"
+	pathRecipe   = "/v1/recipe"
 
 	pathGoldenAdd    = "/v1/golden/add"
 	pathGoldenStatus = "/v1/golden/status"

@@ -34,8 +34,30 @@ type Backend struct {
 	// Health is what the firmware update's health gate reads (`linesight
 	// update gate`); nil answers 404.
 	Health func() update.Health
+	// Recipes changes the active recipe (`linesight recipe`); nil answers
+	// 404.
+	Recipes Recipes
 	// Now is the clock for the users' timestamps (time.Now when nil).
 	Now func() time.Time
+}
+
+// Recipes is the appliance's active recipe and how to change it.
+type Recipes interface {
+	Recipe() string
+	Recipes() []string
+	SetRecipe(name, by string) error
+}
+
+// RecipeRequest asks for the recipes, and to change the active one when Set
+// names one.
+type RecipeRequest struct {
+	Set string `json:"set,omitempty"`
+}
+
+// RecipeReply is the active recipe and those that may be chosen, in order.
+type RecipeReply struct {
+	Recipe  string   `json:"recipe"`
+	Recipes []string `json:"recipes"`
 }
 
 // Server serves a Backend on the data directory's socket.
@@ -73,6 +95,7 @@ func Start(dataDir string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathUsers, h.setUser)
 	mux.HandleFunc("POST "+pathAudit, h.postAudit)
 	mux.HandleFunc("POST "+pathHealth, h.health)
+	mux.HandleFunc("POST "+pathRecipe, h.recipe)
 	mux.HandleFunc("POST "+pathGoldenAdd, h.goldenAdd)
 	mux.HandleFunc("POST "+pathGoldenStatus, h.goldenStatus)
 	mux.HandleFunc("POST "+pathGoldenRemove, h.goldenRemove)
@@ -347,4 +370,24 @@ func reply(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// recipe reports the recipes and changes the active one, as user "cli"
+// (the appliance audits it).
+func (h handlers) recipe(w http.ResponseWriter, r *http.Request) {
+	if h.b.Recipes == nil {
+		reply(w, http.StatusNotFound, errorReply{"this appliance does not serve recipes"})
+		return
+	}
+	var req RecipeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Set != "" {
+		if err := h.b.Recipes.SetRecipe(req.Set, "cli"); err != nil {
+			reply(w, http.StatusConflict, errorReply{err.Error()})
+			return
+		}
+	}
+	reply(w, http.StatusOK, RecipeReply{Recipe: h.b.Recipes.Recipe(), Recipes: h.b.Recipes.Recipes()})
 }

@@ -166,6 +166,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	// A triggered part judged by the PLC's time, on a frame another part
 	// was judged on too.
 	quiet.TriggeredAt, quiet.FrameOffset, quiet.SharedFrame = quiet.CapturedAt.Add(-20*time.Millisecond), 20*time.Millisecond, true
+	quiet.Recipe = "washer-b"
 	ob.Append(quiet)
 	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
 	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 6 })
@@ -183,7 +184,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	}
 	timed := 0
 	for _, m := range plc.on("/verdict") {
-		if strings.Contains(string(m.payload), `"frame_offset_ms":20,"shared_frame":true`) && strings.Contains(string(m.payload), `"triggered_at":"`) {
+		if strings.Contains(string(m.payload), `"frame_offset_ms":20,"shared_frame":true,"recipe":"washer-b"`) && strings.Contains(string(m.payload), `"triggered_at":"`) {
 			timed++
 		}
 	}
@@ -230,6 +231,19 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	if !reflect.DeepEqual(keys, documented) {
 		t.Errorf("trigger keys: decoder %v, doc %v", keys, documented)
 	}
+	// So does the recipe command's.
+	keys, documented = nil, nil
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[RecipeCommand]()) {
+		keys = append(keys, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	for k := range schemas["recipe"] {
+		documented = append(documented, k)
+	}
+	sort.Strings(keys)
+	sort.Strings(documented)
+	if !reflect.DeepEqual(keys, documented) {
+		t.Errorf("recipe command keys: decoder %v, doc %v", keys, documented)
+	}
 }
 
 // The JSON examples in docs/mqtt.md are themselves valid against the tables.
@@ -256,8 +270,13 @@ func TestDocExamplesMatchTheirSchemas(t *testing.T) {
 				t.Errorf("doc trigger example rejected: %v", err)
 			}
 		}
+		if kind == "recipe" {
+			if _, code, reason := decodeRecipe(payload); code != "" {
+				t.Errorf("doc recipe example rejected: %s: %s", code, reason)
+			}
+		}
 	}
-	for _, k := range []string{"status", "verdict", "trigger", "error", "stats", "alarms"} {
+	for _, k := range []string{"status", "verdict", "trigger", "error", "stats", "alarms", "recipe"} {
 		if !seen[k] {
 			t.Errorf("docs/mqtt.md has no %s example", k)
 		}
@@ -277,6 +296,8 @@ func exampleKind(m map[string]any) string {
 		return "stats"
 	case has("active"):
 		return "alarms"
+	case has("recipe"):
+		return "recipe"
 	}
 	return "trigger"
 }

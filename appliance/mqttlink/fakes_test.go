@@ -9,6 +9,7 @@ import (
 	"github.com/linesight/linesight/appliance/trigger"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -99,6 +100,7 @@ type fakeApp struct {
 	hold     chan struct{} // when set, Trigger waits until it is closed
 	snap     Snapshot
 	changed  chan struct{}
+	recipeBy []string // who changed the recipe, in order
 }
 
 func newFakeApp() *fakeApp {
@@ -126,6 +128,17 @@ func (a *fakeApp) Trigger(camera string, t trigger.Trigger, _ time.Time) error {
 	case a.changed <- struct{}{}:
 	default:
 	}
+	return nil
+}
+
+func (a *fakeApp) SetRecipe(name, by string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !slices.Contains(a.snap.Recipes, name) {
+		return fmt.Errorf("no recipe %q", name)
+	}
+	a.snap.Recipe = name
+	a.recipeBy = append(a.recipeBy, by)
 	return nil
 }
 

@@ -172,6 +172,7 @@ type session struct {
 	lostOnce    sync.Once
 	lostErr     error
 	triggers    chan inbound
+	recipes     chan inbound
 	stop        context.CancelFunc
 	workers     sync.WaitGroup
 }
@@ -181,7 +182,7 @@ func (s *session) markLost(err error) {
 }
 
 func (l *Link) connect(ctx context.Context) (*session, error) {
-	s := &session{lost: make(chan struct{}), triggers: make(chan inbound, triggerQueue)}
+	s := &session{lost: make(chan struct{}), triggers: make(chan inbound, triggerQueue), recipes: make(chan inbound, recipeQueue)}
 	opts := clientOptions(l.o.MQTT, l.clientID, l.tls, offlineMessage(l.o.Line, time.Now()), l.topics.Status(), s.markLost)
 	s.client = paho.NewClient(opts)
 	tok := s.client.Connect()
@@ -225,6 +226,9 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 	if err := wait(ctx, s.client.Subscribe(l.topics.TriggerFilter(), 1, l.onTrigger(s)), s.lost); err != nil {
 		return fmt.Errorf("subscribe %s: %w", l.topics.TriggerFilter(), err)
 	}
+	if err := wait(ctx, s.client.Subscribe(l.topics.RecipeSet(), 1, l.onRecipe(s)), s.lost); err != nil {
+		return fmt.Errorf("subscribe %s: %w", l.topics.RecipeSet(), err)
+	}
 	if err := l.publishStatus(ctx, s, true); err != nil {
 		return err
 	}
@@ -237,6 +241,8 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 	workCtx, s.stop = context.WithCancel(ctx)
 	s.workers.Add(1)
 	go func() { defer s.workers.Done(); l.serveTriggers(workCtx, s) }()
+	s.workers.Add(1)
+	go func() { defer s.workers.Done(); l.serveRecipes(workCtx, s) }()
 
 	p := &publisher{l: l, s: s, next: l.acked}
 	statsTick := time.NewTicker(l.o.MQTT.StatsInterval)
@@ -299,6 +305,7 @@ func (l *Link) statusMessage() StatusMessage {
 		V: ContractVersion, State: "online", Line: l.o.Line, Version: l.o.Version,
 		Model: &snap.Model, ConfigHash: l.o.ConfigHash, DefectsHash: snap.DefectsHash,
 		Warmup: snap.Warmup, Error: snap.Error, Cameras: l.o.Cameras, Degraded: snap.Degraded,
+		Recipe: snap.Recipe, Recipes: snap.Recipes,
 	}
 	if !snap.StartedAt.IsZero() {
 		t := snap.StartedAt.UTC()

@@ -56,6 +56,8 @@ type VerdictMessage struct {
 	FrameOffsetMS *float64   `json:"frame_offset_ms,omitempty"`
 	// SharedFrame: another trigger's part was judged on the same frame.
 	SharedFrame bool `json:"shared_frame,omitempty"`
+	// Recipe is the recipe the part was judged for; absent without recipes.
+	Recipe string `json:"recipe,omitempty"`
 }
 
 // AnomalyMessage is a verdict's anomaly fields (docs/anomaly.md).
@@ -103,6 +105,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
 		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly), SharedFrame: v.SharedFrame,
+		Recipe: v.Recipe,
 	}
 	if !v.TriggeredAt.IsZero() {
 		at, off := v.TriggeredAt.UTC(), ms(v.FrameOffset)
@@ -130,6 +133,10 @@ type StatusMessage struct {
 	// Degraded says what keeps the online appliance from working as it
 	// should (a journal that cannot commit); absent when nothing does.
 	Degraded []string `json:"degraded,omitempty"`
+	// Recipe is the active recipe and Recipes those it may be changed to
+	// (linesight/<line>/recipe/set); absent without recipes.
+	Recipe  string   `json:"recipe,omitempty"`
+	Recipes []string `json:"recipes,omitempty"`
 }
 
 // ModelInfo names the model that produces the verdicts.

@@ -40,6 +40,8 @@ type Appliance interface {
 	// Snapshot is the appliance's state for status and stats; it is called
 	// often, so it must be cheap and safe at any time.
 	Snapshot() Snapshot
+	// SetRecipe changes the active recipe, as the PLC asked.
+	SetRecipe(name, by string) error
 }
 
 // Snapshot is the appliance as the link reports it.
@@ -62,6 +64,9 @@ type Snapshot struct {
 	Degraded []string
 	// Alarms are the process alarms that hold (docs/alarms.md).
 	Alarms []processalarm.Alarm
+	// Recipe is the active recipe, Recipes all the file offers.
+	Recipe  string
+	Recipes []string
 }
 
 // CameraCounters are a camera's counters since the appliance started.

@@ -24,6 +24,13 @@ func (t Topics) Stats() string { return t.root() + "/stats" }
 // Alarms is the retained topic of the process alarms that hold.
 func (t Topics) Alarms() string { return t.root() + "/alarms" }
 
+// RecipeSet is where a PLC sends a recipe change.
+func (t Topics) RecipeSet() string { return t.root() + "/recipe/set" }
+
+// LineError is where errors that concern no one camera go (a refused
+// recipe change).
+func (t Topics) LineError() string { return t.root() + "/error" }
+
 // Verdict is where a camera's verdicts go.
 func (t Topics) Verdict(camera string) string { return t.root() + "/" + camera + "/verdict" }
 

@@ -65,7 +65,8 @@ async function poll() {
     ]);
     last = status;
     showState(el, last.state, worstAlarm(alarms));
-    document.getElementById("line-name").textContent = last.line ? "line " + last.line : "";
+    document.getElementById("line-name").textContent =
+      (last.line ? "line " + last.line : "") + (last.recipe ? " · recipe " + last.recipe : "");
   } catch (err) {
     // 403: logged in, but the password must be changed first.
     const locked = err.status === 401 || err.status === 403;

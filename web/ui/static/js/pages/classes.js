@@ -24,6 +24,13 @@ export async function render(root) {
   const saveBtn = h("button.primary#save", { type: "button", disabled: !editable }, "Save and reload");
   const revertBtn = h("button#revert", { type: "button" }, "Revert");
   let baseHash = "";
+  const recipeSel = h("select#recipe-select", { "aria-label": "Recipe", disabled: !editable });
+  const recipeBtn = h("button#recipe-apply", { type: "button", disabled: !editable }, "Change recipe");
+  const recipeMsg = h("span#recipe-msg", { "aria-live": "polite" });
+  const recipePanel = h("section.panel#recipe-panel", { hidden: true },
+    h("h2", "Recipe"),
+    h("div.row", h("label", "Active recipe", recipeSel), recipeBtn, recipeMsg),
+    h("p.muted", "A change takes effect between two batches and is audited."));
   const distHolder = h("div");
   let dist = null;
 
@@ -38,6 +45,7 @@ export async function render(root) {
         editable ? null : h("p.muted", "Viewing only: trying and saving need the engineer role."),
         msg),
       h("div.grid", { style: "align-content:start" },
+        recipePanel,
         h("section.panel", h("h2", "Preview"), preview),
         h("section.panel", h("h2", "Parsed classes"), parsed),
         h("section.panel", h("h2", "Audit log"), audit))),
@@ -71,6 +79,34 @@ export async function render(root) {
       (c.sets || []).map(setBlock),
       mapping.length ? h("p.muted", "Cameras: ", mapping.map(([cam, set]) => `${cam} → ${set}`).join(", ")) : null);
   }
+
+  async function loadRecipe() {
+    let r;
+    try {
+      r = await get("/recipe");
+    } catch (e) {
+      recipePanel.hidden = true;
+      return;
+    }
+    recipePanel.hidden = !(r.recipes && r.recipes.length);
+    fill(recipeSel, (r.recipes || []).map((n) => h("option", { value: n, selected: n === r.recipe }, n)));
+    recipeSel.dataset.active = r.recipe;
+  }
+
+  recipeBtn.addEventListener("click", async () => {
+    const name = recipeSel.value;
+    fill(recipeMsg, "changing…");
+    recipeBtn.disabled = true;
+    try {
+      await put("/recipe", { recipe: name });
+      fill(recipeMsg, `active: ${name}`);
+      await Promise.all([loadRecipe(), loadAudit(), refreshStatus()]);
+    } catch (e) {
+      fill(recipeMsg, errorBox(e));
+    } finally {
+      recipeBtn.disabled = !editable;
+    }
+  });
 
   async function loadAudit() {
     try {
@@ -147,6 +183,7 @@ export async function render(root) {
     fill(msg, errorBox(err));
   }
   loadAudit();
+  loadRecipe();
   try {
     dist = distributions(await get("/classes"));
     fill(distHolder, dist.el);
