@@ -69,6 +69,11 @@ type Verdict struct {
 	// Recipe is the recipe the part was judged for; empty when the
 	// defect-class file has no recipes.
 	Recipe string `json:"recipe,omitempty"`
+	// Regions are the results of a camera's named regions, each judged
+	// with its own set, and Region the one that decided the verdict (the
+	// worst); absent for a camera without regions.
+	Regions []RegionVerdict `json:"regions,omitempty"`
+	Region  string          `json:"region,omitempty"`
 }
 
 // Anomaly is a frame's anomaly score against its set's threshold and where

@@ -53,6 +53,9 @@ func PrepareDetectors(cfg *config.Config, classes *defects.File, model *clip.Mod
 	bySet := map[string]*inspect.AnomalyDetector{}
 	var statuses []AnomalyStatus
 	for _, cam := range cfg.Cameras {
+		if len(cam.Regions) > 0 {
+			continue // anomaly maps judge whole frames (config.Camera.RegionSet)
+		}
 		set, err := classes.SetFor(cam.Name(cfg.Line))
 		if err != nil || set.Anomaly == nil {
 			continue

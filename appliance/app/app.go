@@ -226,6 +226,7 @@ func (a *App) start() (err error) {
 		opts.Cameras = append(opts.Cameras, inspect.CameraOptions{
 			ID: c.ID, Mode: inspect.Mode(c.Mode), Rate: c.Rate, Queue: cfg.Pipeline.QueueSize,
 			TriggerTimeout: c.TriggerTimeout, TriggerWindow: c.TriggerWindow, MissedAction: defects.ActionReject,
+			Regions: regionOptions(c.Regions),
 		})
 		cam, err := capture.NewCamera(c.ID, c.CameraConfig, pool, capture.WithLogger(a.Log))
 		if err != nil {
@@ -291,4 +292,14 @@ func (a *App) TriggerPart(camera string, t trigger.Trigger, arrived time.Time) e
 		return a.TriggerAt(camera, t.PartID, t.At)
 	}
 	return a.Trigger(camera, t.PartID, arrived)
+}
+
+// regionOptions are a camera's regions as the inspection loop takes them.
+func regionOptions(regions []config.Region) []inspect.RegionOptions {
+	var out []inspect.RegionOptions
+	for _, r := range regions {
+		out = append(out, inspect.RegionOptions{Name: r.Name,
+			Box: defects.Region{X: r.ROI.X, Y: r.ROI.Y, W: r.ROI.Width, H: r.ROI.Height}})
+	}
+	return out
 }

@@ -105,6 +105,9 @@ func (a *App) goldenSets(classes *defects.File, scorers inspect.Scorers) {
 	}
 	byName := map[string]*defects.Scorer{}
 	for _, cam := range a.Config.Cameras {
+		if len(cam.Regions) > 0 {
+			continue // regions judge without anomaly maps
+		}
 		if set, err := classes.SetFor(cam.Name(a.Config.Line)); err == nil {
 			byName[set.Name] = scorers[cam.ID]
 		}

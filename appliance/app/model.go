@@ -77,6 +77,23 @@ func PrepareScorers(cfg *config.Config, classes *defects.File, model *clip.Model
 	scorers := inspect.Scorers{}
 	byCamera := map[string]*defects.Scorer{} // one scorer per set, shared
 	for _, cam := range cfg.Cameras {
+		for _, r := range cam.Regions {
+			set, err := cam.RegionSet(classes, cfg.Line, r)
+			if err != nil {
+				return nil, fmt.Errorf("camera %q: %w", cam.ID, err)
+			}
+			s, ok := byCamera[set.Name]
+			if !ok {
+				if s, err = defects.Prepare(set, cache, model, model.Digest, model.LogitScale); err != nil {
+					return nil, fmt.Errorf("camera %q region %q: %w", cam.ID, r.Name, err)
+				}
+				byCamera[set.Name] = s
+			}
+			scorers[inspect.RegionKey(cam.ID, r.Name)] = s
+		}
+		if len(cam.Regions) > 0 {
+			continue
+		}
 		set, err := classes.SetFor(cam.Name(cfg.Line))
 		if err != nil {
 			return nil, fmt.Errorf("camera %q: %w", cam.ID, err)

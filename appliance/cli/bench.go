@@ -30,6 +30,9 @@ type benchReport struct {
 	BareImagesPerS float64       `json:"bare_images_per_s"`
 	Ratio          float64       `json:"ratio"`
 	Verdicts       int           `json:"verdicts"`
+	// Images counts what went through the model: one per verdict, or one
+	// per region for cameras with regions.
+	Images int `json:"images"`
 	// Golden is the number of golden images of the anomaly banks; 0 when
 	// the loop ran without anomaly detection.
 	Golden     int           `json:"golden,omitempty"`
@@ -44,6 +47,7 @@ type latencySink struct {
 	mu        sync.Mutex
 	from      time.Time
 	latencies []time.Duration
+	images    int // model images behind the verdicts kept: regions count each
 }
 
 func (s *latencySink) Name() string { return "bench" }
@@ -52,6 +56,7 @@ func (s *latencySink) Write(_ context.Context, r *inspect.Result) error {
 	s.mu.Lock()
 	if !s.from.IsZero() && r.Verdict.InferredAt.After(s.from) {
 		s.latencies = append(s.latencies, r.Verdict.Latency)
+		s.images += max(1, len(r.Verdict.Regions))
 	}
 	s.mu.Unlock()
 	return nil
@@ -59,16 +64,17 @@ func (s *latencySink) Write(_ context.Context, r *inspect.Result) error {
 
 func (s *latencySink) start(t time.Time) {
 	s.mu.Lock()
-	s.from, s.latencies = t, nil
+	s.from, s.latencies, s.images = t, nil, 0
 	s.mu.Unlock()
 }
 
-func (s *latencySink) take() []time.Duration {
+// take returns the latencies kept and the images behind them.
+func (s *latencySink) take() ([]time.Duration, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := s.latencies
-	s.latencies = nil
-	return out
+	out, images := s.latencies, s.images
+	s.latencies, s.images = nil, 0
+	return out, images
 }
 
 func bench(ctx context.Context, args []string, stdio Stdio) error {
@@ -121,7 +127,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	sink.start(start)
 	sleepCtx(ctx, *duration)
 	elapsed := time.Since(start)
-	lat := sink.take()
+	lat, images := sink.take()
 	after := a.Status()
 	r.Provider, r.Variant = after.Model.Provider, after.Model.Variant
 	if *golden > 0 && (len(after.Anomaly) == 0 || !after.Anomaly[0].Active) {
@@ -133,8 +139,8 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	if err := <-done; err != nil {
 		return err
 	}
-	r.Verdicts = len(lat)
-	r.LoopImagesPerS = float64(len(lat)) / elapsed.Seconds()
+	r.Verdicts, r.Images = len(lat), images
+	r.LoopImagesPerS = float64(images) / elapsed.Seconds()
 	for i := range after.Cameras {
 		r.Dropped += after.Cameras[i].Dropped - before.Cameras[i].Dropped
 	}
@@ -157,7 +163,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	if _, err := model.Vision.Embed(pixels, r.BatchSize); err != nil {
 		return err
 	}
-	images := 0
+	images = 0
 	start = time.Now()
 	for time.Since(start) < *duration && ctx.Err() == nil {
 		if _, err := model.Vision.Embed(pixels, r.BatchSize); err != nil {
@@ -177,7 +183,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	if r.Golden > 0 {
 		fmt.Fprintf(stdio.Out, "anomaly    zero-shot and few-shot maps, %d golden images\n", r.Golden)
 	}
-	fmt.Fprintf(stdio.Out, "loop       %8.2f images/s  (%d verdicts in %s, %d frames dropped)\n", r.LoopImagesPerS, r.Verdicts, elapsed.Round(time.Millisecond), r.Dropped)
+	fmt.Fprintf(stdio.Out, "loop       %8.2f images/s  (%d verdicts, %d images in %s, %d frames dropped)\n", r.LoopImagesPerS, r.Verdicts, r.Images, elapsed.Round(time.Millisecond), r.Dropped)
 	fmt.Fprintf(stdio.Out, "bare       %8.2f images/s\n", r.BareImagesPerS)
 	fmt.Fprintf(stdio.Out, "ratio      %8.1f %%  (target: at least 95 %%)\n", 100*r.Ratio)
 	fmt.Fprintf(stdio.Out, "latency    p50 %s  p95 %s  p99 %s  (capture to verdict)\n",

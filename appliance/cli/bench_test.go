@@ -43,8 +43,31 @@ pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
 	if !(rep.LatencyP50 > 0 && rep.LatencyP50 <= rep.LatencyP95 && rep.LatencyP95 <= rep.LatencyP99) {
 		t.Errorf("latency percentiles out of order: %v %v %v", rep.LatencyP50, rep.LatencyP95, rep.LatencyP99)
 	}
-	if rep.BatchSize != 2 || rep.Provider != "cpu" {
+	if rep.BatchSize != 2 || rep.Provider != "cpu" || rep.Images != rep.Verdicts {
 		t.Errorf("report does not describe the run: %+v", rep)
+	}
+
+	// Two regions a frame: two images through the model per verdict, and
+	// the loop's images/s counts both.
+	regions := `    regions:
+      - {name: left, roi: {x: 0, y: 0, width: 32, height: 48}}
+      - {name: right, roi: {x: 32, y: 0, width: 32, height: 48}}
+`
+	data, _ := os.ReadFile(cfg)
+	withRegions := strings.Replace(string(data), "seed: 1}\n", "seed: 1}\n"+regions, 1)
+	if withRegions == string(data) {
+		t.Fatal("regions not added to the bench configuration")
+	}
+	if err := os.WriteFile(cfg, []byte(withRegions), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, "", "bench", "--config", cfg, "--duration", "700ms", "--warmup", "200ms", "--json")
+	rep = benchReport{}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if rep.Verdicts == 0 || rep.Images != 2*rep.Verdicts {
+		t.Errorf("two regions: %d verdicts, %d images; want two images a verdict", rep.Verdicts, rep.Images)
 	}
 }
 

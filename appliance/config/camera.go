@@ -24,7 +24,25 @@ type Camera struct {
 	// TriggerWindow: a trigger with the PLC's time ("at") is judged on the
 	// frame captured nearest to it, no farther than this either side.
 	TriggerWindow time.Duration `yaml:"trigger_window" json:"trigger_window"`
+	// Regions, when set, are judged instead of the whole frame, each with
+	// its own class set; the part's verdict is the worst region's.
+	Regions []Region `yaml:"regions" json:"regions,omitempty"`
 }
+
+// Region is a named part of a camera's frame (after its roi, rotate and
+// flip) judged with its own class set.
+type Region struct {
+	Name string       `yaml:"name" json:"name"`
+	ROI  capture.Rect `yaml:"roi" json:"roi"`
+	// Set is the class set that judges it, unless the defect-class file
+	// (or its active recipe) maps "<line>/<camera>/<region>"; empty: the
+	// camera's set.
+	Set string `yaml:"set" json:"set,omitempty"`
+}
+
+// MaxRegions is the most regions a camera may have: each is one more image
+// through the model per frame.
+const MaxRegions = 16
 
 // Camera modes.
 const (
@@ -43,6 +61,10 @@ const (
 
 // Name is the camera's name across the line: "<line>/<id>".
 func (c Camera) Name(line string) string { return line + "/" + c.ID }
+
+// RegionName is a region's name across the line, as the defect-class file
+// maps it: "<line>/<id>/<region>".
+func (c Camera) RegionName(line, region string) string { return c.Name(line) + "/" + region }
 
 // Backoff is an exponential delay: Min, doubling up to Max, each spread by
 // ±Jitter (a fraction) so that clients failing together do not retry in

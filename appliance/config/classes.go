@@ -33,6 +33,9 @@ func (v validator) defects(c *Config) yamlconf.Errors {
 	ids := map[string]bool{}
 	for _, cam := range c.Cameras {
 		ids[cam.ID] = true
+		for _, r := range cam.Regions {
+			ids[cam.ID+"/"+r.Name] = true // a file may map a region
+		}
 	}
 	// Every recipe must give every camera a set, not only the file's own
 	// mapping: a changeover must never leave a camera without classes.
@@ -43,8 +46,16 @@ func (v validator) defects(c *Config) yamlconf.Errors {
 	}
 	for _, view := range views {
 		for i, cam := range c.Cameras {
-			if _, err := view.SetFor(cam.Name(c.Line)); err != nil {
-				v.errorf(yamlconf.Index("cameras", i)+".id", "%v", err)
+			if len(cam.Regions) == 0 {
+				if _, err := view.SetFor(cam.Name(c.Line)); err != nil {
+					v.errorf(yamlconf.Index("cameras", i)+".id", "%v", err)
+				}
+				continue
+			}
+			for k, r := range cam.Regions {
+				if _, err := cam.RegionSet(view, c.Line, r); err != nil {
+					v.errorf(yamlconf.Index(yamlconf.Index("cameras", i)+".regions", k)+".set", "%v", err)
+				}
 			}
 		}
 	}
@@ -81,4 +92,30 @@ func cameraIDs(c *Config) string {
 		ids[i] = cam.ID
 	}
 	return fmt.Sprintf("ids: %s", strings.Join(ids, ", "))
+}
+
+// RegionSet is the class set that judges a camera's region under a defect
+// file (as its active recipe lays it out): the file's mapping of
+// "<line>/<camera>/<region>", else the region's own set, else the camera's.
+// Anomaly maps cover whole frames, so a region's set may not enable them.
+func (c Camera) RegionSet(f *defects.File, line string, r Region) (*defects.ClassSet, error) {
+	var set *defects.ClassSet
+	if name, ok := f.Cameras[c.RegionName(line, r.Name)]; ok {
+		set = f.Sets[name]
+	} else if r.Set != "" {
+		set = f.Sets[r.Set]
+		if set == nil {
+			return nil, fmt.Errorf("region %q: %s has no class set %q (sets: %s)", r.Name, f.Name, r.Set, strings.Join(f.SetNames(), ", "))
+		}
+	} else {
+		s, err := f.SetFor(c.Name(line))
+		if err != nil {
+			return nil, fmt.Errorf("region %q: %w", r.Name, err)
+		}
+		set = s
+	}
+	if set.Anomaly != nil {
+		return nil, fmt.Errorf("region %q: set %q enables anomaly maps, which judge whole frames, not regions", r.Name, set.Name)
+	}
+	return set, nil
 }

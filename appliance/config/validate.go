@@ -182,6 +182,38 @@ func (v validator) camera(p string, cam *Camera) {
 		v.durationIn(p+".trigger_timeout", cam.TriggerTimeout, time.Millisecond, time.Minute)
 		v.durationIn(p+".trigger_window", cam.TriggerWindow, time.Millisecond, 10*time.Second)
 	}
+	v.regions(p+".regions", cam.Regions)
+}
+
+// regions checks a camera's regions on their own; their sets are checked
+// against the defect-class file with it.
+func (v validator) regions(p string, regions []Region) {
+	if len(regions) > MaxRegions {
+		v.errorf(p, "%d regions (accepted: at most %d)", len(regions), MaxRegions)
+	}
+	first := map[string]int{}
+	for i, r := range regions {
+		rp := yamlconf.Index(p, i)
+		if r.Name == "" {
+			v.errorf(rp+".name", "missing: every region needs a name (accepted: %s)", idAccepted)
+		}
+		v.id(rp+".name", r.Name, "region name")
+		if j, dup := first[r.Name]; dup && r.Name != "" {
+			v.errorf(rp+".name", "duplicate region name %q (first at %s)", r.Name, yamlconf.Index(p, j))
+		} else {
+			first[r.Name] = i
+		}
+		if !v.doc.Has(rp + ".roi") {
+			v.errorf(rp+".roi", "missing: a region needs its box {x, y, width, height} in the camera's frame")
+			continue
+		}
+		if r.ROI.X < 0 || r.ROI.Y < 0 {
+			v.errorf(rp+".roi", "x %d, y %d: a region starts inside the frame (x and y from 0)", r.ROI.X, r.ROI.Y)
+		}
+		if r.ROI.Width < 1 || r.ROI.Height < 1 {
+			v.errorf(rp+".roi", "%dx%d has no pixels (width and height from 1)", r.ROI.Width, r.ROI.Height)
+		}
+	}
 }
 
 func (v validator) backoff(p string, b Backoff) {

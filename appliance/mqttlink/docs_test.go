@@ -134,7 +134,7 @@ func hasType(v any, typ string) bool {
 // Every message the link sends is checked against the contract's tables.
 func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	schemas := docSchemas(t)
-	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "verdict.anomaly", "verdict.anomaly.region", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
+	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "verdict.anomaly", "verdict.anomaly.region", "verdict.regions[]", "verdict.regions[].box", "verdict.regions[].scores[]", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
 		if len(schemas[name]) == 0 {
 			t.Fatalf("docs/mqtt.md: schema %q is missing or empty", name)
 		}
@@ -167,6 +167,14 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	// was judged on too.
 	quiet.TriggeredAt, quiet.FrameOffset, quiet.SharedFrame = quiet.CapturedAt.Add(-20*time.Millisecond), 20*time.Millisecond, true
 	quiet.Recipe = "washer-b"
+	// A camera with two regions.
+	quiet.Region = "label"
+	quiet.Regions = []defects.RegionVerdict{
+		{Name: "label", Box: defects.Region{X: 10, Y: 20, W: 100, H: 40}, Set: "labels", Outcome: defects.Pass, Action: defects.ActionPass, Class: "good", Confidence: 0.9,
+			Scores: []defects.ClassScore{{Class: "good", Score: 0.9}, {Class: "smudge", Score: 0.1}}},
+		{Name: "weld", Box: defects.Region{X: 200, Y: 20, W: 80, H: 80}, Set: "welds", Outcome: defects.Pass, Action: defects.ActionPass, Class: "good", Confidence: 0.8,
+			Scores: []defects.ClassScore{{Class: "good", Score: 0.8}, {Class: "porosity", Score: 0.2}}},
+	}
 	ob.Append(quiet)
 	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
 	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 6 })

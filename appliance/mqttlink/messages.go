@@ -58,6 +58,10 @@ type VerdictMessage struct {
 	SharedFrame bool `json:"shared_frame,omitempty"`
 	// Recipe is the recipe the part was judged for; absent without recipes.
 	Recipe string `json:"recipe,omitempty"`
+	// Regions are a camera's regions' results and Region the deciding
+	// one; absent for a camera without regions.
+	Regions []defects.RegionVerdict `json:"regions,omitempty"`
+	Region  string                  `json:"region,omitempty"`
 }
 
 // AnomalyMessage is a verdict's anomaly fields (docs/anomaly.md).
@@ -105,7 +109,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
 		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly), SharedFrame: v.SharedFrame,
-		Recipe: v.Recipe,
+		Recipe: v.Recipe, Regions: v.Regions, Region: v.Region,
 	}
 	if !v.TriggeredAt.IsZero() {
 		at, off := v.TriggeredAt.UTC(), ms(v.FrameOffset)

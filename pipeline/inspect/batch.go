@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/linesight/linesight/defects"
@@ -11,18 +12,20 @@ import (
 // batch is one buffer of preprocessed frames on its way to the encoder, with
 // the MISSED verdicts queued between them, in their cameras' order.
 type batch struct {
-	pixels []float32 // [capacity,3,H,W]
+	pixels []float32 // [capacity*regions,3,H,W]
 	items  []item
-	frames int // items with a frame: pixels holds frames images
+	frames int // items with a frame
+	rows   int // images in pixels: one per frame, or one per region
 	per    int
 }
 
-func newBatch(capacity, size int) *batch {
+// newBatch holds capacity frames of up to regions images each.
+func newBatch(capacity, regions, size int) *batch {
 	per := 3 * size * size
-	return &batch{pixels: make([]float32, capacity*per), items: make([]item, 0, capacity), per: per}
+	return &batch{pixels: make([]float32, capacity*regions*per), items: make([]item, 0, capacity), per: per}
 }
 
-func (b *batch) reset() { b.items, b.frames = b.items[:0], 0 }
+func (b *batch) reset() { b.items, b.frames, b.rows = b.items[:0], 0, 0 }
 
 // collect fills batches: it waits for a first frame, then takes frames until
 // the batch is full or BatchWait has passed since that first frame.
@@ -98,13 +101,17 @@ func (l *Loop) fill(b *batch) bool {
 			continue
 		}
 		f := it.frame
-		slot := b.pixels[b.frames*b.per : (b.frames+1)*b.per]
+		in := l.intakes[f.Camera]
 		start := time.Now()
-		err := l.pre.BGR(f.Pix, f.Width, f.Height, f.Stride, slot)
+		rows, err := l.preprocess(f, in.opts.Regions, b.pixels[b.rows*b.per:], b.per)
 		l.Preprocess.Observe(time.Since(start))
 		if err != nil {
-			in := l.intakes[f.Camera]
-			l.log.Error("preprocess failed", "camera", f.Camera, "seq", f.Seq, "err", err)
+			// A bad region fails every frame of its camera: log the 1st,
+			// 2nd, 4th, 8th... so the log says it without filling up.
+			in.preprocessErrs++
+			if n := in.preprocessErrs; n&(n-1) == 0 {
+				l.log.Error("preprocess failed", "camera", f.Camera, "seq", f.Seq, "failures", n, "err", err)
+			}
 			if !it.triggeredAt.IsZero() {
 				v := in.missed(trigger{partID: it.partID, at: it.triggeredAt}, f.Seq, "preprocess: "+err.Error())
 				b.items = append(b.items, item{missed: &v})
@@ -112,10 +119,32 @@ func (l *Loop) fill(b *batch) bool {
 			f.Release()
 			continue
 		}
+		it.row, it.rows = b.rows, rows
 		b.items = append(b.items, it)
 		b.frames++
+		b.rows += rows
 	}
 	return added
+}
+
+// preprocess writes a frame's images into dst, per values each: the whole
+// frame, or each region straight from the frame's pixels (a region is a
+// window of the same buffer, never a copy). It returns how many it wrote.
+func (l *Loop) preprocess(f *frame.Frame, regions []RegionOptions, dst []float32, per int) (int, error) {
+	if len(regions) == 0 {
+		return 1, l.pre.BGR(f.Pix, f.Width, f.Height, f.Stride, dst[:per])
+	}
+	for i, r := range regions {
+		box := r.Box
+		if box.X < 0 || box.Y < 0 || box.W <= 0 || box.H <= 0 || box.X+box.W > f.Width || box.Y+box.H > f.Height {
+			return 0, fmt.Errorf("region %q (x %d, y %d, %dx%d) is not inside the %dx%d frame", r.Name, box.X, box.Y, box.W, box.H, f.Width, f.Height)
+		}
+		pix := f.Pix[box.Y*f.Stride+box.X*3:]
+		if err := l.pre.BGR(pix, box.W, box.H, f.Stride, dst[i*per:(i+1)*per]); err != nil {
+			return 0, fmt.Errorf("region %q: %w", r.Name, err)
+		}
+	}
+	return len(regions), nil
 }
 
 func (l *Loop) expireTriggers(now time.Time) {
@@ -144,7 +173,7 @@ func (l *Loop) shutdown(b *batch, out chan<- *batch) {
 			break
 		}
 		out <- b
-		b = newBatch(l.opts.BatchSize, l.opts.ImageSize)
+		b = newBatch(l.opts.BatchSize, l.regions, l.opts.ImageSize)
 	}
 }
 
@@ -154,7 +183,7 @@ func (l *Loop) shutdown(b *batch, out chan<- *batch) {
 // sinks in the order the camera's queue held them.
 func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	for b := range in {
-		n := b.frames
+		n := b.rows
 		j := l.judges.Load()
 		var emb []float32
 		var patches *Patches
@@ -168,7 +197,6 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 			l.Batches.Inc()
 		}
 		scorers := j.scorers
-		row := 0
 		for i, it := range b.items {
 			if it.missed != nil {
 				l.dispatch(Result{Verdict: *it.missed})
@@ -183,20 +211,19 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 			case err != nil:
 				l.InferenceErrs.Inc()
 				v = defects.MissedVerdict(f.Camera, f.Seq, it.partID, f.CapturedAt, done, in.opts.MissedAction, "inference failed: "+err.Error())
+			case len(in.opts.Regions) > 0:
+				v = l.judgeRegions(in, it, emb, len(emb)/n, scorers, done)
 			case scorer == nil:
 				v = defects.MissedVerdict(f.Camera, f.Seq, it.partID, f.CapturedAt, done, in.opts.MissedAction, "no defect classes for this camera")
 			default:
 				dim := len(emb) / n
-				emb := append([]float32(nil), emb[row*dim:(row+1)*dim]...)
-				c := defects.Capture{Camera: f.Camera, Seq: f.Seq, PartID: it.partID, CapturedAt: f.CapturedAt, Truth: f.Truth,
-					TriggeredAt: it.triggeredAt, SharedFrame: it.shared}
-				v = scorer.NewVerdict(c, scorer.Score(emb), emb, done)
+				emb := append([]float32(nil), emb[it.row*dim:(it.row+1)*dim]...)
+				v = scorer.NewVerdict(captureOf(it), scorer.Score(emb), emb, done)
 				v.Source = defects.SourceLocal
 				if det := j.detectors[f.Camera]; det != nil {
-					l.anomaly(&v, det, patches, row, n, f)
+					l.anomaly(&v, det, patches, it.row, n, f)
 				}
 			}
-			row++
 			if v.Outcome == defects.Missed {
 				in.stats.Missed.Inc()
 			} else {
@@ -218,10 +245,43 @@ func (l *Loop) infer(in <-chan *batch, free chan<- *batch) {
 	}
 }
 
+// captureOf is what a verdict records of an item's frame and trigger.
+func captureOf(it item) defects.Capture {
+	f := it.frame
+	return defects.Capture{Camera: f.Camera, Seq: f.Seq, PartID: it.partID, CapturedAt: f.CapturedAt, Truth: f.Truth,
+		TriggeredAt: it.triggeredAt, SharedFrame: it.shared}
+}
+
+// judgeRegions scores each region of a frame with its own set and makes
+// the part's verdict the worst region's, listing them all. The verdict
+// keeps no embedding: there is one per region, and re-scoring a stored
+// record with one set would judge the part by one region.
+func (l *Loop) judgeRegions(in *intake, it item, emb []float32, dim int, scorers Scorers, done time.Time) defects.Verdict {
+	f := it.frame
+	regions := make([]defects.RegionVerdict, 0, len(in.opts.Regions))
+	var v defects.Verdict
+	for i, r := range in.opts.Regions {
+		s := scorers[RegionKey(f.Camera, r.Name)]
+		if s == nil {
+			return defects.MissedVerdict(f.Camera, f.Seq, it.partID, f.CapturedAt, done, in.opts.MissedAction,
+				fmt.Sprintf("no defect classes for region %q", r.Name))
+		}
+		row := it.row + i
+		res := s.Score(emb[row*dim : (row+1)*dim])
+		if i == 0 {
+			v = s.NewVerdict(captureOf(it), res, nil, done)
+		}
+		regions = append(regions, defects.RegionVerdictOf(r.Name, r.Box, s.Set().Name, res))
+	}
+	v.ApplyRegions(regions)
+	v.Source = defects.SourceLocal
+	return v
+}
+
 // run encodes a batch's frames: with the patch outputs of the same run when
 // a frame's camera has an anomaly detector and the encoder can give them.
 func (l *Loop) run(b *batch, dets Detectors) ([]float32, *Patches, error) {
-	n := b.frames
+	n := b.rows
 	enc := l.embed.Load().Embedder
 	if pe, ok := enc.(PatchEmbedder); ok && b.wantsPatches(dets) {
 		emb, p, err := pe.EmbedPatches(b.pixels[:n*b.per], n)

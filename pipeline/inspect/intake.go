@@ -20,6 +20,9 @@ type item struct {
 	triggeredAt time.Time        // zero in free-run
 	shared      bool             // another trigger was given the same frame
 	missed      *defects.Verdict // set for a MISSED verdict (no frame)
+	// row is the frame's first image in its batch, and rows how many
+	// (one per region, else one).
+	row, rows int
 }
 
 type trigger struct {
@@ -59,6 +62,9 @@ const maxPendingTriggers = 256
 type intake struct {
 	opts  CameraOptions
 	stats *CameraStats
+	// preprocessErrs counts frames that could not be preprocessed; the
+	// collector alone touches it.
+	preprocessErrs uint64
 
 	mu           sync.Mutex
 	queue        []item // FIFO: at most opts.Queue frames, plus MISSED verdicts

@@ -28,6 +28,7 @@ type Loop struct {
 	noPatchesLogged bool
 
 	intakes map[string]*intake
+	regions int // the most images one frame makes (its regions), at least 1
 	order   []*intake // round-robin order for fairness across cameras
 	next    int
 	ready   chan struct{} // a frame or a MISSED verdict is waiting
@@ -90,6 +91,7 @@ func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loo
 		}
 		in := newIntake(c)
 		l.intakes[c.ID] = in
+		l.regions = max(l.regions, 1, len(c.Regions))
 		l.order = append(l.order, in)
 	}
 	l.geometry = anomalyGeometry{window: opts.Window, crop: opts.ImageSize}
@@ -234,7 +236,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	batches := make(chan *batch, 1)
 	free := make(chan *batch, 2)
 	for i := 0; i < 2; i++ {
-		free <- newBatch(l.opts.BatchSize, l.opts.ImageSize)
+		free <- newBatch(l.opts.BatchSize, l.regions, l.opts.ImageSize)
 	}
 
 	if l.resolver != nil {

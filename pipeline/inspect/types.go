@@ -20,7 +20,8 @@ type Preprocessor interface {
 	BGR(pix []byte, width, height, stride int, dst []float32) error
 }
 
-// Scorers maps each camera to the scorer of its defect classes. The loop reads
+// Scorers maps each camera (and each region, RegionKey) to the scorer of
+// its defect classes. The loop reads
 // it once per batch, so replacing it (hot reload) takes effect between frames.
 type Scorers map[string]*defects.Scorer
 
@@ -67,7 +68,20 @@ type CameraOptions struct {
 	TriggerWindow time.Duration
 	// MissedAction is what the line should do with a MISSED part.
 	MissedAction defects.Action
+	// Regions, when set, are judged instead of the whole frame, each with
+	// the scorer under RegionKey(ID, name); the verdict is the worst
+	// region's (docs/pipeline.md).
+	Regions []RegionOptions
 }
+
+// RegionOptions name a part of a camera's frame judged on its own.
+type RegionOptions struct {
+	Name string
+	Box  defects.Region // in the camera's frame, pixels
+}
+
+// RegionKey is the Scorers key of a camera's region.
+func RegionKey(camera, region string) string { return camera + "/" + region }
 
 // SinkOptions configure how verdicts reach one sink.
 type SinkOptions struct {
