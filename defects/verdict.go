@@ -74,6 +74,11 @@ type Verdict struct {
 	// worst); absent for a camera without regions.
 	Regions []RegionVerdict `json:"regions,omitempty"`
 	Region  string          `json:"region,omitempty"`
+	// Views are, for the verdict of a part several cameras see (a part
+	// stage: Camera is the stage's name), each camera's view, and View the
+	// camera that decided it; absent for a camera's own verdict.
+	Views []View `json:"views,omitempty"`
+	View  string `json:"view,omitempty"`
 }
 
 // Anomaly is a frame's anomaly score against its set's threshold and where

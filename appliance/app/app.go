@@ -234,6 +234,9 @@ func (a *App) start() (err error) {
 		}
 		a.cameras = append(a.cameras, cam)
 	}
+	for _, p := range cfg.Parts {
+		opts.Parts = append(opts.Parts, inspect.PartOptions{Name: p.Name, Cameras: p.Cameras, Deadline: p.Deadline, MissedAction: defects.ActionReject})
+	}
 	if a.loop, err = inspect.New(opts, a.encoder(), a.model.Preprocess, a.Log); err != nil {
 		return err
 	}

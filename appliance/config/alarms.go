@@ -53,6 +53,7 @@ func applyAlarmDefaults(set func(string, func()), c *Config) {
 	set("alarms.no_parts_after", func() { a.NoPartsAfter = DefaultNoPartsAfter })
 	set("alarms.fps_below", func() { a.FPSBelow = DefaultFPSBelow })
 	set("shifts", func() { c.Shifts = append([]string(nil), DefaultShifts...) })
+	applyPartDefaults(set, c)
 }
 
 func (v validator) alarms(a *Alarms) {

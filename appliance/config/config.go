@@ -35,6 +35,9 @@ type Config struct {
 	Alarms Alarms `yaml:"alarms" json:"alarms"`
 	// Shifts are the local times ("HH:MM") shifts begin, in order.
 	Shifts []string `yaml:"shifts" json:"shifts"`
+	// Parts are the part stages: cameras whose verdicts for one part are
+	// fused into one part verdict.
+	Parts []Part `yaml:"parts" json:"parts,omitempty"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

@@ -25,7 +25,25 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 		{
 			name:   "unknown key",
 			config: minimal + "pipline:\n  batch_size: 2\n",
-			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms, shifts)`}},
+			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms, shifts, parts)`}},
+		},
+		{
+			name: "part stages",
+			config: minimal + "  - {id: cam1, mode: triggered, source: {kind: synthetic}}\n" +
+				"  - {id: cam2, mode: triggered, source: {kind: synthetic}}\n" +
+				"parts:\n" +
+				"  - {name: cam1, cameras: [cam1, cam2]}\n" +
+				"  - {name: housing, cameras: [cam0, cam2, cam9], deadline: 2m}\n" +
+				"  - {name: lid, cameras: [cam1]}\n",
+			want: []problem{
+				{"linesight.yaml", 11, "parts[0].name", `"cam1" is a camera's id`},
+				{"linesight.yaml", 12, "parts[1].cameras[0]", `camera "cam0" is freerun: only triggered cameras give part ids`},
+				{"linesight.yaml", 12, "parts[1].cameras[1]", `camera "cam2" is already in part stage cam1`},
+				{"linesight.yaml", 12, "parts[1].cameras[2]", `no camera "cam9" (ids: cam0, cam1, cam2)`},
+				{"linesight.yaml", 12, "parts[1].deadline", "2m is out of range (accepted: 10ms to 1m)"},
+				{"linesight.yaml", 13, "parts[2].cameras", "1 cameras: a part stage fuses the views of two or more"},
+				{"linesight.yaml", 13, "parts[2].cameras[0]", `camera "cam1" is already in part stage cam1`},
+			},
 		},
 		{
 			name:   "wrong type",

@@ -95,6 +95,7 @@ func (v validator) config(c *Config) {
 	v.performance(c)
 	v.alarms(&c.Alarms)
 	v.shifts(c.Shifts)
+	v.parts(c)
 	v.escalation(&c.Escalation)
 }
 

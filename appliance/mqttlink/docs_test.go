@@ -134,7 +134,7 @@ func hasType(v any, typ string) bool {
 // Every message the link sends is checked against the contract's tables.
 func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	schemas := docSchemas(t)
-	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "verdict.anomaly", "verdict.anomaly.region", "verdict.regions[]", "verdict.regions[].box", "verdict.regions[].scores[]", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
+	for _, name := range []string{"status", "status.model", "status.cameras[]", "verdict", "verdict.scores[]", "verdict.anomaly", "verdict.anomaly.region", "verdict.regions[]", "verdict.regions[].box", "verdict.regions[].scores[]", "verdict.views[]", "trigger", "error", "stats", "stats.cameras[]", "stats.cameras[].processing"} {
 		if len(schemas[name]) == 0 {
 			t.Fatalf("docs/mqtt.md: schema %q is missing or empty", name)
 		}
@@ -167,6 +167,14 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	// was judged on too.
 	quiet.TriggeredAt, quiet.FrameOffset, quiet.SharedFrame = quiet.CapturedAt.Add(-20*time.Millisecond), 20*time.Millisecond, true
 	quiet.Recipe = "washer-b"
+	// A part stage's verdict with its two views.
+	part := verdict("housing", 1, defects.Fail)
+	part.PartID, part.View = "A-1", "side"
+	part.Views = []defects.View{
+		{Camera: "top", Seq: 7, CapturedAt: part.CapturedAt, Outcome: defects.Pass, Action: defects.ActionPass, Class: "good", Confidence: 0.9},
+		{Camera: "side", Seq: 9, CapturedAt: part.CapturedAt, Outcome: defects.Fail, Action: defects.ActionReject, Class: "scratch", Confidence: 0.8},
+	}
+	ob.Append(part)
 	// A camera with two regions.
 	quiet.Region = "label"
 	quiet.Regions = []defects.RegionVerdict{
@@ -177,7 +185,7 @@ func TestMessagesMatchTheDocumentedSchemas(t *testing.T) {
 	}
 	ob.Append(quiet)
 	plc.publish("linesight/line1/cam0/trigger", []byte(`{"part_id":7}`))
-	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 6 })
+	plc.await("verdicts", "/verdict", func(m []received) bool { return len(m) >= 7 })
 	withAnomaly := 0
 	for _, m := range plc.on("/verdict") {
 		if strings.Contains(string(m.payload), `"anomaly":{"score":0.41,"threshold":0.3,"region":{"x":120,"y":80,"w":64,"h":40}}`) {

@@ -62,6 +62,10 @@ type VerdictMessage struct {
 	// one; absent for a camera without regions.
 	Regions []defects.RegionVerdict `json:"regions,omitempty"`
 	Region  string                  `json:"region,omitempty"`
+	// Views are, on a part stage's verdict, each camera's view and View the
+	// deciding camera; absent on a camera's own verdict.
+	Views []defects.View `json:"views,omitempty"`
+	View  string         `json:"view,omitempty"`
 }
 
 // AnomalyMessage is a verdict's anomaly fields (docs/anomaly.md).
@@ -109,7 +113,7 @@ func newVerdictMessage(line string, e Entry, publishedAt time.Time, late bool) V
 		Confidence: v.Confidence, Scores: scores, Reason: v.Reason, LatencyMS: ms(v.Latency),
 		ModelDigest: v.ModelDigest, DefectsHash: v.ConfigHash, ConfigHash: v.ConfigHash, ImageRef: ImageRef(e.ID), Late: late,
 		Journaled: !e.NotJournaled, Anomaly: newAnomalyMessage(v.Anomaly), SharedFrame: v.SharedFrame,
-		Recipe: v.Recipe, Regions: v.Regions, Region: v.Region,
+		Recipe: v.Recipe, Regions: v.Regions, Region: v.Region, Views: v.Views, View: v.View,
 	}
 	if !v.TriggeredAt.IsZero() {
 		at, off := v.TriggeredAt.UTC(), ms(v.FrameOffset)

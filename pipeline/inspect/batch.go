@@ -334,9 +334,13 @@ func (l *Loop) dispatch(r Result) {
 	l.fanOut(r)
 }
 
-// fanOut gives a result to every sink.
+// fanOut gives a result to every sink, then a camera's verdict to its part
+// stage.
 func (l *Loop) fanOut(r Result) {
 	for _, s := range l.sinks {
 		s.offer(r)
+	}
+	if l.parts != nil {
+		l.parts.offer(r.Verdict)
 	}
 }

@@ -43,6 +43,9 @@ type Loop struct {
 	// resolver, when set, sees verdicts before the sinks (SetResolver).
 	resolver  Resolver
 	resolving *resolveStage
+	// parts, when set, fuses the views of parts several cameras see
+	// (Options.Parts).
+	parts *partStage
 
 	// batchSize and batchWait may be changed while running (SetBatching).
 	batchSize atomic.Int64
@@ -93,6 +96,11 @@ func New(opts Options, embed Embedder, pre Preprocessor, log *slog.Logger) (*Loo
 		l.intakes[c.ID] = in
 		l.regions = max(l.regions, 1, len(c.Regions))
 		l.order = append(l.order, in)
+	}
+	if len(opts.Parts) > 0 {
+		if err := l.setParts(opts.Parts); err != nil {
+			return nil, fmt.Errorf("inspection loop: %w", err)
+		}
 	}
 	l.geometry = anomalyGeometry{window: opts.Window, crop: opts.ImageSize}
 	l.judges.Store(&judges{scorers: Scorers{}})
@@ -242,6 +250,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	if l.resolver != nil {
 		l.resolving = l.startResolver()
 	}
+	if l.parts != nil {
+		l.parts.start()
+	}
 	var stages sync.WaitGroup
 	stages.Add(2)
 	go func() { defer stages.Done(); l.collect(ctx, batches, free) }()
@@ -251,6 +262,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	stages.Wait()
 	if l.resolving != nil {
 		l.resolving.stop()
+	}
+	if l.parts != nil {
+		l.parts.stop() // after the last views, before the sinks close
 	}
 	for _, s := range l.sinks {
 		close(s.queue)

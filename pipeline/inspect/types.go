@@ -98,6 +98,9 @@ type Options struct {
 	// ImageSize is the model's input height and width.
 	ImageSize int
 	Cameras   []CameraOptions
+	// Parts are the part stages: cameras whose verdicts for one part id
+	// are fused into one part verdict.
+	Parts []PartOptions
 	// Window is the part of a width x height frame the model's input
 	// covers (preprocess.Params.SourceWindow), for placing anomaly regions
 	// in the frame; nil: the whole frame.
