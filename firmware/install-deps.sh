@@ -45,6 +45,7 @@ TEST_PACKAGES=(
   python3-regex          # Unicode regex for the reference tokenizer the tokenizer tests compare against
   python3-torch python3-numpy  # PyTorch: the independent CLIP the fidelity tests compare against
   mosquitto              # MQTT broker the PLC-link tests start on a loopback port
+  mbpoll                 # Modbus TCP client the Modbus server tests drive
   chromium               # headless browser for the dashboard tests
   openssl                # test certificates for MQTT and HTTPS over TLS
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
+	"github.com/linesight/linesight/appliance/modbuslink"
 	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/appliance/sdnotify"
 	"github.com/linesight/linesight/appliance/update"
@@ -126,6 +127,17 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 		log.Error("no local API: journal export and stats and user add cannot run until the appliance stops", "err", err)
 	} else {
 		defer ls.Close()
+	}
+	// The PLC protocols beside MQTT read the board of last verdicts; a
+	// configured one that cannot listen stops the start, as the dashboard
+	// does: the PLC would otherwise wait for answers that never come.
+	if cfg.Modbus.Listen != "" {
+		mb := modbuslink.New(modbuslink.Options{Listen: cfg.Modbus.Listen, UnitID: uint8(cfg.Modbus.UnitID),
+			MaxClients: uint(cfg.Modbus.MaxClients), IdleTimeout: cfg.Modbus.IdleTimeout, Log: log}, a.Board(), a)
+		if err := mb.Start(); err != nil {
+			return err
+		}
+		defer mb.Stop()
 	}
 	// The PLC link publishes from the journal's outbox. It stops after the
 	// loop has drained into the journal and the journal's last flush, so the

@@ -54,6 +54,7 @@ func applyAlarmDefaults(set func(string, func()), c *Config) {
 	set("alarms.fps_below", func() { a.FPSBelow = DefaultFPSBelow })
 	set("shifts", func() { c.Shifts = append([]string(nil), DefaultShifts...) })
 	applyPartDefaults(set, c)
+	applyModbusDefaults(set, c)
 }
 
 func (v validator) alarms(a *Alarms) {

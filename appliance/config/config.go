@@ -38,6 +38,8 @@ type Config struct {
 	// Parts are the part stages: cameras whose verdicts for one part are
 	// fused into one part verdict.
 	Parts []Part `yaml:"parts" json:"parts,omitempty"`
+	// Modbus is the Modbus TCP server for PLCs; off by default.
+	Modbus Modbus `yaml:"modbus" json:"modbus"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

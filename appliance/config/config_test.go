@@ -119,6 +119,7 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 		Alarms: Alarms{YieldBelow: 80, YieldWindow: 50, ConsecutiveFails: 5, ClassShareFactor: 2, ClassShareWindow: 50,
 			ClassShareBaseline: 1000, NoPartsAfter: 10 * time.Minute, FPSBelow: 50},
 		Shifts: []string{"06:00", "14:00", "22:00"},
+		Modbus: Modbus{MaxClients: DefaultModbusMaxClients, IdleTimeout: DefaultModbusIdleTimeout},
 		File:   filepath.Join(dir, "linesight.yaml"),
 	}
 	if c.Classes() == nil || len(c.Classes().Sets) != 1 {

@@ -96,6 +96,7 @@ func (v validator) config(c *Config) {
 	v.alarms(&c.Alarms)
 	v.shifts(c.Shifts)
 	v.parts(c)
+	v.modbus(&c.Modbus)
 	v.escalation(&c.Escalation)
 }
 

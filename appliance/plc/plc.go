@@ -72,3 +72,20 @@ type Line interface {
 	// ProcessAlarms are the process alarms that hold now.
 	ProcessAlarms() []processalarm.Alarm
 }
+
+// StateCode is the appliance's lifecycle state as a number: 0 starting,
+// 1 ready (inspecting), 2 stopping, 3 stopped, 4 failed; 0 for an unknown
+// one.
+func StateCode(state string) Code {
+	switch state {
+	case "ready":
+		return 1
+	case "stopping":
+		return 2
+	case "stopped":
+		return 3
+	case "failed":
+		return 4
+	}
+	return 0
+}

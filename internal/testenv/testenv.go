@@ -126,3 +126,14 @@ func RequireChromium(t testing.TB) string {
 	Missing(t, "Chromium not found (make setup installs Debian's chromium)")
 	return ""
 }
+
+// RequireMbpoll returns Debian's mbpoll, the Modbus client the Modbus
+// tests drive, or ends the test (Missing).
+func RequireMbpoll(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("mbpoll"); err == nil {
+		return p
+	}
+	Missing(t, "mbpoll is not installed (make setup installs it)")
+	return ""
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/linesight/linesight/appliance/modbuslink"
+	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
+)
+
+var mbpollLine = regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`)
+
+// mbpollRead reads n registers of type typ (3 input, 4 holding) at addr
+// (0-based) with Debian's mbpoll.
+func mbpollRead(t *testing.T, port, typ string, addr, n int) []int {
+	t.Helper()
+	out, err := exec.Command(testenv.RequireMbpoll(t), "-m", "tcp", "-0", "-1", "-o", "2", "-p", port,
+		"-t", typ, "-r", strconv.Itoa(addr), "-c", strconv.Itoa(n), "127.0.0.1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mbpoll: %v\n%s", err, out)
+	}
+	vals := make([]int, n)
+	for _, m := range mbpollLine.FindAllStringSubmatch(string(out), -1) {
+		a, _ := strconv.Atoi(m[1])
+		v, _ := strconv.Atoi(m[2])
+		if a >= addr && a < addr+n {
+			vals[a-addr] = v
+		}
+	}
+	return vals
+}
+
+func mbpollWrite(t *testing.T, port, typ string, addr int, values ...string) {
+	t.Helper()
+	args := append([]string{"-m", "tcp", "-0", "-1", "-o", "2", "-p", port, "-t", typ, "-r", strconv.Itoa(addr), "127.0.0.1"}, values...)
+	if out, err := exec.Command(testenv.RequireMbpoll(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("mbpoll write: %v\n%s", err, out)
+	}
+}
+
+// The appliance on the synthetic line, with its Modbus server, driven by
+// mbpoll as a PLC would: write a part id, pulse the trigger coil, see the
+// verdict in the camera's registers; change the recipe by its register,
+// audited as modbus.
+func TestModbusPLCAgainstTheAppliance(t *testing.T) {
+	testenv.RequireMbpoll(t)
+	var a *process
+	var port string
+	// The server binds its own port: try random ones until one is free.
+	for try := 0; a == nil; try++ {
+		if try == 10 {
+			t.Fatal("no free port for the Modbus server in 10 tries")
+		}
+		port = strconv.Itoa(20000 + rand.IntN(30000))
+		cfg := runConfig{Cameras: triggeredCam0,
+			Rest: webOnPort0 + "modbus: {listen: \"127.0.0.1:" + port + "\"}\n"}.write(t)
+		if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "classes.yaml"), []byte(recipeDefects), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := launchAppliance(t, cfg)
+		p.waitFor(t, "the Modbus server or its error", func() bool {
+			l := p.Log.String()
+			return strings.Contains(l, "modbus server listening") || strings.Contains(l, "address already in use")
+		})
+		if strings.Contains(p.Log.String(), "modbus server listening") {
+			a = p
+			a.waitReady(t)
+		} else {
+			p.stop(t)
+		}
+	}
+	base := modbuslink.CameraBase
+	// "K-1" into cam0's part-id registers, then the coil.
+	mbpollWrite(t, port, "4", base+modbuslink.HoldPartID, strconv.Itoa(int('K')<<8|int('-')), strconv.Itoa(int('1')<<8))
+	mbpollWrite(t, port, "0", 0, "1")
+	testenv.WaitFor(t, "the triggered verdict in cam0's registers", func() bool {
+		return mbpollRead(t, port, "3", base+modbuslink.InCount, 2)[1] == 1
+	})
+	regs := mbpollRead(t, port, "3", base, 22)
+	if regs[modbuslink.InOutcome] == 0 || regs[modbuslink.InTrigger] != int(modbuslink.TriggerAccepted) ||
+		regs[modbuslink.InPartID] != int('K')<<8|int('-') || regs[modbuslink.InPartID+1] != int('1')<<8 {
+		t.Errorf("cam0 registers after the trigger: %v", regs)
+	}
+	if g := mbpollRead(t, port, "3", 0, 3); g[modbuslink.InState] != 1 {
+		t.Errorf("state register %d, want 1 (ready)", g[modbuslink.InState])
+	}
+
+	mbpollWrite(t, port, "4", modbuslink.HoldRecipe, "1")
+	testenv.WaitFor(t, "recipe widget-b active", func() bool {
+		return mbpollRead(t, port, "3", modbuslink.InRecipe, 1)[0] == 1
+	})
+	a.stop(t)
+	store, err := users.OpenStore(filepath.Join(a.Dir, "data", users.StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	log, err := store.AuditLog(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range log {
+		found = found || e.Action == "recipe.change" && e.User == "modbus" && e.Detail == "widget-a -> widget-b"
+	}
+	if !found {
+		t.Errorf("no audit of the Modbus recipe change in %+v", log)
+	}
+}
