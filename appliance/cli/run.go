@@ -19,6 +19,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/modbuslink"
+	"github.com/linesight/linesight/appliance/opcualink"
 	"github.com/linesight/linesight/appliance/mqttlink"
 	"github.com/linesight/linesight/appliance/sdnotify"
 	"github.com/linesight/linesight/appliance/update"
@@ -138,6 +139,14 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 			return err
 		}
 		defer mb.Stop()
+	}
+	if cfg.OPCUA.Listen != "" {
+		ua := opcualink.New(opcualink.Options{Listen: cfg.OPCUA.Listen, Host: cfg.OPCUA.Host, Line: cfg.Line, Methods: cfg.OPCUA.Methods,
+			MaxConnections: cfg.OPCUA.MaxConnections, HandshakeTimeout: cfg.OPCUA.HandshakeTimeout, Log: log}, a.Board(), a)
+		if err := ua.Start(ctx); err != nil {
+			return err
+		}
+		defer ua.Stop()
 	}
 	// The PLC link publishes from the journal's outbox. It stops after the
 	// loop has drained into the journal and the journal's last flush, so the

@@ -55,6 +55,7 @@ func applyAlarmDefaults(set func(string, func()), c *Config) {
 	set("shifts", func() { c.Shifts = append([]string(nil), DefaultShifts...) })
 	applyPartDefaults(set, c)
 	applyModbusDefaults(set, c)
+	applyOPCUADefaults(set, c)
 }
 
 func (v validator) alarms(a *Alarms) {

@@ -40,6 +40,8 @@ type Config struct {
 	Parts []Part `yaml:"parts" json:"parts,omitempty"`
 	// Modbus is the Modbus TCP server for PLCs; off by default.
 	Modbus Modbus `yaml:"modbus" json:"modbus"`
+	// OPCUA is the OPC UA server; off by default.
+	OPCUA OPCUA `yaml:"opcua" json:"opcua"`
 
 	// File is where the configuration was read from.
 	File string `yaml:"-" json:"-"`

@@ -120,6 +120,7 @@ func TestMinimalFileGetsEveryDefault(t *testing.T) {
 			ClassShareBaseline: 1000, NoPartsAfter: 10 * time.Minute, FPSBelow: 50},
 		Shifts: []string{"06:00", "14:00", "22:00"},
 		Modbus: Modbus{MaxClients: DefaultModbusMaxClients, IdleTimeout: DefaultModbusIdleTimeout},
+		OPCUA:  OPCUA{MaxConnections: DefaultOPCUAMaxConnections, HandshakeTimeout: DefaultOPCUAHandshakeTimeout},
 		File:   filepath.Join(dir, "linesight.yaml"),
 	}
 	if c.Classes() == nil || len(c.Classes().Sets) != 1 {

@@ -25,7 +25,7 @@ func TestEveryProblemNamesFileLineAndPath(t *testing.T) {
 		{
 			name:   "unknown key",
 			config: minimal + "pipline:\n  batch_size: 2\n",
-			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms, shifts, parts, modbus)`}},
+			want:   []problem{{"linesight.yaml", 8, "pipline", `unknown key "pipline" (accepted: line, data_dir, defects, model, cameras, pipeline, mqtt, web, journal, performance, escalation, alarms, shifts, parts, modbus, opcua)`}},
 		},
 		{
 			name: "part stages",

@@ -97,6 +97,7 @@ func (v validator) config(c *Config) {
 	v.shifts(c.Shifts)
 	v.parts(c)
 	v.modbus(&c.Modbus)
+	v.opcua(&c.OPCUA)
 	v.escalation(&c.Escalation)
 }
 

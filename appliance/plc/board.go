@@ -109,3 +109,9 @@ func (b *Board) Last(camera string) (last Last, counters Counters, ok bool) {
 	}
 	return c.last, c.counters, true
 }
+
+// Has reports whether the board has the camera.
+func (b *Board) Has(camera string) bool {
+	_, ok := b.cams[camera]
+	return ok
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -136,4 +137,23 @@ func RequireMbpoll(t testing.TB) string {
 	}
 	Missing(t, "mbpoll is not installed (make setup installs it)")
 	return ""
+}
+
+// RequireNodeOPCUA returns the node binary and the directory whose
+// node_modules holds node-opcua-client (the OPC UA client the OPC UA tests
+// drive, a development dependency `make setup` installs), or ends the test
+// (Missing). root is the repository root.
+func RequireNodeOPCUA(t testing.TB, root string) (node, modules string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		Missing(t, "node is not installed (make setup installs it)")
+		return "", ""
+	}
+	modules = filepath.Join(root, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "node-opcua-client", "package.json")); err != nil {
+		Missing(t, "node-opcua-client is not in "+modules+" (make setup runs npm ci)")
+		return "", ""
+	}
+	return node, modules
 }
