@@ -4,192 +4,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/users"
 )
 
-// Alarm is a condition an operator should know about. It stays listed while
-// the condition holds; acknowledging it only records that someone has seen it.
-type Alarm struct {
-	ID             string    `json:"id"`
-	Kind           string    `json:"kind"`
-	Severity       string    `json:"severity"` // info, warning, critical
-	Camera         string    `json:"camera,omitempty"`
-	Message        string    `json:"message"`
-	Since          time.Time `json:"since"`
-	Acknowledged   bool      `json:"acknowledged"`
-	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
-	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
-}
+// Alarm is an alarm as the dashboard lists it (appliance/health).
+type Alarm = health.Alarm
 
-// Thresholds for the backlog and disk alarms.
-const (
-	outboxBacklog = 1000
-	diskWarnFree  = 0.10
-	diskCritFree  = 0.03
-	// outboxExpiredHold keeps the alarm up this long after verdicts last
-	// expired, so an operator who looks a little later still sees it.
-	outboxExpiredHold = 10 * time.Minute
-	// sharedFrameHold keeps the shared-frame warning up this long after
-	// two parts were last judged on one frame.
-	sharedFrameHold = 10 * time.Minute
-)
-
-// conditions derives the alarm conditions from a health snapshot taken at
-// now; Since is filled by the alarm set.
-func conditions(sys System, now time.Time) []Alarm {
-	var out []Alarm
-	add := func(kind, severity, camera, format string, args ...any) {
-		id := kind
-		if camera != "" {
-			id += ":" + camera
-		}
-		out = append(out, Alarm{ID: id, Kind: kind, Severity: severity, Camera: camera, Message: fmt.Sprintf(format, args...)})
-	}
-	switch sys.State {
-	case "starting":
-		add("warming_up", "info", "", "the appliance is loading the model and preparing the defect classes")
-	case "failed":
-		add("appliance_failed", "critical", "", "the appliance could not start: %s", sys.Error)
-	}
-	if len(sys.Degraded) > 0 {
-		add("degraded", "critical", "", "%s", strings.Join(sys.Degraded, "; "))
-	}
-	if sys.Defects.Error != "" {
-		add("defects_reload_failed", "warning", "", "the defect-class file was not reloaded, the previous classes are in use: %s", sys.Defects.Error)
-	}
-	for _, cam := range sys.Cameras {
-		if cam.State != "" && cam.State != "connected" && cam.State != "ended" && cam.State != "stopped" {
-			msg := fmt.Sprintf("camera %s is %s", cam.ID, cam.State)
-			if cam.LastError != "" {
-				msg += ": " + cam.LastError
-			}
-			add("camera_down", "critical", cam.ID, "%s", msg)
-		}
-		if last := cam.LastSharedFrame; !last.IsZero() && now.Sub(last) < sharedFrameHold {
-			add("shared_frames", "warning", cam.ID, "camera %s judged two parts on one frame (%d times since start, the last at %s): check the PLC's trigger timing and the trigger's at",
-				cam.ID, cam.SharedFrames, last.UTC().Format(time.TimeOnly))
-		}
-	}
-	if sys.Broker.Configured && !sys.Broker.Connected && sys.State == "ready" {
-		add("broker_down", "critical", "", "the MQTT broker is not connected; verdicts wait in the outbox")
-	}
-	limit := outboxBacklog
-	if sys.Outbox.Limit > 0 {
-		limit = min(limit, sys.Outbox.Limit/2)
-	}
-	if sys.Broker.Configured && sys.Outbox.Pending > limit {
-		add("outbox_backlog", "warning", "", "%d verdicts are waiting to be published", sys.Outbox.Pending)
-	}
-	if last := sys.Outbox.LastExpired; sys.Broker.Configured && !last.IsZero() && now.Sub(last) < outboxExpiredHold {
-		add("outbox_expired", "warning", "", "%d verdicts waited longer than mqtt.outbox_max_age (%s) and were dropped, never published; the last at %s",
-			sys.Outbox.Expired, sys.Outbox.MaxAge, last.UTC().Format(time.TimeOnly))
-	}
-	if q := sys.JournalQuarantined; len(q) > 0 {
-		why := ""
-		if q[0].Reason != "" {
-			why = " (" + q[0].Reason + ")"
-		}
-		add("journal_quarantined", "warning", "", "the journal was damaged%s and set aside as %s; a new journal was started. "+
-			"`linesight journal recover --file %s --out FILE` copies out what it holds; move the file out of the data directory to clear this alarm",
-			why, q[0].Path, q[0].Path)
-	}
-	for _, p := range sys.ProcessAlarms {
-		add(p.Kind, p.Severity, p.Camera, "%s", p.Message)
-	}
-	if sys.Disk.TotalBytes > 0 {
-		free := float64(sys.Disk.FreeBytes) / float64(sys.Disk.TotalBytes)
-		switch {
-		case free < diskCritFree:
-			add("disk_full", "critical", "", "the data disk is %.0f%% full", 100*(1-free))
-		case free < diskWarnFree:
-			add("disk_full", "warning", "", "the data disk is %.0f%% full", 100*(1-free))
-		}
-	}
-	return out
-}
-
-// alarms is the set of active alarms.
-type alarms struct {
-	mu     sync.Mutex
-	active map[string]*Alarm
-}
-
-func newAlarms() *alarms { return &alarms{active: map[string]*Alarm{}} }
-
-// update replaces the conditions; it reports whether the set changed.
-func (a *alarms) update(now time.Time, current []Alarm) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	changed := false
-	seen := map[string]bool{}
-	for _, c := range current {
-		seen[c.ID] = true
-		if old, ok := a.active[c.ID]; ok {
-			if old.Message != c.Message || old.Severity != c.Severity {
-				old.Message, old.Severity = c.Message, c.Severity
-				changed = true
-			}
-			continue
-		}
-		c.Since = now.UTC()
-		a.active[c.ID] = &c
-		changed = true
-	}
-	for id := range a.active {
-		if !seen[id] {
-			delete(a.active, id)
-			changed = true
-		}
-	}
-	return changed
-}
-
-func (a *alarms) list() []Alarm {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]Alarm, 0, len(a.active))
-	for _, al := range a.active {
-		out = append(out, *al)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Since.Equal(out[j].Since) {
-			return out[i].Since.After(out[j].Since)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
-func (a *alarms) ack(id, user string, now time.Time) (Alarm, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	al, ok := a.active[id]
-	if !ok {
-		return Alarm{}, false
-	}
-	if !al.Acknowledged {
-		al.Acknowledged, al.AcknowledgedBy, al.AcknowledgedAt = true, user, now.UTC()
-	}
-	return *al, true
-}
-
-// checkAlarms evaluates the conditions and tells the stream's clients
-// when the set changed.
+// checkAlarms evaluates the conditions, when the server keeps its own
+// alarm monitor (Options.Alarms unset); the monitor tells the stream's
+// clients of a change.
 func (s *Server) checkAlarms() {
-	now := s.now()
-	if s.alarms.update(now, conditions(s.opts.App.System(), now)) {
-		s.publishAlarms()
+	if s.ownAlarms {
+		s.alarms.Check()
 	}
 }
 
 func (s *Server) publishAlarms() {
-	data, err := json.Marshal(s.alarms.list())
+	data, err := json.Marshal(s.alarms.List())
 	if err != nil {
 		return
 	}
@@ -197,15 +33,36 @@ func (s *Server) publishAlarms() {
 }
 
 func (s *Server) listAlarms(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.alarms.list())
+	return c.JSON(http.StatusOK, s.alarms.List())
 }
 
 func (s *Server) ackAlarm(c echo.Context) error {
-	al, ok := s.alarms.ack(c.Param("id"), whoName(c), s.now())
+	al, ok := s.alarms.Ack(c.Param("id"), whoName(c))
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("alarm %q is not active", c.Param("id")))
 	}
 	s.auditLog(c, users.AuditEntry{Action: "alarm.ack", Detail: al.ID})
-	s.publishAlarms()
 	return c.JSON(http.StatusOK, al)
+}
+
+// alarmHistory lists the alarms raised, acknowledged and cleared in a
+// time range (default: the last 24 hours), newest first.
+func (s *Server) alarmHistory(c echo.Context) error {
+	h, err := s.needHistory()
+	if err != nil {
+		return err
+	}
+	from, to, err := timeRange(c, s.now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 200, 1, 10000)
+	if err != nil {
+		return err
+	}
+	events, err := h.AlarmEvents(from, to, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, events)
 }

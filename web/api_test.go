@@ -24,6 +24,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/frame"
@@ -546,4 +547,38 @@ cameras:`, 1)
 	if rep.Rescored != 3 || rep.Skipped != 3 || flipped != 2 {
 		t.Errorf("journal rescore: %+v", rep)
 	}
+}
+
+// With the appliance's monitor journaling its events, the dashboard's
+// acknowledgement lands in the journal beside the raise and the clear, and
+// the history endpoint lists them newest first.
+func TestAlarmHistoryFromTheJournal(t *testing.T) {
+	var h *harness
+	var mon *health.Monitor
+	h = newHarness(t, func(o *Options) {
+		mon = health.NewMonitor(func() System { return o.App.System() }, func(e journal.AlarmEvent) error { return h.journal.AddAlarmEvent(e) }, nil, nil)
+		o.Alarms = mon
+	})
+	h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "reconnecting"}}})
+	mon.Check()
+	c := h.login("olga")
+	c.expect("POST", "/api/v1/alarms/camera_down:cam0/ack", "", 200)
+	h.app.setSystem(System{State: "ready", Cameras: []CameraInfo{{ID: "cam0", State: "connected"}}})
+	mon.Check()
+
+	body := c.expect("GET", "/api/v1/alarms/history?from=1h", "", 200)
+	var events []journal.AlarmEvent
+	if err := json.Unmarshal([]byte(body), &events); err != nil {
+		t.Fatal(err)
+	}
+	var seq []string
+	for _, e := range events {
+		seq = append(seq, e.Event+" "+e.ID+" "+e.By)
+	}
+	want := []string{"cleared camera_down:cam0 ", "acknowledged camera_down:cam0 olga", "raised camera_down:cam0 "}
+	if !slices.Equal(seq, want) {
+		t.Errorf("history %q, want %q", seq, want)
+	}
+	c.expect("GET", "/api/v1/alarms/history?from=yesterday", "", 400)
+	h.anon().expect("GET", "/api/v1/alarms/history", "", 401)
 }

@@ -25,6 +25,7 @@ type History interface {
 	Get(id uint64) (journal.Record, error)
 	Image(id uint64) (string, error)
 	Counters(from, to time.Time) (journal.Counters, error)
+	AlarmEvents(from, to time.Time, limit int) ([]journal.AlarmEvent, error)
 }
 
 func (s *Server) needHistory() (History, error) {

@@ -129,7 +129,7 @@ func (s *Server) metrics(c echo.Context) error {
 	open, refused := s.streams.stats()
 	p.Gauge("linesight_web_live_streams", "Live streams open (MJPEG and verdict events).", nil, float64(open))
 	p.Counter("linesight_web_live_streams_refused_total", "Live streams refused for web.max_streams or web.max_streams_per_camera.", nil, refused)
-	p.Gauge("linesight_web_alarms", "Active alarms.", nil, float64(len(s.alarms.list())))
+	p.Gauge("linesight_web_alarms", "Active alarms.", nil, float64(len(s.alarms.List())))
 	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", p.buf.Bytes())
 }
 

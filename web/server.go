@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/linesight/linesight/appliance/golden"
+	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
@@ -69,6 +70,9 @@ type Options struct {
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
 	Recipes Recipes         // nil: the recipe endpoints answer 503
+	// Alarms is the appliance's alarm monitor, which the appliance runs;
+	// nil: the server makes one of App.System and runs it (no journal).
+	Alarms *health.Monitor
 	// ShiftStarts are the minutes after midnight the shifts begin, in
 	// order (config.ShiftStarts); nil: 06:00, 14:00 and 22:00.
 	ShiftStarts []int
@@ -109,8 +113,10 @@ type Server struct {
 	limiter  *loginLimiter
 	live     *Live
 	streams  *streamSlots
-	alarms   *alarms
-	classMu  sync.Mutex // one save or trial at a time
+	alarms   *health.Monitor
+	// ownAlarms: the server made its monitor and evaluates it (Run).
+	ownAlarms bool
+	classMu   sync.Mutex // one save or trial at a time
 }
 
 // Body limits: small for everything but the defect-class editor.
@@ -157,8 +163,12 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		opts: o, store: o.Store, log: o.Log, now: o.Now, live: o.Live,
 		sessions: newSessions(o.Now), limiter: newLoginLimiter(o.LoginLimit, o.LoginAddressLimit, o.LoginWindow, o.Now),
-		streams: newStreamSlots(o.MaxStreams, o.MaxCameraStreams), alarms: newAlarms(),
+		streams: newStreamSlots(o.MaxStreams, o.MaxCameraStreams), alarms: o.Alarms,
 	}
+	if s.alarms == nil {
+		s.alarms, s.ownAlarms = health.NewMonitor(o.App.System, nil, o.Now, o.Log), true
+	}
+	s.alarms.OnChange(s.publishAlarms)
 	s.e = s.routes()
 	return s, nil
 }
@@ -214,6 +224,7 @@ func (s *Server) routes() *echo.Echo {
 
 	op := s.guard(levelOperator)
 	api.POST("/alarms/:id/ack", s.ackAlarm, op)
+	api.GET("/alarms/history", s.alarmHistory, op)
 	api.POST("/cameras/:camera/trigger", s.trigger, limitBody(maxBody), op)
 	api.GET("/stats/yield", s.statsYield, op)
 	api.GET("/stats/pareto", s.statsPareto, op)

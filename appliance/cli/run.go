@@ -17,6 +17,7 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/golden"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/modbuslink"
 	"github.com/linesight/linesight/appliance/opcualink"
@@ -100,8 +101,14 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	local := localapi.Backend{Journal: j, Golden: goldenMgr, Recipes: a,
 		Health: func() update.Health { return app.UpdateHealth(a, broker) }}
+	// The alarms are the appliance's, dashboard or not: each raise, clear
+	// and acknowledgement goes to the journal.
+	healthView := app.Web{App: a, Journal: j, Version: Version, Broker: broker}
+	alarms := health.NewMonitor(healthView.System, j.AddAlarmEvent, nil, log)
+	group.Add(1)
+	go func() { defer group.Done(); alarms.Run(webCtx, 2*time.Second) }()
 	if cfg.Web.Listen != "" {
-		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, log, stdio.Err)
+		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, alarms, log, stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -184,7 +191,7 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 
 // newWebServer opens the users' store (creating the first admin on first
 // start) and builds the web server on the appliance and its journal.
-func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, goldenMgr *golden.Manager, log *slog.Logger, stderr io.Writer) (*users.Store, *web.Server, error) {
+func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqttlink.Link, goldenMgr *golden.Manager, alarms *health.Monitor, log *slog.Logger, stderr io.Writer) (*users.Store, *web.Server, error) {
 	store, err := users.OpenStore(filepath.Join(cfg.DataDir, users.StoreFile))
 	if err != nil {
 		return nil, nil, err
@@ -221,7 +228,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		store.Close()
 		return nil, nil, fmt.Errorf("%s: shifts: %w", cfg.File, err)
 	}
-	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts, Recipes: a,
+	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts, Recipes: a, Alarms: alarms,
 		App: adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),

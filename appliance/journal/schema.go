@@ -15,8 +15,8 @@ import (
 // SchemaVersion is the layout this package writes. Version 0 is the
 // pre-release layout: a single "verdicts" bucket of JSON verdicts keyed by
 // id, with no indexes, aggregates, embeddings or outbox. Version 2 adds the
-// anomaly_maps bucket.
-const SchemaVersion = 2
+// anomaly_maps bucket, version 3 the alarm_events bucket.
+const SchemaVersion = 3
 
 // Buckets of schema version 1. Every key that holds an id or a time is
 // big-endian, so bbolt's byte order is numeric order.
@@ -32,6 +32,8 @@ var (
 	bucketAggHour    = []byte("agg_hour")   // unix hour start s + camera 0x00 class -> counts
 	// Since version 2: id -> anomaly_map JSON, for records with one.
 	bucketAnomalyMaps = []byte("anomaly_maps")
+	// Since version 3: at ns + sequence -> AlarmEvent JSON.
+	bucketAlarmEvents = []byte("alarm_events")
 
 	bucketV0Verdicts = []byte("verdicts")
 
@@ -40,7 +42,7 @@ var (
 )
 
 var v1Buckets = [][]byte{bucketMeta, bucketRecords, bucketEmbeddings, bucketByTime, bucketByPart,
-	bucketImages, bucketOutbox, bucketAggMinute, bucketAggHour, bucketAnomalyMaps}
+	bucketImages, bucketOutbox, bucketAggMinute, bucketAggHour, bucketAnomalyMaps, bucketAlarmEvents}
 
 // ErrNewerSchema is returned for a journal written by a newer linesight.
 var ErrNewerSchema = errors.New("journal written by a newer linesight")
@@ -97,9 +99,9 @@ func prepareSchema(tx *bolt.Tx, path string) (migrated bool, err error) {
 			return false, fmt.Errorf("migrate %s from schema 0: %w", path, err)
 		}
 		migrated = true
-	case 1:
-		// Version 2 only adds the anomaly_maps bucket, made above: the
-		// records of version 1 have no maps.
+	case 1, 2:
+		// Versions 2 and 3 only add buckets, made above: the anomaly_maps
+		// (records of version 1 have no maps) and the alarm events.
 		migrated = true
 	}
 	return migrated, tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(SchemaVersion)))

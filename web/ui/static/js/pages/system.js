@@ -9,7 +9,22 @@ import { latest } from "../status.js";
 export async function render(root) {
   const body = h("div.grid#system", { style: "grid-template-columns:repeat(auto-fit,minmax(320px,1fr))" });
   const fw = firmwarePanel();
-  fill(root, body, fw.panel);
+  const history = h("div#alarm-history");
+  const historyPanel = h("section.panel", h("h2", "Alarm history (24 h)"), history);
+  fill(root, body, fw.panel, canOperate() ? historyPanel : null);
+
+  // Raised, acknowledged and cleared alarms, from the journal.
+  async function loadHistory() {
+    if (!canOperate()) return;
+    try {
+      const events = await get("/alarms/history?limit=100");
+      fill(history, events.length ? h("table", h("thead", h("tr", h("th", "When"), h("th", "Event"), h("th", "Alarm"), h("th", "Message"), h("th", "By"))),
+        h("tbody", events.map((e) => h("tr", h("td", h("small", dateTime(e.at))), h("td", h(`span.sev.${e.severity}`, e.event)),
+          h("td", e.camera ? `${e.kind} (${e.camera})` : e.kind), h("td", h("small", e.message)), h("td", e.by || ""))))) : h("p.muted", "No alarm in the last 24 hours."));
+    } catch (err) {
+      fill(history, errorBox(err));
+    }
+  }
 
   async function load() {
     let s;
@@ -65,7 +80,8 @@ export async function render(root) {
 
   await load();
   await fw.load();
-  const timer = setInterval(load, 5000);
+  await loadHistory();
+  const timer = setInterval(() => { load(); loadHistory(); }, 5000);
   return () => { clearInterval(timer); fw.stop(); };
 }
 
