@@ -117,26 +117,3 @@ func TestProcessAlarmsAreListed(t *testing.T) {
 		t.Errorf("alarms %+v", list)
 	}
 }
-
-// The shift a time falls in, by the configured local start times: the
-// latest start passed, else yesterday's last.
-func TestShiftStart(t *testing.T) {
-	loc := time.FixedZone("line", 3600)
-	day := func(d, h, m int) time.Time { return time.Date(2026, 12, d, h, m, 0, 0, loc) }
-	for _, c := range []struct {
-		starts []int
-		now    time.Time
-		want   time.Time
-	}{
-		{defaultShiftStarts, day(3, 13, 59), day(3, 6, 0)},
-		{defaultShiftStarts, day(3, 14, 0), day(3, 14, 0)},
-		{defaultShiftStarts, day(3, 5, 0), day(2, 22, 0)},
-		{[]int{7*60 + 30, 19*60 + 30}, day(3, 8, 0), day(3, 7, 30)},
-		{[]int{7*60 + 30, 19*60 + 30}, day(3, 7, 29), day(2, 19, 30)},
-		{[]int{0}, day(3, 23, 59), day(3, 0, 0)},
-	} {
-		if got := shiftStart(c.now, c.starts); !got.Equal(c.want) {
-			t.Errorf("starts %v at %v: %v, want %v", c.starts, c.now, got, c.want)
-		}
-	}
-}

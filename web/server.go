@@ -70,6 +70,9 @@ type Options struct {
 	History History         // nil: history and statistics answer 503
 	Golden  *golden.Manager // nil: the golden-sample endpoints answer 503
 	Recipes Recipes         // nil: the recipe endpoints answer 503
+	// Reports is the folder of the shift reports (shiftreport); empty:
+	// the report endpoints answer 503.
+	Reports string
 	// Alarms is the appliance's alarm monitor, which the appliance runs;
 	// nil: the server makes one of App.System and runs it (no journal).
 	Alarms *health.Monitor
@@ -225,6 +228,8 @@ func (s *Server) routes() *echo.Echo {
 	op := s.guard(levelOperator)
 	api.POST("/alarms/:id/ack", s.ackAlarm, op)
 	api.GET("/alarms/history", s.alarmHistory, op)
+	api.GET("/reports", s.listReports, op)
+	api.GET("/reports/:file", s.report, op)
 	api.POST("/cameras/:camera/trigger", s.trigger, limitBody(maxBody), op)
 	api.GET("/stats/yield", s.statsYield, op)
 	api.GET("/stats/pareto", s.statsPareto, op)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/shiftreport"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/metrics"
 )
@@ -230,30 +231,13 @@ func (s *Server) statsLatency(c echo.Context) error {
 // server is given none: 06:00, 14:00, 22:00.
 var defaultShiftStarts = []int{6 * 60, 14 * 60, 22 * 60}
 
-// shiftStart is the start of the shift that now falls in, given the local
-// start times (minutes after midnight, in order); the wall clock's, so a
-// daylight-saving change keeps 06:00 at 06:00.
-func shiftStart(now time.Time, starts []int) time.Time {
-	at := func(day time.Time, m int) time.Time {
-		return time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, now.Location())
-	}
-	last := starts[len(starts)-1]
-	start := at(now.AddDate(0, 0, -1), last) // yesterday's last
-	for _, m := range starts {
-		if t := at(now, m); !t.After(now) {
-			start = t
-		}
-	}
-	return start
-}
-
 func (s *Server) shift(c echo.Context) error {
 	h, err := s.needHistory()
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	from, err := timeParam(c, "from", now, shiftStart(now, s.opts.ShiftStarts))
+	from, err := timeParam(c, "from", now, shiftreport.Start(now, s.opts.ShiftStarts))
 	if err != nil {
 		return err
 	}

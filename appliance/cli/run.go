@@ -16,13 +16,14 @@ import (
 	"github.com/linesight/linesight/appliance/app"
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/golden"
-	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/health"
+	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/modbuslink"
-	"github.com/linesight/linesight/appliance/opcualink"
 	"github.com/linesight/linesight/appliance/mqttlink"
+	"github.com/linesight/linesight/appliance/opcualink"
 	"github.com/linesight/linesight/appliance/sdnotify"
+	"github.com/linesight/linesight/appliance/shiftreport"
 	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/pipeline/inspect"
@@ -107,6 +108,18 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	alarms := health.NewMonitor(healthView.System, j.AddAlarmEvent, nil, log)
 	group.Add(1)
 	go func() { defer group.Done(); alarms.Run(webCtx, 2*time.Second) }()
+	// Each shift's report when it ends, from the journal, to the data
+	// directory and the PLC link.
+	shifts, err := config.ShiftStarts(cfg.Shifts)
+	if err != nil {
+		return fmt.Errorf("%s: shifts: %w", cfg.File, err)
+	}
+	reports := &shiftreport.Writer{Dir: filepath.Join(cfg.DataDir, shiftreport.Folder), Source: j, Line: cfg.Line, Starts: shifts, Log: log}
+	if link != nil {
+		reports.Publish = func(_ shiftreport.Report, data []byte) { link.SetShiftReport(data) }
+	}
+	group.Add(1)
+	go func() { defer group.Done(); reports.Run(webCtx) }()
 	if cfg.Web.Listen != "" {
 		store, srv, err := newWebServer(cfg, a, j, link, goldenMgr, alarms, log, stdio.Err)
 		if err != nil {
@@ -229,7 +242,8 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 		return nil, nil, fmt.Errorf("%s: shifts: %w", cfg.File, err)
 	}
 	srv, err := web.New(web.Options{Golden: goldenMgr, Firmware: firmware, ShiftStarts: shifts, Recipes: a, Alarms: alarms,
-		App: adapter, Classes: adapter, History: j, Store: store,
+		Reports: filepath.Join(cfg.DataDir, shiftreport.Folder),
+		App:     adapter, Classes: adapter, History: j, Store: store,
 		Kiosk: cfg.Web.Kiosk, TLS: cfg.Web.TLS.Cert != "", UI: uiFiles, Log: log,
 		InitialPasswordFile: filepath.Join(cfg.DataDir, users.InitialPasswordFile),
 		MaxStreams:          cfg.Web.MaxStreams, MaxCameraStreams: cfg.Web.MaxStreamsPerCamera,

@@ -72,6 +72,10 @@ type Link struct {
 	stats      map[string]*cameraCounts
 	lastStatus string
 	lastAlarms string
+	// lastShiftReport is the report published last (Run's goroutine);
+	// shiftReport the last handed over (SetShiftReport).
+	lastShiftReport *[]byte
+	shiftReport     atomic.Pointer[[]byte]
 }
 
 // New prepares a link; it reads the TLS files now, so a bad path is an
@@ -235,6 +239,9 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 	if err := l.publishAlarms(ctx, s, true); err != nil {
 		return err
 	}
+	if err := l.publishShiftReport(ctx, s, true); err != nil {
+		return err
+	}
 	l.connected.Store(true)
 	l.log.Info("mqtt connected", "client_id", l.clientID, "outbox", l.outbox.OutboxLen())
 	var workCtx context.Context
@@ -277,6 +284,9 @@ func (l *Link) serve(ctx context.Context, s *session) error {
 				return err
 			}
 			if err := l.publishAlarms(ctx, s, false); err != nil {
+				return err
+			}
+			if err := l.publishShiftReport(ctx, s, false); err != nil {
 				return err
 			}
 		}

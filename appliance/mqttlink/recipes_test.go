@@ -56,3 +56,22 @@ func TestRecipeChangeFromThePLC(t *testing.T) {
 		t.Errorf("recipe changed by %v, want once by mqtt", by)
 	}
 }
+
+// A shift report handed to the link is published retained, and a newer
+// one replaces it; a PLC that subscribes later gets the last.
+func TestShiftReportIsPublishedRetained(t *testing.T) {
+	b := startBroker(t, nil)
+	ob, app := newOutbox(), newFakeApp()
+	l, _ := runLink(t, testOptions(b.URL()), ob, app)
+	awaitConnected(t, l)
+	l.SetShiftReport([]byte(`{"line":"line1","start":"2026-12-03T06:00:00Z","total":{"total":12}}`))
+	l.SetShiftReport([]byte(`{"line":"line1","start":"2026-12-03T14:00:00Z","total":{"total":7}}`))
+	latest := func(m []received) bool {
+		return len(m) > 0 && strings.Contains(string(m[len(m)-1].payload), `T14:00:00Z`)
+	}
+	subscribe(t, b.URL(), "plc", "linesight/line1/shift_report", nil).await("the shift report", "/shift_report", latest)
+	late := subscribe(t, b.URL(), "late", "linesight/line1/shift_report", nil)
+	if got := late.await("the retained shift report", "/shift_report", latest); !got[0].retained || len(got) != 1 {
+		t.Errorf("a late subscriber got %d messages, the first retained: %v; want the last report, retained", len(got), got[0].retained)
+	}
+}

@@ -24,6 +24,9 @@ func (t Topics) Stats() string { return t.root() + "/stats" }
 // Alarms is the retained topic of the process alarms that hold.
 func (t Topics) Alarms() string { return t.root() + "/alarms" }
 
+// ShiftReport is the retained topic of the last shift's report.
+func (t Topics) ShiftReport() string { return t.root() + "/shift_report" }
+
 // RecipeSet is where a PLC sends a recipe change.
 func (t Topics) RecipeSet() string { return t.root() + "/recipe/set" }
 

@@ -1,7 +1,7 @@
 // Statistics: yield over time, the defect Pareto and the latency histogram,
 // for one camera or all, over a time range. Charts are Chart.js.
 
-import { h, fill, pct, num, ms, errorBox } from "../dom.js";
+import { h, fill, pct, num, ms, errorBox, dateTime } from "../dom.js";
 import { get, query } from "../api.js";
 import { latest } from "../status.js";
 
@@ -22,11 +22,14 @@ export async function render(root) {
   const yieldBox = box("chart-yield", "Yield over time");
   const paretoBox = box("chart-pareto", "Defect Pareto (FAIL)");
   const latencyBox = box("chart-latency", "Capture-to-verdict latency");
+  const reports = h("div#shift-reports");
   fill(root,
     h("div.row.panel", h("label", "Camera", camera), h("label", "Time range", range),
       h("button", { type: "button", onclick: () => load() }, "Refresh")),
     msg, summary,
-    h("div.charts", yieldBox.el, paretoBox.el, latencyBox.el));
+    h("div.charts", yieldBox.el, paretoBox.el, latencyBox.el),
+    h("section.panel", h("h2", "Shift reports"), reports));
+  loadReports(reports);
 
   const Chart = window.Chart;
   if (!Chart) {
@@ -178,4 +181,19 @@ async function defaultRange() {
     for (const [v, hours] of [["1h", 1], ["8h", 8]]) if (age < hours * 3600e3) return v;
   } catch { /* fall back to a day */ }
   return "24h";
+}
+
+// loadReports lists the saved shift reports with links to their pages
+// and JSON.
+async function loadReports(el) {
+  try {
+    const list = await get("/reports?limit=30");
+    fill(el, list.length ? h("table", h("thead", h("tr", h("th", "Shift"), h("th.num", "Parts"), h("th.num", "Yield"), h("th", "Report"))),
+      h("tbody", list.map((r) => h("tr", h("td", `${dateTime(r.start)} – ${dateTime(r.end)}`), h("td.num", num(r.total)), h("td.num", pct(r.yield)),
+        h("td", h("a", { href: `/api/v1/reports/${r.html}`, target: "_blank", rel: "noopener" }, "page"), " · ",
+          h("a", { href: `/api/v1/reports/${r.json}`, target: "_blank", rel: "noopener" }, "JSON")))))) :
+      h("p.muted", "No shift has ended since the appliance started keeping reports."));
+  } catch (err) {
+    fill(el, errorBox(err));
+  }
 }
