@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -147,32 +146,15 @@ func (s *Server) statsPareto(c echo.Context) error {
 			q.Cursor = page.Next
 		}
 	}
-	type entry struct {
-		Class      string  `json:"class"`
-		Count      int64   `json:"count"`
-		Share      float64 `json:"share"`
-		Cumulative float64 `json:"cumulative"`
-	}
 	out := struct {
-		From      time.Time `json:"from"`
-		To        time.Time `json:"to"`
-		TotalFail int64     `json:"total_fail"`
-		Sampled   bool      `json:"sampled,omitempty"`
-		Classes   []entry   `json:"classes"`
-	}{From: from.UTC(), To: to.UTC(), Sampled: sampled, Classes: []entry{}}
-	for class, n := range fails {
-		out.Classes = append(out.Classes, entry{Class: class, Count: n})
+		From      time.Time               `json:"from"`
+		To        time.Time               `json:"to"`
+		TotalFail int64                   `json:"total_fail"`
+		Sampled   bool                    `json:"sampled,omitempty"`
+		Classes   []shiftreport.ParetoRow `json:"classes"`
+	}{From: from.UTC(), To: to.UTC(), Sampled: sampled, Classes: shiftreport.Pareto(fails)}
+	for _, n := range fails {
 		out.TotalFail += n
-	}
-	sort.Slice(out.Classes, func(i, j int) bool {
-		a, b := out.Classes[i], out.Classes[j]
-		return a.Count > b.Count || a.Count == b.Count && a.Class < b.Class
-	})
-	var cum int64
-	for i := range out.Classes {
-		cum += out.Classes[i].Count
-		out.Classes[i].Share = float64(out.Classes[i].Count) / float64(out.TotalFail)
-		out.Classes[i].Cumulative = float64(cum) / float64(out.TotalFail)
 	}
 	return c.JSON(http.StatusOK, out)
 }

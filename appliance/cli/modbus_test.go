@@ -6,12 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/linesight/linesight/appliance/modbuslink"
-	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/internal/testenv"
 )
 
@@ -97,20 +97,7 @@ func TestModbusPLCAgainstTheAppliance(t *testing.T) {
 		return mbpollRead(t, port, "3", modbuslink.InRecipe, 1)[0] == 1
 	})
 	a.stop(t)
-	store, err := users.OpenStore(filepath.Join(a.Dir, "data", users.StoreFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	log, err := store.AuditLog(20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, e := range log {
-		found = found || e.Action == "recipe.change" && e.User == "modbus" && e.Detail == "widget-a -> widget-b"
-	}
-	if !found {
-		t.Errorf("no audit of the Modbus recipe change in %+v", log)
+	if got := auditedRecipeChanges(t, a.Dir); !slices.Equal(got, []string{"modbus: widget-a -> widget-b"}) {
+		t.Errorf("audited recipe changes %q, want the modbus one", got)
 	}
 }

@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/linesight/linesight/appliance/opcualink"
 	"github.com/linesight/linesight/appliance/opcualink/opcuatest"
-	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/internal/testenv"
 )
 
@@ -48,20 +48,7 @@ func TestOPCUAClientAgainstTheAppliance(t *testing.T) {
 		t.Errorf("after the calls: %v", r.Values)
 	}
 	a.stop(t)
-	store, err := users.OpenStore(filepath.Join(a.Dir, "data", users.StoreFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	log, err := store.AuditLog(20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, e := range log {
-		found = found || e.Action == "recipe.change" && e.User == "opcua" && e.Detail == "widget-a -> widget-b"
-	}
-	if !found {
-		t.Errorf("no audit of the OPC UA recipe change in %+v", log)
+	if got := auditedRecipeChanges(t, a.Dir); !slices.Equal(got, []string{"opcua: widget-a -> widget-b"}) {
+		t.Errorf("audited recipe changes %q, want the opcua one", got)
 	}
 }

@@ -58,7 +58,18 @@ func TestRecipeChangesFromThePLCAndTheCommandLine(t *testing.T) {
 	}
 	a.stop(t)
 
-	store, err := users.OpenStore(filepath.Join(a.Dir, "data", users.StoreFile))
+	changes := auditedRecipeChanges(t, a.Dir)
+	want := map[string]bool{"mqtt: widget-a -> widget-b": true, "cli: widget-b -> widget-a": true}
+	if len(changes) != 2 || !want[changes[0]] || !want[changes[1]] {
+		t.Errorf("audited recipe changes %q, want the PLC's and the command line's", changes)
+	}
+}
+
+// auditedRecipeChanges reads the recipe changes from the audit log of the
+// stopped appliance whose configuration is in dir, as "user: old -> new".
+func auditedRecipeChanges(t *testing.T, dir string) []string {
+	t.Helper()
+	store, err := users.OpenStore(filepath.Join(dir, "data", users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +84,5 @@ func TestRecipeChangesFromThePLCAndTheCommandLine(t *testing.T) {
 			changes = append(changes, e.User+": "+e.Detail)
 		}
 	}
-	want := map[string]bool{"mqtt: widget-a -> widget-b": true, "cli: widget-b -> widget-a": true}
-	if len(changes) != 2 || !want[changes[0]] || !want[changes[1]] {
-		t.Errorf("audited recipe changes %q, want the PLC's and the command line's", changes)
-	}
+	return changes
 }

@@ -2,7 +2,6 @@ package modbuslink
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -12,56 +11,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/linesight/linesight/appliance/plc"
+	"github.com/linesight/linesight/appliance/plc/plctest"
 	"github.com/linesight/linesight/appliance/processalarm"
-	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/internal/testenv"
 )
-
-// fakeLine records what the server asks of the appliance.
-type fakeLine struct {
-	mu       sync.Mutex
-	recipe   string
-	triggers []string // camera/part
-	refuse   bool
-}
-
-func (f *fakeLine) State() string { return "ready" }
-func (f *fakeLine) TriggerPart(camera string, t trigger.Trigger, _ time.Time) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.refuse {
-		return errors.New("camera is not triggered")
-	}
-	f.triggers = append(f.triggers, camera+"/"+t.PartID)
-	return nil
-}
-func (f *fakeLine) Recipe() string    { f.mu.Lock(); defer f.mu.Unlock(); return f.recipe }
-func (f *fakeLine) Recipes() []string { return []string{"widget-a", "widget-b"} }
-func (f *fakeLine) SetRecipe(name, by string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if by != "modbus" {
-		return fmt.Errorf("changed by %q", by)
-	}
-	f.recipe = name
-	return nil
-}
-func (f *fakeLine) ProcessAlarms() []processalarm.Alarm {
-	return []processalarm.Alarm{{Kind: processalarm.KindFailStreak, Camera: "cam1"}}
-}
-
-func (f *fakeLine) triggered() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.triggers)
-}
 
 // startServer serves on a loopback port: it tries random high ports until
 // one binds (the library binds its own listener, so the port cannot be
@@ -136,7 +95,8 @@ func asciiRegs(s string) []string {
 // part id and pulses the trigger coil, and changes the recipe.
 func TestRegisterMapThroughMbpoll(t *testing.T) {
 	board := plc.NewBoard([]string{"cam0", "cam1"})
-	line := &fakeLine{recipe: "widget-a"}
+	line := plctest.New("widget-a")
+	line.Alarms = []processalarm.Alarm{{Kind: processalarm.KindFailStreak, Camera: "cam1"}}
 	_, port := startServer(t, Options{}, board, line)
 
 	scores := []defects.ClassScore{{Class: "good", Score: 0.1}, {Class: "scratch", Score: 0.2}, {Class: "dent", Score: 0.7}}
@@ -169,7 +129,7 @@ func TestRegisterMapThroughMbpoll(t *testing.T) {
 	// the coil.
 	mbpoll(t, port, append([]string{"-t", "4", "-r", strconv.Itoa(camBase(0) + HoldPartID), "127.0.0.1"}, asciiRegs("P-9")...)...)
 	mbpoll(t, port, "-t", "0", "-r", "0", "127.0.0.1", "1")
-	if got := line.triggered(); !slices.Equal(got, []string{"cam0/P-9"}) {
+	if got := line.Triggered(); !slices.Equal(got, []string{"cam0/P-9"}) {
 		t.Errorf("triggers %v, want cam0/P-9", got)
 	}
 	if r := read(t, port, "3", camBase(0)+InTrigger, 1)[0]; r != int(TriggerAccepted) {
@@ -188,6 +148,9 @@ func TestRegisterMapThroughMbpoll(t *testing.T) {
 	mbpoll(t, port, "-t", "4", "-r", strconv.Itoa(HoldRecipe), "127.0.0.1", "1")
 	testenv.WaitFor(t, "the recipe change", func() bool { return line.Recipe() == "widget-b" })
 	testenv.WaitFor(t, "the recipe result", func() bool { return read(t, port, "3", InRecipeResult, 1)[0] == int(RecipeDone) })
+	if by := line.ChangedBy(); !slices.Equal(by, []string{"modbus"}) {
+		t.Errorf("recipe changed by %v, want modbus", by)
+	}
 	if r := read(t, port, "4", HoldRecipe, 1)[0]; r != 1 {
 		t.Errorf("recipe register reads %d after the change, want 1", r)
 	}
@@ -209,7 +172,7 @@ func TestRegisterMapThroughMbpoll(t *testing.T) {
 // and a slot frees when the idle timeout closes a silent connection.
 func TestHostileClientsCannotStallVerdicts(t *testing.T) {
 	board := plc.NewBoard([]string{"cam0"})
-	_, port := startServer(t, Options{MaxClients: 2, IdleTimeout: time.Second}, board, &fakeLine{})
+	_, port := startServer(t, Options{MaxClients: 2, IdleTimeout: time.Second}, board, plctest.New("widget-a"))
 	var conns []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", "127.0.0.1:"+port)

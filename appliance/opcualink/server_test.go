@@ -6,45 +6,15 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/linesight/linesight/appliance/opcualink/opcuatest"
 	"github.com/linesight/linesight/appliance/plc"
+	"github.com/linesight/linesight/appliance/plc/plctest"
 	"github.com/linesight/linesight/appliance/processalarm"
-	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
 )
-
-type fakeLine struct {
-	mu       sync.Mutex
-	recipe   string
-	triggers []string
-	by       []string
-}
-
-func (f *fakeLine) State() string { return "ready" }
-func (f *fakeLine) TriggerPart(camera string, t trigger.Trigger, _ time.Time) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.triggers = append(f.triggers, camera+"/"+t.PartID)
-	return nil
-}
-func (f *fakeLine) Recipe() string    { f.mu.Lock(); defer f.mu.Unlock(); return f.recipe }
-func (f *fakeLine) Recipes() []string { return []string{"widget-a", "widget-b"} }
-func (f *fakeLine) SetRecipe(name, by string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !slices.Contains(f.Recipes(), name) {
-		return fmt.Errorf("no recipe %q", name)
-	}
-	f.recipe, f.by = name, append(f.by, by)
-	return nil
-}
-func (f *fakeLine) ProcessAlarms() []processalarm.Alarm {
-	return []processalarm.Alarm{{Kind: processalarm.KindLowYield, Severity: "warning", Camera: "cam0", Message: "yield 40%"}}
-}
 
 // start serves on a loopback port the system picks.
 func start(t *testing.T, o Options, board *plc.Board, line plc.Line) string {
@@ -70,7 +40,8 @@ func client(t *testing.T, endpoint string, read []string, calls []call) opcuates
 // recipe, and bad calls get bad status codes.
 func TestNodeOPCUAReadsTheLastVerdictAndCallsTheMethods(t *testing.T) {
 	board := plc.NewBoard([]string{"cam0", "cam1"})
-	line := &fakeLine{recipe: "widget-a"}
+	line := plctest.New("widget-a")
+	line.Alarms = []processalarm.Alarm{{Kind: processalarm.KindLowYield, Severity: "warning", Camera: "cam0", Message: "yield 40%"}}
 	endpoint := start(t, Options{Methods: true}, board, line)
 	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	scores := []defects.ClassScore{{Class: "good", Score: 0.2}, {Class: "scratch", Score: 0.8}}
@@ -98,22 +69,22 @@ func TestNodeOPCUAReadsTheLastVerdictAndCallsTheMethods(t *testing.T) {
 	if wantCalls := []string{"Good", "Good", "BadInvalidArgument", "BadNotFound", "BadInvalidArgument"}; !slices.Equal(r.Calls, wantCalls) {
 		t.Errorf("calls %v, want %v", r.Calls, wantCalls)
 	}
-	if !slices.Equal(line.triggers, []string{"cam1/P-7"}) || line.Recipe() != "widget-b" || !slices.Equal(line.by, []string{"opcua"}) {
-		t.Errorf("line saw triggers %v, recipe %q by %v", line.triggers, line.Recipe(), line.by)
+	if !slices.Equal(line.Triggered(), []string{"cam1/P-7"}) || line.Recipe() != "widget-b" || !slices.Equal(line.ChangedBy(), []string{"opcua"}) {
+		t.Errorf("line saw triggers %v, recipe %q by %v", line.Triggered(), line.Recipe(), line.ChangedBy())
 	}
 }
 
 // Without methods allowed (the default) the methods are refused and change
 // nothing; the variables still read.
 func TestMethodsAreOffByDefault(t *testing.T) {
-	line := &fakeLine{recipe: "widget-a"}
+	line := plctest.New("widget-a")
 	endpoint := start(t, Options{}, plc.NewBoard([]string{"cam0"}), line)
 	r := client(t, endpoint, []string{"Appliance.MethodsEnabled"}, []call{{Method: MethodTrigger, Args: []string{"cam0", "P-1"}}, {Method: MethodSetRecipe, Args: []string{"widget-b"}}})
 	if !slices.Equal(r.Calls, []string{"BadUserAccessDenied", "BadUserAccessDenied"}) || r.Values["Appliance.MethodsEnabled"] != false {
 		t.Errorf("calls %v, methods enabled %v; want both refused", r.Calls, r.Values["Appliance.MethodsEnabled"])
 	}
-	if len(line.triggers) != 0 || line.Recipe() != "widget-a" {
-		t.Errorf("refused methods changed the line: %v, %q", line.triggers, line.Recipe())
+	if len(line.Triggered()) != 0 || line.Recipe() != "widget-a" {
+		t.Errorf("refused methods changed the line: %v, %q", line.Triggered(), line.Recipe())
 	}
 }
 
@@ -122,7 +93,7 @@ func TestMethodsAreOffByDefault(t *testing.T) {
 // max_connections until the handshake timeout, never the server.
 func TestSilentConnectionsDoNotStallVerdicts(t *testing.T) {
 	board := plc.NewBoard([]string{"cam0"})
-	endpoint := start(t, Options{}, board, &fakeLine{})
+	endpoint := start(t, Options{}, board, plctest.New("widget-a"))
 	addr := endpoint[len("opc.tcp://"):]
 	for range 8 {
 		c, err := net.Dial("tcp", addr)

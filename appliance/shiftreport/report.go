@@ -51,10 +51,35 @@ type CameraCount struct {
 // ParetoRow is one defect class: its FAILs and their share of all FAILs.
 type ParetoRow struct {
 	Class string  `json:"class"`
-	Fails int64   `json:"fails"`
+	Count int64   `json:"count"` // FAILs
 	Share float64 `json:"share"`
 	// Cumulative is the share of this class and those before it.
 	Cumulative float64 `json:"cumulative"`
+}
+
+// Pareto orders defect classes by their FAILs, most first (then by name),
+// with each one's share of all FAILs and the running share: the rule of
+// the shift report and the dashboard's Pareto chart.
+func Pareto(fails map[string]int64) []ParetoRow {
+	out := []ParetoRow{}
+	var total int64
+	for class, n := range fails {
+		if n > 0 {
+			out = append(out, ParetoRow{Class: class, Count: n})
+			total += n
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Count > b.Count || a.Count == b.Count && a.Class < b.Class
+	})
+	var cum int64
+	for i := range out {
+		cum += out[i].Count
+		out[i].Share = float64(out[i].Count) / float64(total)
+		out[i].Cumulative = float64(cum) / float64(total)
+	}
+	return out
 }
 
 func counts(c journal.Counts) Counts {
@@ -75,21 +100,11 @@ func Build(src Source, line string, start, end, now time.Time) (Report, error) {
 		r.Cameras = append(r.Cameras, CameraCount{Camera: cam, Counts: counts(n)})
 	}
 	sort.Slice(r.Cameras, func(i, j int) bool { return r.Cameras[i].Camera < r.Cameras[j].Camera })
+	fails := map[string]int64{}
 	for class, n := range cs.ByClass {
-		if n.Fail > 0 {
-			r.Pareto = append(r.Pareto, ParetoRow{Class: class, Fails: n.Fail})
-		}
+		fails[class] = n.Fail
 	}
-	sort.Slice(r.Pareto, func(i, j int) bool {
-		a, b := r.Pareto[i], r.Pareto[j]
-		return a.Fails > b.Fails || a.Fails == b.Fails && a.Class < b.Class
-	})
-	var cum int64
-	for i := range r.Pareto {
-		cum += r.Pareto[i].Fails
-		r.Pareto[i].Share = float64(r.Pareto[i].Fails) / float64(cs.Fail)
-		r.Pareto[i].Cumulative = float64(cum) / float64(cs.Fail)
-	}
+	r.Pareto = Pareto(fails)
 	events, err := src.AlarmEvents(start, end, 0)
 	if err != nil {
 		return Report{}, fmt.Errorf("shift report %s: alarms: %w", start.Format(time.DateTime), err)

@@ -72,7 +72,7 @@ func TestReportFromTheJournal(t *testing.T) {
 	if len(r.Cameras) != 2 || r.Cameras[0].Camera != "side" || r.Cameras[0].Total != 3 || r.Cameras[1].Pass != 6 || r.Cameras[1].Yield != 6.0/9 {
 		t.Errorf("cameras %+v", r.Cameras)
 	}
-	if len(r.Pareto) != 2 || r.Pareto[0].Class != "scratch" || r.Pareto[0].Fails != 3 || r.Pareto[0].Share != 0.75 ||
+	if len(r.Pareto) != 2 || r.Pareto[0].Class != "scratch" || r.Pareto[0].Count != 3 || r.Pareto[0].Share != 0.75 ||
 		r.Pareto[1].Class != "dent" || r.Pareto[1].Cumulative != 1 {
 		t.Errorf("pareto %+v, want scratch 3 (75%%) then dent", r.Pareto)
 	}
