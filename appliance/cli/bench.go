@@ -35,7 +35,11 @@ type benchReport struct {
 	Images int `json:"images"`
 	// Golden is the number of golden images of the anomaly banks; 0 when
 	// the loop ran without anomaly detection.
-	Golden     int           `json:"golden,omitempty"`
+	Golden int `json:"golden,omitempty"`
+	// PLCPolls and PLCErrors count the Modbus and OPC UA clients' reads
+	// during the measurement (--plc-load); PLCPolls 0 without it.
+	PLCPolls   uint64        `json:"plc_polls,omitempty"`
+	PLCErrors  uint64        `json:"plc_errors,omitempty"`
 	Dropped    uint64        `json:"dropped"`
 	LatencyP50 time.Duration `json:"latency_p50_ns"`
 	LatencyP95 time.Duration `json:"latency_p95_ns"`
@@ -83,6 +87,7 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	duration := fs.Duration("duration", 20*time.Second, "how long to measure each of the loop and the bare session")
 	warmup := fs.Duration("warmup", 3*time.Second, "run time before measuring")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	plcLoadOn := fs.Bool("plc-load", false, fmt.Sprintf("serve Modbus TCP and OPC UA on loopback with a client of each reading every camera's last verdict %d times a second", pollRate))
 	golden := fs.Int("golden", 0, "detect anomalies on every set with a bank of N golden images (random images: this measures cost, not quality) and the zero-shot map, at threshold 0.5")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
@@ -120,15 +125,32 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 		stop()
 		return <-done
 	}
+	var load *plcLoad
+	if *plcLoadOn {
+		var err error
+		if load, err = startPLCLoad(runCtx, a, cfg.Line, log); err != nil {
+			stop()
+			<-done
+			return err
+		}
+	}
 	fmt.Fprintf(stdio.Err, "loop: warming up %s, measuring %s\n", *warmup, *duration)
 	sleepCtx(ctx, *warmup)
 	before := a.Status()
+	var pollsBefore, errsBefore uint64
+	if load != nil {
+		pollsBefore, errsBefore = load.polls.Load(), load.errs.Load()
+	}
 	start := time.Now()
 	sink.start(start)
 	sleepCtx(ctx, *duration)
 	elapsed := time.Since(start)
 	lat, images := sink.take()
 	after := a.Status()
+	if load != nil {
+		r.PLCPolls, r.PLCErrors = load.polls.Load()-pollsBefore, load.errs.Load()-errsBefore
+		load.stop()
+	}
 	r.Provider, r.Variant = after.Model.Provider, after.Model.Variant
 	if *golden > 0 && (len(after.Anomaly) == 0 || !after.Anomaly[0].Active) {
 		stop()
@@ -185,6 +207,9 @@ func bench(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	fmt.Fprintf(stdio.Out, "loop       %8.2f images/s  (%d verdicts, %d images in %s, %d frames dropped)\n", r.LoopImagesPerS, r.Verdicts, r.Images, elapsed.Round(time.Millisecond), r.Dropped)
 	fmt.Fprintf(stdio.Out, "bare       %8.2f images/s\n", r.BareImagesPerS)
+	if r.PLCPolls > 0 || r.PLCErrors > 0 {
+		fmt.Fprintf(stdio.Out, "plc load   %d Modbus and OPC UA reads, %d failed\n", r.PLCPolls, r.PLCErrors)
+	}
 	fmt.Fprintf(stdio.Out, "ratio      %8.1f %%  (target: at least 95 %%)\n", 100*r.Ratio)
 	fmt.Fprintf(stdio.Out, "latency    p50 %s  p95 %s  p99 %s  (capture to verdict)\n",
 		r.LatencyP50.Round(time.Microsecond), r.LatencyP95.Round(time.Microsecond), r.LatencyP99.Round(time.Microsecond))

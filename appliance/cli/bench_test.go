@@ -69,6 +69,17 @@ pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
 	if rep.Verdicts == 0 || rep.Images != 2*rep.Verdicts {
 		t.Errorf("two regions: %d verdicts, %d images; want two images a verdict", rep.Verdicts, rep.Images)
 	}
+
+	// With Modbus and OPC UA clients reading the verdicts meanwhile: their
+	// reads all succeed, and the report counts them.
+	r = mustRun(t, "", "bench", "--config", cfg, "--duration", "2s", "--warmup", "200ms", "--plc-load", "--json")
+	rep = benchReport{}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if rep.PLCPolls == 0 || rep.PLCErrors != 0 || rep.Verdicts == 0 {
+		t.Errorf("with PLC clients: %d reads, %d failed, %d verdicts", rep.PLCPolls, rep.PLCErrors, rep.Verdicts)
+	}
 }
 
 // With --golden the loop runs the few-shot and zero-shot maps on every
