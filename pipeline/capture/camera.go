@@ -200,7 +200,12 @@ func (c *Camera) readLoop(ctx context.Context, results chan<- readResult) {
 	for {
 		f, err := c.src.Read(ctx)
 		if f != nil {
-			f.CapturedAt = c.clock.Now()
+			// The source's own time is nearer the exposure than the
+			// moment the frame reached us; without one, that moment.
+			f.CapturedAt = f.SourceTime
+			if f.CapturedAt.IsZero() {
+				f.CapturedAt = c.clock.Now()
+			}
 		}
 		select {
 		case results <- readResult{f, err}:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -74,7 +75,16 @@ func (s *deviceSource) Read(ctx context.Context) (*frame.Frame, error) {
 	if !s.cap.Read(&s.mats.mat) {
 		return nil, fmt.Errorf("read device %s: no frame (unplugged or stopped?)", s.cfg.Device)
 	}
-	return s.mats.toFrame(&s.mats.mat, s.pool, s.camera)
+	// OpenCV's V4L2 backend gives the driver's buffer time (the end of
+	// the exposure's readout, on the monotonic clock) as the position.
+	buffer := s.cap.Get(gocv.VideoCapturePosMsec)
+	f, err := s.mats.toFrame(&s.mats.mat, s.pool, s.camera)
+	if f != nil {
+		if t, ok := monotonicToWall(buffer, monotonicNow(), time.Now()); ok {
+			f.SourceTime = t
+		}
+	}
+	return f, err
 }
 
 func (s *deviceSource) Close() error {

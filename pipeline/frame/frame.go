@@ -16,6 +16,10 @@ type Frame struct {
 	Seq        uint64 // per camera, from 1, never reused while the process runs
 	PartID     string // set for triggered captures
 	CapturedAt time.Time
+	// SourceTime is when the source itself says the frame was taken (a
+	// V4L2 buffer's time), already on the appliance's clock; zero when the
+	// source gives none. The camera stamps CapturedAt with it when set.
+	SourceTime time.Time
 	Width      int
 	Height     int
 	Stride     int
@@ -73,7 +77,7 @@ func (p *Pool) Get(width, height, stride int) *Frame {
 		f.Pix = make([]byte, need)
 	}
 	pix := f.Pix[:need]
-	f.Camera, f.Seq, f.PartID, f.CapturedAt, f.Truth, f.Orient = "", 0, "", time.Time{}, nil, Orientation{}
+	f.Camera, f.Seq, f.PartID, f.CapturedAt, f.SourceTime, f.Truth, f.Orient = "", 0, "", time.Time{}, time.Time{}, nil, Orientation{}
 	f.Pix, f.Width, f.Height, f.Stride, f.pool = pix, width, height, stride, p
 	f.refs.Store(1)
 	return f
