@@ -72,14 +72,7 @@ func (m mqttApp) Snapshot() mqttlink.Snapshot {
 		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.DefectsHash, Degraded: st.Degraded,
 		Model: mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
 	}
-	switch st.State {
-	case StateStarting:
-		s.Warmup = mqttlink.WarmupStarting
-	case StateFailed:
-		s.Warmup = mqttlink.WarmupFailed
-	default:
-		s.Warmup = mqttlink.WarmupReady
-	}
+	s.Warmup = Warmup(st.State)
 	for _, c := range st.Cameras {
 		s.Cameras = append(s.Cameras, mqttlink.CameraCounters{
 			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, SharedFrames: c.SharedFrames, Dropped: c.Dropped,

@@ -110,3 +110,22 @@ func unixNanoTime(ns int64) time.Time {
 	}
 	return time.Unix(0, ns)
 }
+
+// The warm-up words the dashboard and the MQTT status both show.
+const (
+	WarmupStarting = "starting" // loading the model, preparing the prompts
+	WarmupReady    = "ready"    // done: inspecting, stopping or stopped
+	WarmupFailed   = "failed"   // could not start; see the error
+)
+
+// Warmup is the warm-up word of a lifecycle state: one rule for every
+// status payload.
+func Warmup(state string) string {
+	switch state {
+	case StateStarting:
+		return WarmupStarting
+	case StateFailed:
+		return WarmupFailed
+	}
+	return WarmupReady
+}

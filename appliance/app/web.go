@@ -52,13 +52,9 @@ func (w Web) System() web.System {
 		ProcessAlarms: w.App.ProcessAlarms(),
 		Disk:          diskInfo(cfg.DataDir),
 	}
-	switch st.State {
-	case StateStarting:
-		sys.Warmup.State = "running"
-	case StateFailed:
-		sys.Warmup.State = "failed"
-	default:
-		sys.Warmup.State, sys.Warmup.Duration = "done", st.Warmup
+	sys.Warmup.State = Warmup(st.State)
+	if sys.Warmup.State == WarmupReady {
+		sys.Warmup.Duration = st.Warmup
 	}
 	byID := map[string]CameraStatus{}
 	for _, c := range st.Cameras {

@@ -41,7 +41,8 @@ type System struct {
 	JournalQuarantined []journal.Quarantine `json:"journal_quarantined,omitempty"`
 }
 
-// Warmup is "running", "done" or "failed", and how long it took once done.
+// Warmup is "starting", "ready" or "failed" (the words of the MQTT status
+// too: app.Warmup), and how long it took once ready.
 type Warmup struct {
 	State    string        `json:"state"`
 	Duration time.Duration `json:"duration_ns,omitempty"`

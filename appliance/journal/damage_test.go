@@ -42,17 +42,28 @@ func bigJournal(t *testing.T, dir string, n int) []byte {
 	return data
 }
 
-// garble overwrites the page that holds record id's JSON with noise.
+// garble overwrites the pages that hold record id's JSON with noise.
 func garble(t *testing.T, data []byte, id int) []byte {
 	t.Helper()
-	off := bytes.Index(data, fmt.Appendf(nil, `{"id":%d,"`, id))
-	if off < 0 {
+	needle := fmt.Appendf(nil, `{"id":%d,"`, id)
+	if !bytes.Contains(data, needle) {
 		t.Fatalf("record %d not found in the file", id)
 	}
+	// Every page that holds the record: bbolt copies a page on write and
+	// frees the old one, and which copy is live depends on how the writer
+	// batched, so the live one is among them, never only a stale copy.
 	out := bytes.Clone(data)
 	r := rand.New(rand.NewPCG(uint64(id), 7))
-	for i := off / 4096 * 4096; i < (off/4096+1)*4096; i++ {
-		out[i] = byte(r.UintN(256))
+	for from := 0; ; {
+		i := bytes.Index(data[from:], needle)
+		if i < 0 {
+			break
+		}
+		off := from + i
+		for k := off / 4096 * 4096; k < (off/4096+1)*4096; k++ {
+			out[k] = byte(r.UintN(256))
+		}
+		from = (off/4096 + 1) * 4096
 	}
 	return out
 }
