@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,8 +38,8 @@ func TestMain(m *testing.M) {
 	}
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
-	if err := bundle.Write(modelDir, cfg, arch.RandomWeights(cfg, 1), tok, pre,
-		bundle.WriteOptions{Provenance: bundle.Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}); err != nil {
+	if err := bundlewrite.Write(modelDir, cfg, arch.RandomWeights(cfg, 1), tok, pre,
+		bundlewrite.Options{Provenance: bundle.Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}); err != nil {
 		panic(err)
 	}
 	code := m.Run()

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"net"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func largerModel(t *testing.T) string {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
 	dir := filepath.Join(t.TempDir(), "larger")
-	if err := bundle.Write(dir, cfg, arch.RandomWeights(cfg, 9), tok, pre, bundle.WriteOptions{}); err != nil {
+	if err := bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, 9), tok, pre, bundlewrite.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,9 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
 // variantModel writes a random model whose fp32 weights outweigh its int8
@@ -34,7 +35,7 @@ func variantModel(t *testing.T) string {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 64, 64, 64
 	dir := filepath.Join(t.TempDir(), "variants")
-	if err := bundle.Write(dir, cfg, arch.RandomWeights(cfg, 5), tok, pre, bundle.WriteOptions{Variants: []graph.Variant{graph.FP32, graph.INT8}}); err != nil {
+	if err := bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, 5), tok, pre, bundlewrite.Options{Variants: []graph.Variant{graph.FP32, graph.INT8}}); err != nil {
 		t.Fatal(err)
 	}
 	return dir

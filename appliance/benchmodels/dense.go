@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
 // DenseCost is what the patch outputs (patch_tokens.<l>, patch_embeds: what

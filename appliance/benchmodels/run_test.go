@@ -3,6 +3,7 @@ package benchmodels
 import (
 	"context"
 	"encoding/json"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"image/png"
 	"io"
 	"os"
@@ -14,9 +15,9 @@ import (
 	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
 // tinyBundle writes a tiny random model with fp32, fp16 and int8 variants.
@@ -33,7 +34,7 @@ func tinyBundle(t *testing.T) string {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = cfg.VisionConfig.ImageSize, cfg.VisionConfig.ImageSize, cfg.VisionConfig.ImageSize
 	dir := filepath.Join(t.TempDir(), "tiny")
-	err = bundle.Write(dir, cfg, arch.RandomWeights(cfg, 5), tok, pre, bundle.WriteOptions{
+	err = bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, 5), tok, pre, bundlewrite.Options{
 		Variants:   []graph.Variant{graph.INT8, graph.FP16, graph.FP32},
 		Provenance: bundle.Provenance{Synthetic: true, Preset: "tiny", Seed: 5},
 	})

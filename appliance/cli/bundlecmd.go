@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"io"
 	"io/fs"
 	"os"
@@ -14,10 +15,10 @@ import (
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
-	"github.com/linesight/linesight/pipeline/clip/safetensors"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
 // bundleFlags are the output flags shared by synth and import.
@@ -140,7 +141,7 @@ func writeBundle(stdio Stdio, bf bundleFlags, variants []graph.Variant, cfg arch
 	tok *tokenizer.Tokenizer, pre preprocess.Params, prov bundle.Provenance, note string) error {
 	p := newProgress(stdio.Err)
 	start := time.Now()
-	err := bundle.Write(bf.out, cfg, w, tok, pre, bundle.WriteOptions{
+	err := bundlewrite.Write(bf.out, cfg, w, tok, pre, bundlewrite.Options{
 		Variants: variants, Replace: bf.replace, Progress: p.report, Provenance: prov,
 	})
 	if err != nil {

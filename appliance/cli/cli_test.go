@@ -16,7 +16,7 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
-	"github.com/linesight/linesight/pipeline/clip/safetensors"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
 type result struct {

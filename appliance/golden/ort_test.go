@@ -2,6 +2,7 @@ package golden
 
 import (
 	"bytes"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"image"
 	"math"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"github.com/linesight/linesight/defects/anomaly"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
@@ -37,7 +37,7 @@ func tinyModel(t *testing.T) *clip.Model {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = side, side, side
 	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := bundle.Write(dir, cfg, arch.RandomWeights(cfg, 9), tok, pre, bundle.WriteOptions{}); err != nil {
+	if err := bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, 9), tok, pre, bundlewrite.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := clip.Open(dir, clip.Options{NoText: true, Session: engine.SessionOptions{IntraOpThreads: 1, Logger: quiet()}})

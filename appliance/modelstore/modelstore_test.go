@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"errors"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"io"
 	"io/fs"
 	"os"
@@ -32,7 +33,7 @@ func tinyBundle(t *testing.T, seed uint64) (string, string) {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = cfg.VisionConfig.ImageSize, cfg.VisionConfig.ImageSize, cfg.VisionConfig.ImageSize
 	dir := filepath.Join(t.TempDir(), "tiny")
-	if err := bundle.Write(dir, cfg, arch.RandomWeights(cfg, seed), tok, pre, bundle.WriteOptions{}); err != nil {
+	if err := bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, seed), tok, pre, bundlewrite.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := digestOf(dir, bundle.FP32)

@@ -58,3 +58,36 @@ func TestImportsRunDownward(t *testing.T) {
 		t.Fatalf("go list named %d packages: not the whole module", seen)
 	}
 }
+
+// toolchain is the offline model toolchain (graph builder, importers,
+// references, bundle writing): what makes models, apart from what runs
+// them.
+const toolchain = module + "pipeline/clip/toolchain/"
+
+// The runtime never needs the toolchain: only the toolchain itself and the
+// tools that make or measure models (the command line, the model
+// benchmark) import it, tests aside.
+func TestTheRuntimeDoesNotImportTheToolchain(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	tools := map[string]bool{module + "appliance/cli": true, module + "appliance/benchmodels": true}
+	seen := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if strings.HasPrefix(f[0], toolchain) || tools[f[0]] {
+			seen = seen || tools[f[0]]
+			continue
+		}
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, toolchain) {
+				t.Errorf("%s imports the model toolchain's %s", strings.TrimPrefix(f[0], module), strings.TrimPrefix(imp, module))
+			}
+		}
+	}
+	if !seen {
+		t.Fatal("go list did not name the command line: not the whole module")
+	}
+}

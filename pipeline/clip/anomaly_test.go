@@ -17,13 +17,13 @@ import (
 	"github.com/linesight/linesight/appliance/cli"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
-	"github.com/linesight/linesight/pipeline/clip/safetensors"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
 // anomalyLine is one line of `linesight model anomaly`; a pointer tells a

@@ -2,6 +2,7 @@ package clip_test
 
 import (
 	"encoding/json"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -11,11 +12,10 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
-	"github.com/linesight/linesight/pipeline/clip/safetensors"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
 // BenchmarkBuilderVsPyTorchExport runs the same weights two ways in ONNX
@@ -49,7 +49,7 @@ func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
 	tok, _ := tokenizer.Default()
 	pre := preprocess.DefaultParams()
 	ours := filepath.Join(dir, "ours")
-	if err := bundle.Write(ours, c, w, tok, pre, bundle.WriteOptions{}); err != nil {
+	if err := bundlewrite.Write(ours, c, w, tok, pre, bundlewrite.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	side := cfg.VisionConfig.ImageSize

@@ -3,6 +3,7 @@ package clip_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"image"
 	"image/color"
 	"image/png"
@@ -17,13 +18,12 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 
 	"github.com/linesight/linesight/pipeline/clip"
-	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
-	"github.com/linesight/linesight/pipeline/clip/safetensors"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
 func TestMain(m *testing.M) {
@@ -171,7 +171,7 @@ func TestAgreesWithPyTorch(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, "imported")
-		err = bundle.Write(out, cfg, w, tok, pre, bundle.WriteOptions{Variants: []graph.Variant{graph.FP32, graph.FP16, graph.INT8}})
+		err = bundlewrite.Write(out, cfg, w, tok, pre, bundlewrite.Options{Variants: []graph.Variant{graph.FP32, graph.FP16, graph.INT8}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ type Loop struct {
 	noPatchesLogged bool
 
 	intakes map[string]*intake
-	regions int // the most images one frame makes (its regions), at least 1
+	regions int       // the most images one frame makes (its regions), at least 1
 	order   []*intake // round-robin order for fairness across cameras
 	next    int
 	ready   chan struct{} // a frame or a MISSED verdict is waiting

@@ -56,7 +56,11 @@ func (l *Line) SetRecipe(name, by string) error {
 func (l *Line) ProcessAlarms() []processalarm.Alarm { return l.Alarms }
 
 // Triggered are the triggers taken, as camera/part.
-func (l *Line) Triggered() []string { l.mu.Lock(); defer l.mu.Unlock(); return slices.Clone(l.triggers) }
+func (l *Line) Triggered() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.triggers)
+}
 
 // ChangedBy are who changed the recipe, in order.
 func (l *Line) ChangedBy() []string { l.mu.Lock(); defer l.mu.Unlock(); return slices.Clone(l.by) }

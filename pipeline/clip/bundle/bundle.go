@@ -255,3 +255,13 @@ func Check(dir, variant string) error {
 	}
 	return errors.Join(problems...)
 }
+
+// ModelFile is the name, in ModelDir, of a tower's model of the variant
+// whose file suffix is suffix ("" for fp32; Suffix).
+func ModelFile(tower arch.Tower, suffix string) string {
+	stem := visionStem
+	if tower == arch.Text {
+		stem = textStem
+	}
+	return stem + suffix + ".onnx"
+}

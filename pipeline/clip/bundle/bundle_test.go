@@ -1,4 +1,4 @@
-package bundle
+package bundle_test
 
 import (
 	"os"
@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
 func writeTiny(t *testing.T, variants ...graph.Variant) string {
@@ -22,8 +24,8 @@ func writeTiny(t *testing.T, variants ...graph.Variant) string {
 	pre := preprocess.DefaultParams()
 	pre.ShortestEdge, pre.CropHeight, pre.CropWidth = 32, 32, 32
 	dir := filepath.Join(t.TempDir(), "bundle")
-	opts := WriteOptions{Variants: variants, Provenance: Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}
-	if err := Write(dir, cfg, arch.RandomWeights(cfg, 1), tok, pre, opts); err != nil {
+	opts := bundlewrite.Options{Variants: variants, Provenance: bundle.Provenance{Synthetic: true, Preset: "tiny", Seed: 1}}
+	if err := bundlewrite.Write(dir, cfg, arch.RandomWeights(cfg, 1), tok, pre, opts); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -33,20 +35,20 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	dir := writeTiny(t, graph.FP32, graph.INT8)
 	// Optimum's suffix: found like ours.
 	for _, stem := range []string{"vision_model", "text_model"} {
-		data, err := os.ReadFile(filepath.Join(dir, ModelDir, stem+".onnx"))
+		data, err := os.ReadFile(filepath.Join(dir, bundle.ModelDir, stem+".onnx"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, ModelDir, stem+"_quantized.onnx"), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, bundle.ModelDir, stem+"_quantized.onnx"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A vision model without its text partner is not a variant.
-	if err := os.WriteFile(filepath.Join(dir, ModelDir, "vision_model_fp16.onnx"), []byte("x"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, bundle.ModelDir, "vision_model_fp16.onnx"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	b, err := Open(dir)
+	b, err := bundle.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +73,8 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	}
 
 	// Without preprocessor_config.json: OpenAI's transform at the model size.
-	os.Remove(filepath.Join(dir, PreprocessorFile))
-	b, err = Open(dir)
+	os.Remove(filepath.Join(dir, bundle.PreprocessorFile))
+	b, err = bundle.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,70 +89,70 @@ func TestOpenErrorsNameWhatIsWrong(t *testing.T) {
 		break_ func(dir string)
 		want   string
 	}{
-		{"no config", func(d string) { os.Remove(filepath.Join(d, ConfigFile)) }, ConfigFile},
-		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, ConfigFile), []byte("{"), 0o644) }, ConfigFile},
+		{"no config", func(d string) { os.Remove(filepath.Join(d, bundle.ConfigFile)) }, bundle.ConfigFile},
+		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, bundle.ConfigFile), []byte("{"), 0o644) }, bundle.ConfigFile},
 		{"bad preprocessor", func(d string) {
-			if err := os.WriteFile(filepath.Join(d, PreprocessorFile), []byte(`{"resample": 2}`), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(d, bundle.PreprocessorFile), []byte(`{"resample": 2}`), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, PreprocessorFile},
-		{"no models", func(d string) { os.RemoveAll(filepath.Join(d, ModelDir)) }, ModelDir},
-		{"no text model", func(d string) { os.Remove(filepath.Join(d, ModelDir, "text_model.onnx")) }, "text_model.onnx"},
+		}, bundle.PreprocessorFile},
+		{"no models", func(d string) { os.RemoveAll(filepath.Join(d, bundle.ModelDir)) }, bundle.ModelDir},
+		{"no text model", func(d string) { os.Remove(filepath.Join(d, bundle.ModelDir, "text_model.onnx")) }, "text_model.onnx"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeTiny(t)
 			c.break_(dir)
-			if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			if _, err := bundle.Open(dir); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want an error naming %s", err, c.want)
 			}
 		})
 	}
-	if _, err := Open(filepath.Join(t.TempDir(), "nowhere")); err == nil {
+	if _, err := bundle.Open(filepath.Join(t.TempDir(), "nowhere")); err == nil {
 		t.Error("a missing directory opened")
 	}
 }
 
 func TestDigestCoversModelFilesAndExternalData(t *testing.T) {
 	dir := writeTiny(t)
-	b, _ := Open(dir)
+	b, _ := bundle.Open(dir)
 	d1, err := b.Digest("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d2, _ := b.Digest(FP32); d2 != d1 || !strings.HasPrefix(d1, "sha256:") || len(Short(d1)) != 12 {
+	if d2, _ := b.Digest(bundle.FP32); d2 != d1 || !strings.HasPrefix(d1, "sha256:") || len(bundle.Short(d1)) != 12 {
 		t.Fatalf("digest %s / %s", d1, d2)
 	}
-	ext := filepath.Join(dir, ModelDir, "vision_model.onnx_data")
+	ext := filepath.Join(dir, bundle.ModelDir, "vision_model.onnx_data")
 	if err := os.WriteFile(ext, []byte("weights"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d3, _ := b.Digest(FP32)
+	d3, _ := b.Digest(bundle.FP32)
 	if d3 == d1 {
 		t.Error("external data does not change the digest")
 	}
 	if err := os.WriteFile(ext, []byte("weightz"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d4, _ := b.Digest(FP32); d4 == d3 {
+	if d4, _ := b.Digest(bundle.FP32); d4 == d3 {
 		t.Error("changed external data gives the same digest")
 	}
 	// Preprocessing and tokenizer change the answers too.
 	os.Remove(ext)
-	if d5, _ := b.Digest(FP32); d5 != d1 {
+	if d5, _ := b.Digest(bundle.FP32); d5 != d1 {
 		t.Fatal("removing the external data did not restore the digest")
 	}
-	if err := os.WriteFile(filepath.Join(dir, PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, bundle.PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d6, _ := b.Digest(FP32)
+	d6, _ := b.Digest(bundle.FP32)
 	if d6 == d1 {
 		t.Error("digest ignores preprocessor_config.json")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d7, _ := b.Digest(FP32); d7 == d6 {
+	if d7, _ := b.Digest(bundle.FP32); d7 == d6 {
 		t.Error("digest ignores the tokenizer files")
 	}
 }
@@ -161,7 +163,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 	delete(w, "text_projection.weight")
 	tok, _ := tokenizer.Default()
 	dir := filepath.Join(t.TempDir(), "b")
-	err := Write(dir, cfg, w, tok, preprocess.DefaultParams(), WriteOptions{})
+	err := bundlewrite.Write(dir, cfg, w, tok, preprocess.DefaultParams(), bundlewrite.Options{})
 	if err == nil || !strings.Contains(err.Error(), "text_projection.weight") {
 		t.Fatalf("got %v", err)
 	}
@@ -175,13 +177,13 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 
 func TestCheckSaysWhatIsMissing(t *testing.T) {
 	dir := writeTiny(t, graph.FP32)
-	if err := Check(dir, ""); err != nil {
+	if err := bundle.Check(dir, ""); err != nil {
 		t.Fatalf("complete bundle: %v", err)
 	}
-	if err := Check(dir, "int8"); err == nil || !strings.Contains(err.Error(), "onnx/vision_model_int8.onnx and onnx/text_model_int8.onnx of variant int8 (variants present: fp32)") {
+	if err := bundle.Check(dir, "int8"); err == nil || !strings.Contains(err.Error(), "onnx/vision_model_int8.onnx and onnx/text_model_int8.onnx of variant int8 (variants present: fp32)") {
 		t.Errorf("absent variant: %v", err)
 	}
-	if err := Check(filepath.Join(dir, "nope"), "fp32"); err == nil || !strings.Contains(err.Error(), "nope does not exist") {
+	if err := bundle.Check(filepath.Join(dir, "nope"), "fp32"); err == nil || !strings.Contains(err.Error(), "nope does not exist") {
 		t.Errorf("absent folder: %v", err)
 	}
 	// Take the pieces away one by one: each is named, all at once.
@@ -191,20 +193,20 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(os.Remove(filepath.Join(dir, ConfigFile)))
-	must(os.Remove(filepath.Join(dir, ModelDir, "text_model.onnx")))
+	must(os.Remove(filepath.Join(dir, bundle.ConfigFile)))
+	must(os.Remove(filepath.Join(dir, bundle.ModelDir, "text_model.onnx")))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		for _, tf := range tokenizerFiles {
+		for _, tf := range []string{"tokenizer.json", "vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"} {
 			if e.Name() == tf {
 				must(os.Remove(filepath.Join(dir, tf)))
 			}
 		}
 	}
-	err = Check(dir, "fp32")
+	err = bundle.Check(dir, "fp32")
 	if err == nil {
 		t.Fatal("an incomplete bundle passed the check")
 	}
@@ -213,8 +215,8 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 			t.Errorf("check error lacks %q:\n%v", want, err)
 		}
 	}
-	must(os.RemoveAll(filepath.Join(dir, ModelDir)))
-	if err := Check(dir, "fp32"); err == nil || !strings.Contains(err.Error(), "has no onnx/ folder") {
+	must(os.RemoveAll(filepath.Join(dir, bundle.ModelDir)))
+	if err := bundle.Check(dir, "fp32"); err == nil || !strings.Contains(err.Error(), "has no onnx/ folder") {
 		t.Errorf("no model folder: %v", err)
 	}
 }

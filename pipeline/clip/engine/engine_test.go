@@ -13,9 +13,9 @@ import (
 
 	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/graph"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
-	"github.com/linesight/linesight/pipeline/clip/reference"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/reference"
 )
 
 func TestMain(m *testing.M) {

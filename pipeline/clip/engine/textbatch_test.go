@@ -8,7 +8,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
 // Many prompts reach the session in runs of at most TextBatch rows, and

@@ -11,12 +11,12 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
 )
 
 // Vision is a loaded image encoder: [n,3,H,W] pixels in, [n,dim] embeddings out,
 // and, when the model has them, the patch outputs anomaly maps are made from
-// (patch_tokens.<l> and patch_embeds, see graph.PatchTokensOutput), all from
+// (patch_tokens.<l> and patch_embeds, see bundle.PatchTokensOutput), all from
 // one run. Its tensors are kept and reused across calls, so the steady state allocates
 // nothing on the Go side. Safe for concurrent use (calls are serialised).
 type Vision struct {
@@ -115,17 +115,17 @@ func (v *Vision) findPatchOutputs(outs []ort.InputOutputInfo) error {
 	var tokens []ort.InputOutputInfo
 	var embeds *ort.InputOutputInfo
 	for i, o := range outs {
-		if o.Name == graph.OutputPatchEmbeds {
+		if o.Name == bundle.OutputPatchEmbeds {
 			embeds = &outs[i]
 			continue
 		}
-		rest, ok := strings.CutPrefix(o.Name, graph.PatchTokensOutput)
+		rest, ok := strings.CutPrefix(o.Name, bundle.PatchTokensOutput)
 		if !ok {
 			continue
 		}
 		l, err := strconv.Atoi(rest)
 		if err != nil || l < 0 {
-			return fmt.Errorf("output %q: want %s<layer>", o.Name, graph.PatchTokensOutput)
+			return fmt.Errorf("output %q: want %s<layer>", o.Name, bundle.PatchTokensOutput)
 		}
 		v.patchLayers = append(v.patchLayers, l)
 		tokens = append(tokens, o)
@@ -203,7 +203,7 @@ func (v *Vision) CheckPatchOutputs(layers []int, embeds bool) error {
 		return fmt.Errorf("vision model %s has no patch outputs for anomaly maps (%s<layer>, %s; it has %s): "+
 			"it was not written by LineSight's graph builder, or by a version before them; "+
 			"rebuild the bundle with `linesight model import` or `linesight model synth`. Image-level scoring works without them",
-			v.s.path, graph.PatchTokensOutput, graph.OutputPatchEmbeds, strings.Join(v.outputs, ", "))
+			v.s.path, bundle.PatchTokensOutput, bundle.OutputPatchEmbeds, strings.Join(v.outputs, ", "))
 	}
 	for _, l := range layers {
 		if !slices.Contains(v.patchLayers, l) {

@@ -13,7 +13,7 @@ import (
 	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
-	"github.com/linesight/linesight/pipeline/clip/reference"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/reference"
 )
 
 var (

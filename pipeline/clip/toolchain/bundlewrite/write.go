@@ -1,4 +1,8 @@
-package bundle
+// Package bundlewrite builds a model bundle from weights: every variant's
+// ONNX graphs (the graph builder), the configs and the tokenizer files. It
+// is the model toolchain's last step; the appliance only reads bundles
+// (package bundle).
+package bundlewrite
 
 import (
 	"encoding/json"
@@ -7,14 +11,15 @@ import (
 	"path/filepath"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
-	"github.com/linesight/linesight/pipeline/clip/graph"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
-// WriteOptions choose what Write produces.
-type WriteOptions struct {
+// Options choose what Write produces.
+type Options struct {
 	// Variants to write; empty means fp32 only.
 	Variants []graph.Variant
 	// PatchLayers are the layers whose patch tokens the vision models
@@ -24,7 +29,7 @@ type WriteOptions struct {
 	// Replace allows overwriting an existing bundle directory.
 	Replace bool
 	// Provenance is recorded in the bundle's linesight.json.
-	Provenance Provenance
+	Provenance bundle.Provenance
 	// Progress, when set, hears about each stage: building a graph (done and
 	// total in graph stages) and writing a file (done and total in bytes).
 	Progress func(stage string, done, total int64)
@@ -34,7 +39,7 @@ type WriteOptions struct {
 // writes a complete bundle: configs, tokenizer files and models. It writes into
 // a sibling directory first and renames it into place, so a failed or
 // interrupted write never leaves a half bundle at dir.
-func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer, pre preprocess.Params, opts WriteOptions) (err error) {
+func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer, pre preprocess.Params, opts Options) (err error) {
 	for _, t := range []arch.Tower{arch.Vision, arch.Text} {
 		if err := w.Check(cfg, t); err != nil {
 			return fmt.Errorf("write model bundle: %w", err)
@@ -56,7 +61,7 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("write model bundle: clear %s: %w", tmp, err)
 	}
-	if err := os.MkdirAll(filepath.Join(tmp, ModelDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(tmp, bundle.ModelDir), 0o755); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	defer func() {
@@ -69,10 +74,10 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		v := float64(scale.Data[0])
 		cfg.LogitScale = &v
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ConfigFile), cfg.JSON(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, bundle.ConfigFile), cfg.JSON(), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, PreprocessorFile), pre.JSON(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, bundle.PreprocessorFile), pre.JSON(), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	provenance := opts.Provenance
@@ -80,7 +85,7 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	prov, _ := json.MarshalIndent(provenance, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, ProvenanceFile), append(prov, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, bundle.ProvenanceFile), append(prov, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	if err := tok.WriteFiles(tmp); err != nil {
@@ -89,11 +94,7 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 
 	for _, v := range variants {
 		for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
-			stem := visionStem
-			if tower == arch.Text {
-				stem = textStem
-			}
-			name := stem + v.Suffix() + ".onnx"
+			name := bundle.ModelFile(tower, v.Suffix())
 			m, err := graph.Build(cfg, w, tower, graph.Options{
 				Variant:     v,
 				PatchLayers: provenance.PatchLayers,
@@ -104,7 +105,7 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 			if err != nil {
 				return fmt.Errorf("write model bundle: build %s: %w", name, err)
 			}
-			err = m.Save(filepath.Join(tmp, ModelDir, name), onnxproto.SaveOptions{
+			err = m.Save(filepath.Join(tmp, bundle.ModelDir, name), onnxproto.SaveOptions{
 				Progress: func(written, total int64) { progress("write "+name, written, total) },
 			})
 			if err != nil {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,7 @@ const (
 	InputPixels        = "pixel_values"
 	InputIDs           = "input_ids"
 	InputAttentionMask = "attention_mask"
-	OutputImageEmbeds  = "image_embeds"
+	OutputImageEmbeds  = bundle.OutputImageEmbeds
 	OutputTextEmbeds   = "text_embeds"
 	// HiddenStatesOutput is the name prefix of the DebugOutputs.
 	HiddenStatesOutput = "hidden_states."
@@ -22,12 +23,12 @@ const (
 	// tokens: patch_tokens.<l> [batch_size, grid*grid, width] is h_l, the
 	// output of block l (h_0: after pre_layrnorm), without the class token,
 	// patches row-major.
-	PatchTokensOutput = "patch_tokens."
+	PatchTokensOutput = bundle.PatchTokensOutput
 	// OutputPatchEmbeds is the vision graph's dense embeddings
 	// [batch_size, grid*grid, projection_dim]: for each patch, the last
 	// block's value path alone, through post_layernorm and
 	// visual_projection, scaled to unit length.
-	OutputPatchEmbeds = "patch_embeds"
+	OutputPatchEmbeds = bundle.OutputPatchEmbeds
 
 	// PatchLayersMetadata is the vision model's metadata key listing the
 	// layers of its patch_tokens outputs, comma-separated ("12,18").

@@ -8,7 +8,7 @@ import (
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
-	"github.com/linesight/linesight/pipeline/clip/reference"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/reference"
 )
 
 func tinyModel(t testing.TB) (arch.Config, arch.Weights) {
