@@ -64,6 +64,7 @@ func commands() []command {
 		{"model digest", "print the digest of each variant of a bundle, as `model install --digest` checks it", modelDigest},
 		{"model install", "install a model bundle at the configured model path, checked against its digest; the previous one is kept", modelInstall},
 		{"model rollback", "go back to the model bundle the last install replaced", modelRollback},
+		{"model distill", "train a smaller student bundle on the line's images to give a teacher's image embeddings (needs PyTorch: an offline tool)", modelDistill},
 		{"model anomaly", "print anomaly maps of images against golden samples and/or class prompts, as JSON", modelAnomaly},
 		{"classify", "zero-shot classify images against text prompts", classify},
 		{"run", "run the appliance: cameras, inspection, verdicts", runAppliance},

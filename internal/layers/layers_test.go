@@ -23,8 +23,8 @@ func layer(pkg string) (int, string) {
 		return 1, "domain (defects/)"
 	case strings.HasPrefix(p, "pipeline/"):
 		return 2, "line (pipeline/)"
-	case p == "appliance/app" || p == "appliance/cli" || p == "appliance/offline" || p == "appliance/benchmodels" || strings.HasPrefix(p, "appliance/cmd/"):
-		return 5, "wiring and tools (appliance/app, cli, offline, benchmodels, cmd)"
+	case p == "appliance/app" || p == "appliance/cli" || p == "appliance/offline" || p == "appliance/benchmodels" || p == "appliance/distill" || strings.HasPrefix(p, "appliance/cmd/"):
+		return 5, "wiring and tools (appliance/app, cli, offline, benchmodels, distill, cmd)"
 	case p == "web" || strings.HasPrefix(p, "web/"):
 		return 4, "HTTP (web/)"
 	case strings.HasPrefix(p, "appliance/"):
@@ -72,7 +72,7 @@ func TestTheRuntimeDoesNotImportTheToolchain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	tools := map[string]bool{module + "appliance/cli": true, module + "appliance/benchmodels": true}
+	tools := map[string]bool{module + "appliance/cli": true, module + "appliance/benchmodels": true, module + "appliance/distill": true}
 	seen := false
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {

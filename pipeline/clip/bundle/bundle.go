@@ -66,6 +66,22 @@ type Provenance struct {
 	// vision models return for golden-sample anomaly maps; the models' own
 	// outputs are what the engine goes by.
 	PatchLayers []int `json:"patch_layers,omitempty"`
+	// Distilled says how a distilled student was made; nil for others.
+	Distilled *Distillation `json:"distilled,omitempty"`
+}
+
+// Distillation is a student bundle's provenance: whose embeddings it
+// learned, from how many images, in how many steps (docs/distill.md).
+type Distillation struct {
+	Teacher        string  `json:"teacher"`         // the teacher's bundle directory
+	TeacherDigest  string  `json:"teacher_digest"`  // its vision model's digest, the variant taught with
+	TeacherVariant string  `json:"teacher_variant"` // that variant
+	Student        string  `json:"student"`         // the student's architecture: preset or spec
+	Init           string  `json:"init,omitempty"`  // the checkpoint it started from; empty: random
+	Images         int     `json:"images"`          // trained on
+	HeldOut        int     `json:"held_out"`        // never trained on
+	Steps          int     `json:"steps"`
+	CosineAfter    float64 `json:"cosine_after"` // held-out mean cosine to the teacher
 }
 
 // Open reads a bundle's configs and finds its variants. It does not load models.

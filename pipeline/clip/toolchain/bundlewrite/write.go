@@ -7,6 +7,7 @@ package bundlewrite
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -26,6 +27,12 @@ type Options struct {
 	// return (graph.Options.PatchLayers); nil means the architecture's
 	// default memory layers. Recorded in the provenance.
 	PatchLayers []int
+	// TextFrom, when set, is a bundle whose text models are copied as they
+	// are, variant by variant, instead of built from the weights: a
+	// distilled student keeps its teacher's text tower exactly. A variant
+	// whose text model TextFrom lacks gets its fp32 one (the text tower
+	// runs at warm-up only, into the prompt cache).
+	TextFrom string
 	// Replace allows overwriting an existing bundle directory.
 	Replace bool
 	// Provenance is recorded in the bundle's linesight.json.
@@ -40,7 +47,11 @@ type Options struct {
 // a sibling directory first and renames it into place, so a failed or
 // interrupted write never leaves a half bundle at dir.
 func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer, pre preprocess.Params, opts Options) (err error) {
-	for _, t := range []arch.Tower{arch.Vision, arch.Text} {
+	towers := []arch.Tower{arch.Vision, arch.Text}
+	if opts.TextFrom != "" {
+		towers = towers[:1]
+	}
+	for _, t := range towers {
 		if err := w.Check(cfg, t); err != nil {
 			return fmt.Errorf("write model bundle: %w", err)
 		}
@@ -95,6 +106,17 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 	for _, v := range variants {
 		for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
 			name := bundle.ModelFile(tower, v.Suffix())
+			if tower == arch.Text && opts.TextFrom != "" {
+				from := filepath.Join(opts.TextFrom, bundle.ModelDir, name)
+				if _, err := os.Stat(from); err != nil {
+					from = filepath.Join(opts.TextFrom, bundle.ModelDir, bundle.ModelFile(arch.Text, ""))
+				}
+				if err := copyModel(from, filepath.Join(tmp, bundle.ModelDir, name)); err != nil {
+					return fmt.Errorf("write model bundle: the text model of variant %s: %w", v, err)
+				}
+				progress("copy "+filepath.Base(from)+" as "+name, 1, 1)
+				continue
+			}
 			m, err := graph.Build(cfg, w, tower, graph.Options{
 				Variant:     v,
 				PatchLayers: provenance.PatchLayers,
@@ -123,4 +145,33 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	return nil
+}
+
+// copyModel copies a model file and its external data file, when it has
+// one.
+func copyModel(from, to string) error {
+	if err := copyFile(from, to); err != nil {
+		return err
+	}
+	if _, err := os.Stat(onnxproto.ExternalDataPath(from)); err == nil {
+		return copyFile(onnxproto.ExternalDataPath(from), onnxproto.ExternalDataPath(to))
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/linesight/linesight/internal/testenv"
+	"github.com/linesight/linesight/pipeline/capture/synthetic"
+	"github.com/linesight/linesight/pipeline/clip/bundle"
+)
+
+// A small generated teacher distilled into a smaller student on synthetic
+// line images: the held-out cosine to the teacher rises from the untrained
+// student's to at least 0.9 (measured by LineSight's engine on the written
+// bundle), the student bundle records where it came from, keeps the
+// teacher's text tower, and judges images in the appliance's offline
+// inspector. Random weights: cosine is what is measured, not accuracy.
+func TestDistilSmallTeacherIntoSmallerStudent(t *testing.T) {
+	testenv.RequireORT(t)
+	python := testenv.RequirePython(t, "torch, numpy")
+	teacher := synth(t, 3, "fp32")
+	ds := t.TempDir()
+	if err := synthetic.WriteDataset(ds, 20, 2); err != nil {
+		t.Fatal(err)
+	}
+	classes := filepath.Join(t.TempDir(), "classes.yaml")
+	if err := os.WriteFile(classes, []byte(offlineDefects), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	student := filepath.Join(t.TempDir(), "student")
+	r := mustRun(t, "", "model", "distill", "--teacher", teacher, "--student", "16x1x2/8", "--images", ds,
+		"--epochs", "20", "--out", student, "--variants", "fp32,int8", "--classes", classes, "--threads", "2", "--python", python)
+	var rep struct {
+		CosineBefore     float64  `json:"cosine_before"`
+		CosineAfter      float64  `json:"cosine_after"`
+		VerdictAgreement *float64 `json:"verdict_agreement"`
+		TeacherImgS      float64  `json:"teacher_img_s"`
+		StudentImgS      float64  `json:"student_img_s"`
+		Images           int      `json:"images"`
+		HeldOut          int      `json:"held_out"`
+		Steps            int      `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if rep.CosineAfter < 0.9 || rep.CosineAfter <= rep.CosineBefore {
+		t.Errorf("held-out cosine %.3f after training (%.3f before), want at least 0.9 and a rise", rep.CosineAfter, rep.CosineBefore)
+	}
+	if rep.VerdictAgreement == nil || *rep.VerdictAgreement < 0 || *rep.VerdictAgreement > 1 || rep.Steps == 0 || rep.HeldOut == 0 ||
+		rep.Images+rep.HeldOut < 100 || rep.TeacherImgS <= 0 || rep.StudentImgS <= 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if !strings.Contains(r.stder, "epoch 20:") {
+		t.Errorf("no progress per epoch on stderr:\n%s", r.stder)
+	}
+
+	b, err := bundle.Open(student)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.Provenance.Distilled
+	if d == nil || d.Teacher != teacher || d.TeacherDigest != digest(t, teacher, "fp32") || d.Student != "16x1x2/8" || d.Steps != rep.Steps {
+		t.Errorf("provenance %+v", d)
+	}
+	if v := b.Config.VisionConfig; v.HiddenSize != 16 || v.NumHiddenLayers != 1 || b.Config.ProjectionDim != 16 {
+		t.Errorf("student config %+v, projection %d", v, b.Config.ProjectionDim)
+	}
+	if got := strings.Join(b.Variants(), ","); got != "fp32,int8" {
+		t.Errorf("variants %s", got)
+	}
+	// The teacher's text tower, as it is; its fp32 one where it has no
+	// int8 one.
+	want, _ := os.ReadFile(filepath.Join(teacher, bundle.ModelDir, "text_model.onnx"))
+	for _, name := range []string{"text_model.onnx", "text_model_int8.onnx"} {
+		got, err := os.ReadFile(filepath.Join(student, bundle.ModelDir, name))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s is not the teacher's text model: %v", name, err)
+		}
+	}
+
+	// The student judges images in the appliance's offline inspector.
+	cfg := filepath.Join(t.TempDir(), "linesight.yaml")
+	if err := os.WriteFile(cfg, []byte("line: l1\ndata_dir: data\ndefects: "+classes+"\nmodel: {bundle: "+student+", threads: 1}\ncameras:\n  - id: cam0\n    source: {kind: synthetic}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "", "inspect", "--config", cfg, filepath.Join(ds, synthetic.Washer, "test", "good")).stdout
+	if n := strings.Count(out, `"outcome":`); n != 20 {
+		t.Errorf("%d verdicts from the student for 20 images:\n%s", n, out)
+	}
+}
