@@ -46,6 +46,7 @@ func TestDistilSmallTeacherIntoSmallerStudent(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
+	t.Logf("held-out cosine %.3f -> %.3f, %d steps", rep.CosineBefore, rep.CosineAfter, rep.Steps)
 	if rep.CosineAfter < 0.9 || rep.CosineAfter <= rep.CosineBefore {
 		t.Errorf("held-out cosine %.3f after training (%.3f before), want at least 0.9 and a rise", rep.CosineAfter, rep.CosineBefore)
 	}
