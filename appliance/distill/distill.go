@@ -290,6 +290,7 @@ func runTrainer(ctx context.Context, python, work string, job map[string]any, sa
 		line := sc.Text()
 		if p, ok := strings.CutPrefix(line, "PROGRESS "); ok {
 			var m struct {
+				Device  string  `json:"device"`
 				Stage   string  `json:"stage"`
 				Epoch   int     `json:"epoch"`
 				Cosine  float64 `json:"held_out_cosine"`
@@ -298,7 +299,7 @@ func runTrainer(ctx context.Context, python, work string, job map[string]any, sa
 			}
 			if json.Unmarshal([]byte(p), &m) == nil {
 				if m.Stage == "start" {
-					say(fmt.Sprintf("training: untrained student, held-out cosine %.3f", m.Cosine))
+					say(fmt.Sprintf("training on the %s: untrained student, held-out cosine %.3f", m.Device, m.Cosine))
 				} else {
 					say(fmt.Sprintf("epoch %d: loss %.4f, held-out cosine %.3f (%.0f s)", m.Epoch, m.Loss, m.Cosine, m.Seconds))
 				}

@@ -172,14 +172,14 @@ def augment(x, a, gen):
     return x
 
 
-def mean_cosine(model, pixels, target, idx, batch):
+def mean_cosine(model, pixels, target, idx, batch, device):
     model.eval()
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(idx), batch):
             sel = idx[i:i + batch]
-            out = F.normalize(model(pixels[sel]), dim=-1)
-            total += (out * target[sel]).sum().item()
+            out = F.normalize(model(pixels[sel].to(device)), dim=-1)
+            total += (out * target[sel].to(device)).sum().item()
     return total / max(1, len(idx))
 
 
@@ -197,15 +197,18 @@ def main():
     target = F.normalize(torch.from_numpy(np.fromfile(job["teacher"], dtype="<f4").reshape(n, d)), dim=-1)
     train, held = torch.tensor(job["train"]), torch.tensor(job["held_out"])
 
+    # A CUDA box trains on its GPU; everything else on the CPU.
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     model = Student(job["config"], d)
     state = read_safetensors(job["init"])
     missing = set(dict(model.named_parameters())) - set(state)
     if missing:
         raise SystemExit(f"{job['init']}: no {sorted(missing)[:3]}")
     model.load_state_dict({k: v for k, v in state.items() if k in dict(model.named_parameters())}, strict=False)
+    model.to(device)
 
-    before = mean_cosine(model, pixels, target, held, 64)
-    progress(stage="start", held_out_cosine=before)
+    before = mean_cosine(model, pixels, target, held, 64, device)
+    progress(stage="start", held_out_cosine=before, device=device)
     opt = torch.optim.AdamW(model.parameters(), lr=job.get("lr", 1e-3), weight_decay=0.01)
     epochs, minutes, batch = job.get("epochs", 0), job.get("minutes", 0), job.get("batch", 32)
     steps_per_epoch = max(1, math.ceil(len(train) / batch))
@@ -221,9 +224,9 @@ def main():
         order = train[torch.randperm(len(train), generator=gen)]
         for i in range(0, len(order), batch):
             sel = order[i:i + batch]
-            x = augment(pixels[sel], job.get("augment", {}), gen)
+            x = augment(pixels[sel], job.get("augment", {}), gen).to(device)
             out = F.normalize(model(x), dim=-1)
-            loss = (1 - (out * target[sel]).sum(dim=-1)).mean()
+            loss = (1 - (out * target[sel].to(device)).sum(dim=-1)).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -231,10 +234,10 @@ def main():
                 sched.step()
             step += 1
         epoch += 1
-        cos = mean_cosine(model, pixels, target, held, 64)
+        cos = mean_cosine(model, pixels, target, held, 64, device)
         progress(stage="epoch", epoch=epoch, steps=step, loss=loss.item(), held_out_cosine=cos,
                  seconds=round(time.time() - start, 1))
-    after = mean_cosine(model, pixels, target, held, 64)
+    after = mean_cosine(model, pixels, target, held, 64, device)
     write_safetensors(job["out"], {k: v for k, v in model.state_dict().items()})
     print("RESULT " + json.dumps({"cosine_before": before, "cosine_after": after, "steps": step,
                                   "epochs": epoch, "seconds": round(time.time() - start, 1)}), flush=True)
