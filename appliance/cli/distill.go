@@ -24,6 +24,7 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	teacher := fs.String("teacher", "", "the teacher's model bundle")
 	teacherVariant := fs.String("teacher-variant", "fp32", "the teacher's variant whose embeddings the student learns")
 	student := fs.String("student", "", "the student: a preset (vit-b-16, vit-b-32, ...) or WIDTHxLAYERSxHEADS/PATCH, e.g. 256x6x4/16")
+	pruneRatio := fs.Float64("prune", 0, "instead of --student: the teacher's own vision tower with this share of every MLP's hidden units cut (the least important), recovered by training")
 	initFrom := fs.String("init", "", "a Hugging Face CLIP checkpoint to start the student's vision tower from (where shapes fit); default: random")
 	images := fs.String("images", "", "a folder of images (.png, .jpg, .bmp, searched recursively)")
 	journalDir := fs.String("journal", "", "a data directory whose journal's stored images are used too")
@@ -43,8 +44,12 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	switch {
-	case *teacher == "" || *student == "" || *out == "":
-		return fmt.Errorf("model distill: need --teacher DIR, --student SPEC and --out DIR")
+	case *teacher == "" || *out == "":
+		return fmt.Errorf("model distill: need --teacher DIR and --out DIR")
+	case (*student == "") == (*pruneRatio == 0):
+		return fmt.Errorf("model distill: give one of --student SPEC and --prune RATIO")
+	case *pruneRatio < 0 || *pruneRatio >= 1:
+		return fmt.Errorf("model distill: --prune %g: give a share above 0 and below 1", *pruneRatio)
 	case *images == "" && *journalDir == "":
 		return fmt.Errorf("model distill: need --images DIR and/or --journal DATA_DIR")
 	case (*epochs > 0) == (*minutes > 0):
@@ -69,7 +74,7 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		files = append(files, more...)
 	}
-	o := distill.Options{Teacher: *teacher, TeacherVariant: *teacherVariant, Student: *student, Init: *initFrom,
+	o := distill.Options{Teacher: *teacher, TeacherVariant: *teacherVariant, Student: *student, Prune: *pruneRatio, Init: *initFrom,
 		Images: files, HeldOut: *heldOut, Out: *out, Variants: vs, Epochs: *epochs, Minutes: *minutes,
 		Batch: *batch, LR: *lr, Seed: *seed, Threads: *threads, Python: *python,
 		Progress: func(s string) { fmt.Fprintln(stdio.Err, s) }}

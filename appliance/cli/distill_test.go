@@ -92,3 +92,48 @@ func TestDistilSmallTeacherIntoSmallerStudent(t *testing.T) {
 		t.Errorf("%d verdicts from the student for 20 images:\n%s", n, out)
 	}
 }
+
+// --prune makes the student the teacher's own tower with half of every
+// MLP's hidden units cut, starting from the teacher's weights read back
+// from its bundle: the cut costs some cosine, training recovers it.
+func TestPruneAndRecover(t *testing.T) {
+	testenv.RequireORT(t)
+	python := testenv.RequirePython(t, "torch, numpy")
+	teacher := synth(t, 3, "fp32")
+	ds := t.TempDir()
+	if err := synthetic.WriteDataset(ds, 10, 2); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "pruned")
+	r := mustRun(t, "", "model", "distill", "--teacher", teacher, "--prune", "0.5", "--images", ds,
+		"--epochs", "8", "--out", out, "--variants", "fp32", "--threads", "2", "--python", python)
+	var rep struct {
+		CosineBefore float64 `json:"cosine_before"`
+		CosineAfter  float64 `json:"cosine_after"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	t.Logf("held-out cosine %.3f pruned, %.3f recovered", rep.CosineBefore, rep.CosineAfter)
+	if rep.CosineBefore >= 0.9999 || rep.CosineAfter < 0.9 || rep.CosineAfter <= rep.CosineBefore {
+		t.Errorf("cosine %.4f pruned, %.4f after: want a loss from the cut and a recovery to at least 0.9", rep.CosineBefore, rep.CosineAfter)
+	}
+	b, err := bundle.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := bundle.Open(teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, full := b.Config.VisionConfig.IntermediateSize, tb.Config.VisionConfig.IntermediateSize; got != full/2 ||
+		b.Config.VisionConfig.HiddenSize != tb.Config.VisionConfig.HiddenSize || b.Config.VisionConfig.NumHiddenLayers != tb.Config.VisionConfig.NumHiddenLayers {
+		t.Errorf("pruned vision config %+v, teacher's %+v", b.Config.VisionConfig, tb.Config.VisionConfig)
+	}
+	if d := b.Provenance.Distilled; d == nil || !strings.Contains(d.Student, "pruned 0.50") {
+		t.Errorf("provenance %+v", d)
+	}
+	if r := run(t, "", "model", "distill", "--teacher", teacher, "--prune", "0.5", "--student", "vit-b-32", "--images", ds, "--epochs", "1", "--out", out+"2"); r.code == 0 {
+		t.Error("--prune and --student together accepted")
+	}
+}

@@ -29,8 +29,10 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
+	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/prune"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/safetensors"
 )
 
@@ -44,6 +46,10 @@ type Options struct {
 	// Student is a preset (vit-b-16, vit-b-32, ...) or WIDTHxLAYERSxHEADS/PATCH
 	// (e.g. 256x6x4/16); its image size is the teacher's.
 	Student string
+	// Prune, instead of Student, makes the student the teacher's own vision
+	// tower with this share of every MLP's hidden units cut (prune.MLP),
+	// starting from the teacher's weights: training recovers the cut.
+	Prune float64
 	// Init is a Hugging Face CLIP checkpoint directory whose vision
 	// weights start the student where their shapes fit; empty: random.
 	Init     string
@@ -141,7 +147,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("distill: teacher: %w", err)
 	}
 	defer teacher.Close()
-	cfg, err := StudentConfig(teacher.Bundle.Config, o.Student)
+	cfg, init, err := student(o, teacher.Bundle.Config)
 	if err != nil {
 		return Report{}, err
 	}
@@ -176,10 +182,6 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, fmt.Errorf("distill: %w", err)
 	}
 	defer os.RemoveAll(work)
-	init, err := initialWeights(cfg, o.Init, o.Seed)
-	if err != nil {
-		return Report{}, err
-	}
 	if err := safetensors.Write(filepath.Join(work, "init.safetensors"), init, "F32", nil); err != nil {
 		return Report{}, fmt.Errorf("distill: %w", err)
 	}
@@ -224,7 +226,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	err = bundlewrite.Write(o.Out, cfg, w, tok, teacher.Bundle.Preprocess, bundlewrite.Options{
 		Variants: o.Variants, TextFrom: o.Teacher,
 		Provenance: bundle.Provenance{Distilled: &bundle.Distillation{Teacher: o.Teacher, TeacherDigest: digest, TeacherVariant: teacher.Variant,
-			Student: o.Student, Init: o.Init, Images: len(train), HeldOut: len(held), Steps: result.Steps, CosineAfter: result.CosineAfter}},
+			Student: studentName(o), Init: o.Init, Images: len(train), HeldOut: len(held), Steps: result.Steps, CosineAfter: result.CosineAfter}},
 	})
 	if err != nil {
 		return Report{}, fmt.Errorf("distill: %w", err)
@@ -253,6 +255,37 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	rep.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
 	return rep, nil
+}
+
+// student is the student's architecture and starting vision weights: the
+// teacher's own tower pruned (Prune), or the spec's, random or from a
+// checkpoint.
+func student(o Options, teacher arch.Config) (arch.Config, map[string]*arch.Tensor, error) {
+	if o.Prune > 0 {
+		m, err := onnxproto.Load(filepath.Join(o.Teacher, bundle.ModelDir, bundle.ModelFile(arch.Vision, "")))
+		if err != nil {
+			return arch.Config{}, nil, fmt.Errorf("distill: --prune needs the teacher's fp32 vision model: %w", err)
+		}
+		w, err := graph.ReadWeights(m, teacher, arch.Vision)
+		if err != nil {
+			return arch.Config{}, nil, fmt.Errorf("distill: --prune: %w", err)
+		}
+		cfg, pw, err := prune.MLP(teacher, w, arch.Vision, o.Prune)
+		if err != nil {
+			return arch.Config{}, nil, fmt.Errorf("distill: %w", err)
+		}
+		init := map[string]*arch.Tensor{}
+		for _, p := range cfg.Params(arch.Vision) {
+			init[p.Name] = pw[p.Name]
+		}
+		return cfg, init, nil
+	}
+	cfg, err := StudentConfig(teacher, o.Student)
+	if err != nil {
+		return arch.Config{}, nil, err
+	}
+	init, err := initialWeights(cfg, o.Init, o.Seed)
+	return cfg, init, err
 }
 
 // trainResult is the trainer's last line.
@@ -478,4 +511,12 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// studentName says what the student is, for its provenance.
+func studentName(o Options) string {
+	if o.Prune > 0 {
+		return fmt.Sprintf("the teacher, MLPs pruned %.2f", o.Prune)
+	}
+	return o.Student
 }

@@ -1,0 +1,61 @@
+package prune
+
+import (
+	"math"
+	"testing"
+
+	"github.com/linesight/linesight/pipeline/clip/arch"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/reference"
+)
+
+// Units that write nothing (a zero fc2 column) are the ones pruned, and
+// with them gone the tower gives the same embedding: the cut is exact where
+// it should be. The pruned config and shapes are a plain, smaller tower.
+func TestMLPDropsTheUnitsThatMatterLeast(t *testing.T) {
+	cfg, _ := arch.Preset("tiny")
+	w := arch.RandomWeights(cfg, 2)
+	size := cfg.VisionConfig.IntermediateSize
+	for l := range cfg.VisionConfig.NumHiddenLayers {
+		fc2 := w[fmtName(l, "fc2.weight")]
+		width := fc2.Shape[0]
+		for u := 0; u < size; u += 2 { // every other unit writes nothing
+			for r := range width {
+				fc2.Data[r*size+u] = 0
+			}
+		}
+	}
+	pcfg, pw, err := MLP(cfg, w, arch.Vision, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pcfg.VisionConfig.IntermediateSize != size/2 || pcfg.TextConfig != cfg.TextConfig {
+		t.Fatalf("pruned config %+v", pcfg.VisionConfig)
+	}
+	if got := pw[fmtName(0, "fc1.weight")].Shape; got[0] != size/2 {
+		t.Fatalf("fc1 shape %v", got)
+	}
+	pixels := make([]float32, 3*cfg.VisionConfig.ImageSize*cfg.VisionConfig.ImageSize)
+	for i := range pixels {
+		pixels[i] = float32(math.Sin(float64(i)))
+	}
+	full, err := reference.Vision(cfg, w, pixels, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := reference.Vision(pcfg, pw, pixels, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full.Embeds {
+		if math.Abs(full.Embeds[i]-cut.Embeds[i]) > 1e-5 {
+			t.Fatalf("embedding %d: %g pruned, %g full: the units cut were not the silent ones", i, cut.Embeds[i], full.Embeds[i])
+		}
+	}
+	if _, _, err := MLP(cfg, w, arch.Vision, 1); err == nil {
+		t.Error("ratio 1 accepted")
+	}
+}
+
+func fmtName(layer int, p string) string {
+	return "vision_model.encoder.layers." + string(rune('0'+layer)) + ".mlp." + p
+}
