@@ -130,6 +130,18 @@ func TestWriterCatchesUpTheLastShift(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, list[0].HTML)); err != nil {
 		t.Errorf("no page beside the JSON: %v", err)
 	}
+	// A box that saw nothing of the last shift writes no report for it.
+	empty, err := journal.Open(journal.Options{Dir: t.TempDir(), FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	fresh := &Writer{Dir: filepath.Join(t.TempDir(), Folder), Source: empty, Line: "line1", Starts: threeShifts, Now: func() time.Time { return now },
+		Publish: func(Report, []byte) { t.Error("a report of a shift with no parts and no alarms") }}
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	fresh.Run(ctx)
+
 	// A second start finds it there and writes nothing new.
 	w.Publish = func(Report, []byte) { t.Error("the report was written again") }
 	ctx, cancel = context.WithCancel(context.Background())

@@ -48,7 +48,10 @@ func (w *Writer) Run(ctx context.Context) {
 	start, _ := Bounds(w.Now(), w.Starts)
 	prev, _ := Bounds(start.Add(-time.Minute), w.Starts)
 	if _, err := os.Stat(filepath.Join(w.Dir, Name(prev)+".json")); errors.Is(err, os.ErrNotExist) {
-		w.write(prev, start)
+		// A shift the appliance saw nothing of (a new box) gets no report.
+		if r, err := Build(w.Source, w.Line, prev, start, w.Now()); err == nil && (r.Total.Total > 0 || len(r.Alarms) > 0) {
+			w.write(prev, start)
+		}
 	}
 	for {
 		start, end := Bounds(w.Now(), w.Starts)
