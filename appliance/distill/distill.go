@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +29,8 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
-	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
+	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/prune"
@@ -381,23 +382,11 @@ func initialWeights(cfg arch.Config, checkpoint string, seed uint64) (map[string
 		return nil, fmt.Errorf("distill: --init: %w", err)
 	}
 	for _, p := range cfg.Params(arch.Vision) {
-		if t := w[p.Name]; t != nil && sameShape(t.Shape, p.Shape) {
+		if t := w[p.Name]; t != nil && slices.Equal(t.Shape, p.Shape) {
 			out[p.Name] = t
 		}
 	}
 	return out, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // split holds out every k-th image (k from the fraction), at least one.
