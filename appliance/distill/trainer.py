@@ -190,7 +190,7 @@ def progress(**kw):
 def main():
     job = json.load(open(sys.argv[1]))
     torch.manual_seed(job.get("seed", 1))
-    torch.set_num_threads(max(1, job.get("threads", os.cpu_count() or 1)))
+    torch.set_num_threads(job.get("threads") or os.cpu_count() or 1)  # 0: every core
     gen = torch.Generator().manual_seed(job.get("seed", 1))
     n, s, d = job["count"], job["size"], job["projection_dim"]
     pixels = torch.from_numpy(np.fromfile(job["pixels"], dtype="<f4").reshape(n, 3, s, s))
