@@ -12,13 +12,18 @@ import (
 	"github.com/linesight/linesight/defects"
 )
 
-// Two recipes: B judges every class at threshold 1, so nothing reaches a
-// threshold and every part is UNCERTAIN; A is the file's own thresholds.
-const recipesYAML = `
+// Two recipes: A judges with the file's set, B maps the cameras to a set
+// of other classes (bent, chipped), so every verdict shows which judged it.
+const recipesYAML = `  others:
+    uncertain: reject
+    good: {name: fine, states: [flawless], threshold: 0.5}
+    defects:
+      - {name: bent, states: [bent], threshold: 0.5}
+      - {name: chipped, states: [chipped], threshold: 0.5}
 recipes:
   - name: widget-a
   - name: widget-b
-    thresholds: {parts: {good: 1, scratch: 1, dent: 1}}
+    cameras: {default: others}
 `
 
 type auditLog struct {
@@ -44,7 +49,8 @@ func (l *auditLog) all() []string {
 // audited, survives a restart, and an unknown recipe changes nothing.
 func TestRecipeChangeTakesEffectBetweenBatches(t *testing.T) {
 	cfgPath, classes := writeConfig(t, 0)
-	if err := os.WriteFile(classes, []byte(fmt.Sprintf(classesYAML, 0.1, 0.1, 0.1)+recipesYAML), 0o644); err != nil {
+	file := strings.Replace(fmt.Sprintf(classesYAML, 0.1, 0.1, 0.1), "cameras:\n", recipesYAML+"cameras:\n", 1)
+	if err := os.WriteFile(classes, []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a, sink, cancel, done := startApp(t, cfgPath)
@@ -79,8 +85,14 @@ func TestRecipeChangeTakesEffectBetweenBatches(t *testing.T) {
 		if v.Recipe != want {
 			t.Fatalf("verdict %d (camera %s seq %d) has recipe %q, want %q: the recipes interleave", i, v.Camera, v.Seq, v.Recipe, want)
 		}
-		if want == "widget-b" && v.Outcome != defects.Uncertain {
-			t.Errorf("verdict %d under widget-b is %s: its thresholds of 1 allow only UNCERTAIN", i, v.Outcome)
+		classes := []string{"good", "scratch", "dent"}
+		if want == "widget-b" {
+			classes = []string{"fine", "bent", "chipped"}
+		}
+		for k, s := range v.Scores {
+			if s.Class != classes[k] {
+				t.Fatalf("verdict %d under %s scored class %q, want %v", i, want, s.Class, classes)
+			}
 		}
 	}
 	if got := a.Status().Recipe; got != "widget-b" {

@@ -11,12 +11,17 @@ import (
 )
 
 // recipeDefects are the offline classes with two recipes: widget-b judges
-// every class at 1, so its parts are UNCERTAIN.
-const recipeDefects = offlineDefects + `recipes:
+// with a set of other classes (bent), so a verdict shows which judged it.
+var recipeDefects = strings.Replace(offlineDefects, "cameras:\n", `  others:
+    good: {name: fine, prompts: ["a photo of a fine part"], threshold: 0.5}
+    defects:
+      - {name: bent, prompts: ["a photo of a bent part"], threshold: 0.5}
+recipes:
   - name: widget-a
   - name: widget-b
-    thresholds: {parts: {good: 1, scratch: 1, dent: 1}}
-`
+    cameras: {default: others}
+cameras:
+`, 1)
 
 // The line changes product from the PLC (MQTT) and from the command line:
 // each change takes effect for the next part, shows in the status, and is
@@ -41,8 +46,8 @@ func TestRecipeChangesFromThePLCAndTheCommandLine(t *testing.T) {
 	msgs.wait(t, "linesight/l1/status", `"recipe":"widget-b"`)
 	plc.Publish("linesight/l1/cam0/trigger", 1, false, `{"part_id":"P-2"}`).Wait()
 	v := msgs.wait(t, "linesight/l1/cam0/verdict", `"P-2"`)
-	if !strings.Contains(v, `"recipe":"widget-b"`) || !strings.Contains(v, `"outcome":"UNCERTAIN"`) {
-		t.Errorf("P-2 after the PLC's change to widget-b (thresholds 1): %s", v)
+	if !strings.Contains(v, `"recipe":"widget-b"`) || !strings.Contains(v, `"class":"bent"`) {
+		t.Errorf("P-2 after the PLC's change to widget-b (the set of fine and bent): %s", v)
 	}
 
 	out := mustRun(t, "", "recipe", "--config", cfg, "widget-a").stdout
