@@ -74,7 +74,11 @@ func (j *Journal) AddAlarmEvent(e AlarmEvent) error {
 func (j *Journal) AlarmEvents(from, to time.Time, limit int) ([]AlarmEvent, error) {
 	out := []AlarmEvent{}
 	err := j.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAlarmEvents).Cursor()
+		b := tx.Bucket(bucketAlarmEvents)
+		if b == nil { // a file no appliance of this version has opened yet (read-only)
+			return nil
+		}
+		c := b.Cursor()
 		var k, v []byte
 		if to.IsZero() {
 			k, v = c.Last()

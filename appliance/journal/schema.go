@@ -15,8 +15,11 @@ import (
 // SchemaVersion is the layout this package writes. Version 0 is the
 // pre-release layout: a single "verdicts" bucket of JSON verdicts keyed by
 // id, with no indexes, aggregates, embeddings or outbox. Version 2 adds the
-// anomaly_maps bucket, version 3 the alarm_events bucket.
-const SchemaVersion = 3
+// anomaly_maps bucket. Buckets that only add (alarm_events) keep the
+// version: every open creates the buckets it lacks, and a linesight that
+// does not know one ignores it, so a box rolled back to its previous
+// firmware still opens the journal the new one wrote.
+const SchemaVersion = 2
 
 // Buckets of schema version 1. Every key that holds an id or a time is
 // big-endian, so bbolt's byte order is numeric order.
@@ -32,7 +35,7 @@ var (
 	bucketAggHour    = []byte("agg_hour")   // unix hour start s + camera 0x00 class -> counts
 	// Since version 2: id -> anomaly_map JSON, for records with one.
 	bucketAnomalyMaps = []byte("anomaly_maps")
-	// Since version 3: at ns + sequence -> AlarmEvent JSON.
+	// Added within version 2: at ns + sequence -> AlarmEvent JSON.
 	bucketAlarmEvents = []byte("alarm_events")
 
 	bucketV0Verdicts = []byte("verdicts")
@@ -99,9 +102,9 @@ func prepareSchema(tx *bolt.Tx, path string) (migrated bool, err error) {
 			return false, fmt.Errorf("migrate %s from schema 0: %w", path, err)
 		}
 		migrated = true
-	case 1, 2:
-		// Versions 2 and 3 only add buckets, made above: the anomaly_maps
-		// (records of version 1 have no maps) and the alarm events.
+	case 1:
+		// Version 2 only adds the anomaly_maps bucket, made above: the
+		// records of version 1 have no maps.
 		migrated = true
 	}
 	return migrated, tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(SchemaVersion)))
