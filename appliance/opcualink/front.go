@@ -36,8 +36,13 @@ func newFront(ln net.Listener, backend string, max int, timeout time.Duration, l
 	return &front{ln: ln, backend: backend, sem: make(chan struct{}, max), timeout: timeout, log: log, open: map[net.Conn]bool{}}
 }
 
+// start serves on its own goroutine until stop.
+func (f *front) start() {
+	f.wg.Add(1) // before stop can wait
+	go f.serve()
+}
+
 func (f *front) serve() {
-	f.wg.Add(1)
 	defer f.wg.Done()
 	for {
 		c, err := f.ln.Accept()

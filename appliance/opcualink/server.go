@@ -103,7 +103,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.srv = srv
 	s.build()
 	s.front = newFront(ln, backend, s.o.MaxConnections, s.o.HandshakeTimeout, s.o.Log)
-	go s.front.serve()
+	s.front.start()
 	s.o.Log.Info("opcua server listening", "endpoint", s.endpoint, "namespace", NamespaceURI(s.o.Line), "methods", s.o.Methods)
 	return nil
 }
