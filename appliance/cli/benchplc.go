@@ -2,15 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gopcua/opcua"
@@ -34,23 +30,11 @@ const pollRate = 10 // reads a second, per client
 
 func startPLCLoad(ctx context.Context, a *app.App, line string, log *slog.Logger) (*plcLoad, error) {
 	quiet := slog.New(slog.DiscardHandler)
-	var mb *modbuslink.Server
-	var mbAddr string
-	for range 20 { // the library binds its own port: try free ones
-		mbAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(40000)))
-		mb = modbuslink.New(modbuslink.Options{Listen: mbAddr, Log: quiet}, a.Board(), a)
-		err := mb.Start()
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			return nil, err
-		}
-		mb = nil
+	mb, mbPort, err := modbuslink.StartLoopback(modbuslink.Options{Log: quiet}, a.Board(), a)
+	if err != nil {
+		return nil, err
 	}
-	if mb == nil {
-		return nil, errors.New("bench: no free port for the Modbus server")
-	}
+	mbAddr := net.JoinHostPort("127.0.0.1", mbPort)
 	ua := opcualink.New(opcualink.Options{Listen: "127.0.0.1:0", Line: line, Log: quiet}, a.Board(), a)
 	if err := ua.Start(ctx); err != nil {
 		mb.Stop()

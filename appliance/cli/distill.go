@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/linesight/linesight/appliance/distill"
 	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/offline"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/internal/ortlib"
 	"github.com/linesight/linesight/pipeline/clip/engine"
@@ -26,7 +25,7 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	student := fs.String("student", "", "the student: a preset (vit-b-16, vit-b-32, ...) or WIDTHxLAYERSxHEADS/PATCH, e.g. 256x6x4/16")
 	pruneRatio := fs.Float64("prune", 0, "instead of --student: the teacher's own vision tower with this share of every MLP's hidden units cut (the least important), recovered by training")
 	initFrom := fs.String("init", "", "a Hugging Face CLIP checkpoint to start the student's vision tower from (where shapes fit); default: random")
-	images := fs.String("images", "", "a folder of images (.png, .jpg, .bmp, searched recursively)")
+	images := fs.String("images", "", "a folder of images (.png, .jpg, .jpeg, .gif, searched recursively, as inspect does)")
 	journalDir := fs.String("journal", "", "a data directory whose journal's stored images are used too")
 	epochs := fs.Int("epochs", 0, "passes over the training images")
 	minutes := fs.Float64("minutes", 0, "or: train for this long")
@@ -63,12 +62,12 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	var files []string
 	if *images != "" {
-		if files, err = imageFiles(*images); err != nil {
+		if files, err = distillImages(*images); err != nil {
 			return err
 		}
 	}
 	if *journalDir != "" {
-		more, err := imageFiles(filepath.Join(*journalDir, journal.ImagesDir))
+		more, err := distillImages(filepath.Join(*journalDir, journal.ImagesDir))
 		if err != nil {
 			return err
 		}
@@ -96,24 +95,18 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	return enc.Encode(rep)
 }
 
-// imageFiles lists the images below dir, in name order.
-func imageFiles(dir string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".png", ".jpg", ".jpeg", ".bmp":
-			if !d.IsDir() && !strings.Contains(filepath.Base(path), "_mask") {
-				out = append(out, path)
-			}
-		}
-		return nil
-	})
+// distillImages lists the images below dir by the offline inspector's
+// rule (offline.ImageFiles), without a dataset's ground-truth masks.
+func distillImages(dir string) ([]string, error) {
+	all, err := offline.ImageFiles([]string{dir})
 	if err != nil {
-		return nil, fmt.Errorf("model distill: images: %w", err)
+		return nil, fmt.Errorf("model distill: %w", err)
 	}
-	sort.Strings(out)
+	out := all[:0]
+	for _, p := range all {
+		if !strings.HasSuffix(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), "_mask") {
+			out = append(out, p)
+		}
+	}
 	return out, nil
 }

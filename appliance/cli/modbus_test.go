@@ -3,47 +3,16 @@ package cli
 import (
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/linesight/linesight/appliance/modbuslink"
+	"github.com/linesight/linesight/appliance/modbuslink/mbpolltest"
 	"github.com/linesight/linesight/internal/testenv"
 )
-
-var mbpollLine = regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`)
-
-// mbpollRead reads n registers of type typ (3 input, 4 holding) at addr
-// (0-based) with Debian's mbpoll.
-func mbpollRead(t *testing.T, port, typ string, addr, n int) []int {
-	t.Helper()
-	out, err := exec.Command(testenv.RequireMbpoll(t), "-m", "tcp", "-0", "-1", "-o", "2", "-p", port,
-		"-t", typ, "-r", strconv.Itoa(addr), "-c", strconv.Itoa(n), "127.0.0.1").CombinedOutput()
-	if err != nil {
-		t.Fatalf("mbpoll: %v\n%s", err, out)
-	}
-	vals := make([]int, n)
-	for _, m := range mbpollLine.FindAllStringSubmatch(string(out), -1) {
-		a, _ := strconv.Atoi(m[1])
-		v, _ := strconv.Atoi(m[2])
-		if a >= addr && a < addr+n {
-			vals[a-addr] = v
-		}
-	}
-	return vals
-}
-
-func mbpollWrite(t *testing.T, port, typ string, addr int, values ...string) {
-	t.Helper()
-	args := append([]string{"-m", "tcp", "-0", "-1", "-o", "2", "-p", port, "-t", typ, "-r", strconv.Itoa(addr), "127.0.0.1"}, values...)
-	if out, err := exec.Command(testenv.RequireMbpoll(t), args...).CombinedOutput(); err != nil {
-		t.Fatalf("mbpoll write: %v\n%s", err, out)
-	}
-}
 
 // The appliance on the synthetic line, with its Modbus server, driven by
 // mbpoll as a PLC would: write a part id, pulse the trigger coil, see the
@@ -78,23 +47,23 @@ func TestModbusPLCAgainstTheAppliance(t *testing.T) {
 	}
 	base := modbuslink.CameraBase
 	// "K-1" into cam0's part-id registers, then the coil.
-	mbpollWrite(t, port, "4", base+modbuslink.HoldPartID, strconv.Itoa(int('K')<<8|int('-')), strconv.Itoa(int('1')<<8))
-	mbpollWrite(t, port, "0", 0, "1")
+	mbpolltest.Write(t, port, "4", base+modbuslink.HoldPartID, strconv.Itoa(int('K')<<8|int('-')), strconv.Itoa(int('1')<<8))
+	mbpolltest.Write(t, port, "0", 0, "1")
 	testenv.WaitFor(t, "the triggered verdict in cam0's registers", func() bool {
-		return mbpollRead(t, port, "3", base+modbuslink.InCount, 2)[1] == 1
+		return mbpolltest.Read(t, port, "3", base+modbuslink.InCount, 2)[1] == 1
 	})
-	regs := mbpollRead(t, port, "3", base, 22)
+	regs := mbpolltest.Read(t, port, "3", base, 22)
 	if regs[modbuslink.InOutcome] == 0 || regs[modbuslink.InTrigger] != int(modbuslink.TriggerAccepted) ||
 		regs[modbuslink.InPartID] != int('K')<<8|int('-') || regs[modbuslink.InPartID+1] != int('1')<<8 {
 		t.Errorf("cam0 registers after the trigger: %v", regs)
 	}
-	if g := mbpollRead(t, port, "3", 0, 3); g[modbuslink.InState] != 1 {
+	if g := mbpolltest.Read(t, port, "3", 0, 3); g[modbuslink.InState] != 1 {
 		t.Errorf("state register %d, want 1 (ready)", g[modbuslink.InState])
 	}
 
-	mbpollWrite(t, port, "4", modbuslink.HoldRecipe, "1")
+	mbpolltest.Write(t, port, "4", modbuslink.HoldRecipe, "1")
 	testenv.WaitFor(t, "recipe widget-b active", func() bool {
-		return mbpollRead(t, port, "3", modbuslink.InRecipe, 1)[0] == 1
+		return mbpolltest.Read(t, port, "3", modbuslink.InRecipe, 1)[0] == 1
 	})
 	a.stop(t)
 	if got := auditedRecipeChanges(t, a.Dir); !slices.Equal(got, []string{"modbus: widget-a -> widget-b"}) {

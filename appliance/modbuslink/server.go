@@ -2,12 +2,17 @@ package modbuslink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/simonvetter/modbus"
@@ -283,4 +288,24 @@ type slogWriter struct{ log *slog.Logger }
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.log.Debug("modbus", "msg", string(p))
 	return len(p), nil
+}
+
+// StartLoopback starts a server on a free loopback port and returns it
+// with the port, for the bench and the tests. The library binds its own
+// listener, so the port cannot be handed over: random high ports are tried
+// until one binds (a port in use fails at the bind, never later).
+func StartLoopback(o Options, board *plc.Board, line plc.Line) (*Server, string, error) {
+	for range 50 {
+		port := strconv.Itoa(20000 + rand.IntN(40000))
+		o.Listen = net.JoinHostPort("127.0.0.1", port)
+		s := New(o, board, line)
+		err := s.Start()
+		if err == nil {
+			return s, port, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, "", err
+		}
+	}
+	return nil, "", errors.New("modbus: no free loopback port in 50 tries")
 }

@@ -4,10 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linesight/linesight/appliance/modbuslink/mbpolltest"
 	"github.com/linesight/linesight/appliance/plc"
 	"github.com/linesight/linesight/appliance/plc/plctest"
 	"github.com/linesight/linesight/appliance/processalarm"
@@ -22,63 +20,21 @@ import (
 	"github.com/linesight/linesight/internal/testenv"
 )
 
-// startServer serves on a loopback port: it tries random high ports until
-// one binds (the library binds its own listener, so the port cannot be
-// handed over; a port in use is an error at bind, never a race later).
+// startServer serves on a free loopback port.
 func startServer(t *testing.T, o Options, board *plc.Board, line plc.Line) (*Server, string) {
 	t.Helper()
 	o.Log = slog.New(slog.DiscardHandler)
-	for range 50 {
-		port := 20000 + rand.IntN(30000)
-		o.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		s := New(o, board, line)
-		err := s.Start()
-		if err == nil {
-			t.Cleanup(s.Stop)
-			return s, strconv.Itoa(port)
-		}
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			t.Fatal(err)
-		}
-	}
-	t.Fatal("no free loopback port in 50 tries")
-	return nil, ""
-}
-
-var mbpollValue = regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`)
-
-// mbpoll runs Debian's mbpoll against the server (0-based addresses) and
-// returns the values it read, by address.
-func mbpoll(t *testing.T, port string, args ...string) map[int]int {
-	t.Helper()
-	bin := testenv.RequireMbpoll(t)
-	full := append([]string{"-m", "tcp", "-a", "1", "-0", "-1", "-o", "2", "-p", port}, args...)
-	out, err := exec.Command(bin, full...).CombinedOutput()
+	s, port, err := StartLoopback(o, board, line)
 	if err != nil {
-		t.Fatalf("mbpoll %s: %v\n%s", strings.Join(full, " "), err, out)
+		t.Fatal(err)
 	}
-	got := map[int]int{}
-	for _, m := range mbpollValue.FindAllStringSubmatch(string(out), -1) {
-		addr, _ := strconv.Atoi(m[1])
-		v, _ := strconv.Atoi(m[2])
-		got[addr] = v
-	}
-	return got
+	t.Cleanup(s.Stop)
+	return s, port
 }
 
-// read reads n registers of type typ (3 input, 4 holding) from addr.
 func read(t *testing.T, port, typ string, addr, n int) []int {
 	t.Helper()
-	got := mbpoll(t, port, "-t", typ, "-r", strconv.Itoa(addr), "-c", strconv.Itoa(n), "127.0.0.1")
-	out := make([]int, n)
-	for i := range out {
-		v, ok := got[addr+i]
-		if !ok {
-			t.Fatalf("mbpoll did not print register %d", addr+i)
-		}
-		out[i] = v
-	}
-	return out
+	return mbpolltest.Read(t, port, typ, addr, n)
 }
 
 func asciiRegs(s string) []string {
@@ -127,25 +83,25 @@ func TestRegisterMapThroughMbpoll(t *testing.T) {
 
 	// Trigger cam0 with part P-9: part id into its holding registers, then
 	// the coil.
-	mbpoll(t, port, append([]string{"-t", "4", "-r", strconv.Itoa(camBase(0) + HoldPartID), "127.0.0.1"}, asciiRegs("P-9")...)...)
-	mbpoll(t, port, "-t", "0", "-r", "0", "127.0.0.1", "1")
+	mbpolltest.Write(t, port, "4", camBase(0)+HoldPartID, asciiRegs("P-9")...)
+	mbpolltest.Write(t, port, "0", 0, "1")
 	if got := line.Triggered(); !slices.Equal(got, []string{"cam0/P-9"}) {
 		t.Errorf("triggers %v, want cam0/P-9", got)
 	}
 	if r := read(t, port, "3", camBase(0)+InTrigger, 1)[0]; r != int(TriggerAccepted) {
 		t.Errorf("trigger result %d, want accepted", r)
 	}
-	if c := mbpoll(t, port, "-t", "0", "-r", "0", "-c", "2", "127.0.0.1"); c[0] != 0 || c[1] != 0 {
+	if c := read(t, port, "0", 0, 2); c[0] != 0 || c[1] != 0 {
 		t.Errorf("coils read %v after the pulse, want 0: a trigger is an edge", c)
 	}
 	// A pulse without a part id is refused, and says so.
-	mbpoll(t, port, "-t", "0", "-r", "1", "127.0.0.1", "1")
+	mbpolltest.Write(t, port, "0", 1, "1")
 	if r := read(t, port, "3", camBase(1)+InTrigger, 1)[0]; r != int(TriggerNoPartID) {
 		t.Errorf("trigger without a part id: result %d, want %d", r, TriggerNoPartID)
 	}
 
 	// The recipe register: index 1 is widget-b.
-	mbpoll(t, port, "-t", "4", "-r", strconv.Itoa(HoldRecipe), "127.0.0.1", "1")
+	mbpolltest.Write(t, port, "4", HoldRecipe, "1")
 	testenv.WaitFor(t, "the recipe change", func() bool { return line.Recipe() == "widget-b" })
 	testenv.WaitFor(t, "the recipe result", func() bool { return read(t, port, "3", InRecipeResult, 1)[0] == int(RecipeDone) })
 	if by := line.ChangedBy(); !slices.Equal(by, []string{"modbus"}) {
@@ -154,23 +110,23 @@ func TestRegisterMapThroughMbpoll(t *testing.T) {
 	if r := read(t, port, "4", HoldRecipe, 1)[0]; r != 1 {
 		t.Errorf("recipe register reads %d after the change, want 1", r)
 	}
-	mbpoll(t, port, "-t", "4", "-r", strconv.Itoa(HoldRecipe), "127.0.0.1", "7")
+	mbpolltest.Write(t, port, "4", HoldRecipe, "7")
 	testenv.WaitFor(t, "the unknown recipe's result", func() bool { return read(t, port, "3", InRecipeResult, 1)[0] == int(RecipeUnknown) })
 	if line.Recipe() != "widget-b" {
 		t.Errorf("an unknown recipe index changed the recipe to %q", line.Recipe())
 	}
 
 	// Past the map is an illegal address, not zeros.
-	bin := testenv.RequireMbpoll(t)
-	if out, err := exec.Command(bin, "-m", "tcp", "-a", "1", "-0", "-1", "-o", "2", "-p", port, "-t", "3", "-r", strconv.Itoa(camBase(2)), "127.0.0.1").CombinedOutput(); err == nil && !strings.Contains(string(out), "Illegal data address") {
+	if out, err := mbpolltest.Try(t, port, []string{"-t", "3", "-r", strconv.Itoa(camBase(2))}); err == nil && !strings.Contains(out, "Illegal data address") {
 		t.Errorf("reading past the last camera: %s", out)
 	}
 }
 
-// Clients that connect and never speak hold the connection slots, but the
-// board keeps taking verdicts, a client past the cap is refused at once,
-// and a slot frees when the idle timeout closes a silent connection.
-func TestHostileClientsCannotStallVerdicts(t *testing.T) {
+// Clients that connect and never speak hold at most max_clients slots: a
+// client past the cap is closed at once, a slot frees when the idle
+// timeout closes a silent connection, and the board (which the server only
+// reads) takes verdicts beside them.
+func TestSilentClientsAreCappedAndTimedOut(t *testing.T) {
 	board := plc.NewBoard([]string{"cam0"})
 	_, port := startServer(t, Options{MaxClients: 2, IdleTimeout: time.Second}, board, plctest.New("widget-a"))
 	var conns []net.Conn
@@ -200,7 +156,7 @@ func TestHostileClientsCannotStallVerdicts(t *testing.T) {
 	}
 	// The idle timeout closes the silent clients; then a PLC gets in.
 	testenv.WaitFor(t, "a slot after the idle timeout", func() bool {
-		out, err := exec.Command(testenv.RequireMbpoll(t), "-m", "tcp", "-a", "1", "-0", "-1", "-o", "1", "-p", port, "-t", "3", "-r", "0", "127.0.0.1").CombinedOutput()
-		return err == nil && strings.Contains(string(out), "[0]:")
+		out, err := mbpolltest.Try(t, port, []string{"-t", "3", "-r", "0"})
+		return err == nil && strings.Contains(out, "[0]:")
 	})
 }
