@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -73,13 +74,12 @@ func Salvage(path string, emit func(*Record) error) (SalvageReport, error) {
 	} else {
 		rep.Opens = true
 	}
+	// The first walk only counts and learns which ids the tree holds; the
+	// records are emitted once the loose pages have been read too, so emit
+	// sees every id once and in id order.
 	known := map[uint64]bool{} // ids seen: true until saved
 	sawRecords := false
-	var emitErr error
 	problems := f.Walk(func(e boltfile.Entry) bool {
-		if emitErr != nil {
-			return false
-		}
 		if len(e.Path) == 0 {
 			if e.Bucket && string(e.Key) == string(bucketRecords) {
 				rep.LastID, sawRecords = e.Sequence, true
@@ -92,29 +92,21 @@ func Salvage(path string, emit func(*Record) error) (SalvageReport, error) {
 				known[binary.BigEndian.Uint64(e.Key[len(e.Key)-8:])] = true
 			}
 		case string(bucketRecords):
-			if len(e.Key) != 8 {
-				rep.Undecodable++
-				return false
+			if len(e.Key) == 8 {
+				known[binary.BigEndian.Uint64(e.Key)] = true
 			}
-			id := binary.BigEndian.Uint64(e.Key)
-			known[id] = true
-			var r Record
-			if err := json.Unmarshal(e.Value, &r); err != nil || r.ID != id {
+			if r := decodeRecord(e); r == nil {
 				rep.Undecodable++
-				return false
-			}
-			rep.Saved++
-			known[id] = false // saved: not lost
-			if emit != nil {
-				emitErr = emit(&r)
+			} else {
+				rep.Saved++
+				known[r.ID] = false // saved: not lost
 			}
 		}
 		return true
 	})
-	if emitErr != nil {
-		return rep, fmt.Errorf("write recovered records: %w", emitErr)
-	}
 	rep.Problems = append(rep.Problems, problems...)
+	// loose are the records the tree no longer reaches, in id order.
+	var loose []*Record
 	if len(rep.Problems) > 0 {
 		// The tree lost some pages (a truncated file loses its root: bbolt
 		// writes each commit's new pages at the end): look for records in
@@ -125,32 +117,28 @@ func Salvage(path string, emit func(*Record) error) (SalvageReport, error) {
 			if len(e.Key) != 8 || !bytes.HasPrefix(e.Value, []byte(`{"id":`)) {
 				return
 			}
-			id := binary.BigEndian.Uint64(e.Key)
-			if saved, ok := known[id]; ok && !saved {
+			if saved, ok := known[binary.BigEndian.Uint64(e.Key)]; ok && !saved {
 				return
 			}
-			var r Record
-			if json.Unmarshal(e.Value, &r) != nil || r.ID != id {
+			r := decodeRecord(e)
+			if r == nil {
 				return
 			}
-			if old := found[id]; old == nil || (old.PublishedAt.IsZero() && !r.PublishedAt.IsZero()) {
-				found[id] = &r
+			if old := found[r.ID]; old == nil || (old.PublishedAt.IsZero() && !r.PublishedAt.IsZero()) {
+				found[r.ID] = r
 			}
 		})
-		ids := make([]uint64, 0, len(found))
-		for id := range found {
-			ids = append(ids, id)
+		for _, r := range found {
+			loose = append(loose, r)
+			known[r.ID] = false
 		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			rep.Saved++
-			rep.FromPages++
-			known[id] = false
-			if emit != nil {
-				if err := emit(found[id]); err != nil {
-					return rep, fmt.Errorf("write recovered records: %w", err)
-				}
-			}
+		slices.SortFunc(loose, func(a, b *Record) int { return cmp.Compare(a.ID, b.ID) })
+		rep.Saved += len(loose)
+		rep.FromPages = len(loose)
+	}
+	if emit != nil {
+		if err := emitInOrder(f, loose, emit); err != nil {
+			return rep, fmt.Errorf("write recovered records: %w", err)
 		}
 	}
 	if !sawRecords && len(problems) == 0 {
@@ -173,4 +161,46 @@ func Salvage(path string, emit func(*Record) error) (SalvageReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// decodeRecord is the record a records-bucket entry holds; nil when its key
+// or value is not a whole record of that id.
+func decodeRecord(e boltfile.Entry) *Record {
+	if len(e.Key) != 8 {
+		return nil
+	}
+	var r Record
+	if err := json.Unmarshal(e.Value, &r); err != nil || r.ID != binary.BigEndian.Uint64(e.Key) {
+		return nil
+	}
+	return &r
+}
+
+// emitInOrder walks the tree's records again, in id order, and merges the
+// loose ones (sorted) in between.
+func emitInOrder(f *boltfile.File, loose []*Record, emit func(*Record) error) error {
+	var err error
+	f.Walk(func(e boltfile.Entry) bool {
+		if err != nil {
+			return false
+		}
+		if len(e.Path) == 0 {
+			return e.Bucket && string(e.Key) == string(bucketRecords)
+		}
+		r := decodeRecord(e)
+		if r == nil {
+			return true
+		}
+		for len(loose) > 0 && loose[0].ID < r.ID && err == nil {
+			err, loose = emit(loose[0]), loose[1:]
+		}
+		if err == nil {
+			err = emit(r)
+		}
+		return err == nil
+	})
+	for len(loose) > 0 && err == nil {
+		err, loose = emit(loose[0]), loose[1:]
+	}
+	return err
 }
