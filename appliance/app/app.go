@@ -41,12 +41,20 @@ type App struct {
 	// Audit records what people and PLCs changed (a recipe); set it before
 	// Run. Nil: changes are only logged.
 	Audit func(user, action, detail string) error
+	// Version, Journal and Broker complete the status (Status); set them
+	// before Run. Nil Journal or Broker: the status has none to show.
+	Version string
+	Journal StatusJournal
+	Broker  Broker
 
 	state   atomic.Value // string
 	startAt time.Time
-	warmup  atomic.Int64  // time from start to ready, ns
-	lastErr atomic.Value  // string
-	ready   chan struct{} // closed when ready (see Ready)
+	// configHash is Config.Hash(), computed once: the configuration does
+	// not change while the appliance runs.
+	configHash string
+	warmup     atomic.Int64  // time from start to ready, ns
+	lastErr    atomic.Value  // string
+	ready      chan struct{} // closed when ready (see Ready)
 
 	mu      sync.Mutex // guards the fields below once Run has set them
 	model   *clip.Model
@@ -87,6 +95,7 @@ func New(cfg *config.Config, log *slog.Logger) *App {
 		log = slog.Default()
 	}
 	a := &App{Config: cfg, Log: log, startAt: time.Now(), ready: make(chan struct{})}
+	a.configHash = cfg.Hash()
 	a.state.Store(StateStarting)
 	a.lastErr.Store("")
 	a.processAlarms = processalarm.New(processRules(cfg.Alarms), nil)

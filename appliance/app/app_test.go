@@ -91,13 +91,18 @@ pipeline:
 	return cfg, classes
 }
 
-func startApp(t *testing.T, cfgPath string) (*App, *inspect.MemorySink, context.CancelFunc, chan error) {
+// startApp runs the appliance of cfgPath until it is ready; setup, when
+// given, completes it before it runs.
+func startApp(t *testing.T, cfgPath string, setup ...func(*App)) (*App, *inspect.MemorySink, context.CancelFunc, chan error) {
 	t.Helper()
 	cfg, err := config.LoadAppliance(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := New(cfg, nil)
+	for _, f := range setup {
+		f(a)
+	}
 	sink := inspect.NewMemorySink()
 	a.AddSink(sink, inspect.SinkOptions{Lossless: true})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,7 +21,7 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, cancel, done := startApp(t, cfgPath)
+	a, _, cancel, done := startApp(t, cfgPath, func(a *App) { a.Version = "1.2.3" })
 	defer func() { cancel(); <-done }()
 	h := update.OpenHistory(cfg.DataDir)
 	for _, o := range []string{update.OutcomeInstalled, update.OutcomeGood, update.OutcomeRefused, update.OutcomeInstalled} {
@@ -30,7 +30,7 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 		}
 	}
 	var m web.Prom
-	Web{App: a, Version: "1.2.3"}.WriteMetrics(&m)
+	Web{App: a}.WriteMetrics(&m)
 	for _, want := range []string{
 		`linesight_build_info{version="1.2.3"} 1`,
 		`linesight_firmware_updates_total{outcome="installed"} 2`,
@@ -43,7 +43,7 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 		}
 	}
 
-	health := UpdateHealth(a, nil)
+	health := UpdateHealth(a)
 	var frames uint64
 	for _, c := range a.Status().Cameras {
 		frames += c.Frames

@@ -39,7 +39,7 @@ func NewMQTT(a *App, outbox MQTTOutbox, version string) (*mqttlink.Link, error) 
 	}
 	return mqttlink.New(mqttlink.Options{
 		Line: cfg.Line, Cameras: cams, MQTT: cfg.MQTT, Version: version, ConfigHash: cfg.Hash(), Log: a.Log,
-	}, journalOutbox{outbox}, mqttApp{a, outbox})
+	}, journalOutbox{outbox}, mqttApp{a})
 }
 
 // journalOutbox converts the journal's entries to the link's.
@@ -55,10 +55,7 @@ func (o journalOutbox) Pending(after uint64, limit int) ([]mqttlink.Entry, error
 }
 
 // mqttApp is the appliance as the link sees it.
-type mqttApp struct {
-	a      *App
-	outbox MQTTOutbox
-}
+type mqttApp struct{ a *App }
 
 func (m mqttApp) Trigger(camera string, t trigger.Trigger, arrived time.Time) error {
 	return m.a.TriggerPart(camera, t, arrived)
@@ -66,22 +63,20 @@ func (m mqttApp) Trigger(camera string, t trigger.Trigger, arrived time.Time) er
 
 func (m mqttApp) SetRecipe(name, by string) error { return m.a.SetRecipe(name, by) }
 
-func (m mqttApp) Snapshot() mqttlink.Snapshot {
-	st := m.a.Status()
+func (m mqttApp) Snapshot() mqttlink.Snapshot { return m.a.Status().mqttSnapshot() }
+
+// mqttSnapshot is the status as the MQTT status and stats messages carry it.
+func (st Status) mqttSnapshot() mqttlink.Snapshot {
 	s := mqttlink.Snapshot{
-		State: st.State, Error: st.Error, StartedAt: m.a.startAt, DefectsHash: st.Defects.DefectsHash, Degraded: st.Degraded,
-		Model: mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
+		State: st.State, Warmup: Warmup(st.State), Error: st.Error, StartedAt: st.StartedAt, DefectsHash: st.Defects.DefectsHash,
+		Degraded: st.Degraded, Alarms: st.Alarms, Recipe: st.Recipe, Recipes: st.Recipes,
+		Model:         mqttlink.ModelInfo{Digest: st.Model.Digest, Variant: st.Model.Variant, Provider: st.Model.Provider},
+		OutboxDropped: st.Outbox.Dropped, OutboxExpired: st.Outbox.Expired,
 	}
-	s.Warmup = Warmup(st.State)
 	for _, c := range st.Cameras {
 		s.Cameras = append(s.Cameras, mqttlink.CameraCounters{
 			Camera: c.ID, Triggers: c.Triggers, Inspected: c.Inspected, MissedTriggers: c.Missed, SharedFrames: c.SharedFrames, Dropped: c.Dropped,
 		})
 	}
-	s.Alarms = m.a.ProcessAlarms()
-	s.Recipe, s.Recipes = st.Recipe, st.Recipes
-	js := m.outbox.Stats()
-	s.OutboxDropped = js.OutboxDropped + js.OutboxRefused
-	s.OutboxExpired = js.OutboxExpired
 	return s
 }

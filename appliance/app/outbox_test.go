@@ -31,6 +31,7 @@ func TestNoBrokerQueuesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := New(cfg, log)
+	a.Journal = j
 	a.AddSink(j, inspect.SinkOptions{Lossless: true})
 	sink := inspect.NewMemorySink()
 	a.AddSink(sink, inspect.SinkOptions{Lossless: true})
@@ -41,7 +42,7 @@ func TestNoBrokerQueuesNothing(t *testing.T) {
 	if err := j.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sys := Web{App: a, Journal: j}.System()
+	sys := Web{App: a}.System()
 	if sys.Broker.Configured || sys.Outbox != (web.OutboxInfo{}) {
 		t.Errorf("System shows broker %+v, outbox %+v; want no outbox without a broker", sys.Broker, sys.Outbox)
 	}
@@ -89,26 +90,26 @@ func TestSystemHashesAndOutboxWithoutBroker(t *testing.T) {
 	if err := j.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a, _, cancel, done := startApp(t, cfgPath)
+	a, _, cancel, done := startApp(t, cfgPath, func(a *App) { a.Journal = j })
 	defer func() { cancel(); <-done }()
-	sys := Web{App: a, Journal: j}.System()
+	sys := Web{App: a}.System()
 	if j.OutboxLen() != 2 || sys.Outbox.Pending != 0 {
 		t.Errorf("outbox %d, System shows %+v; want it hidden without a broker", j.OutboxLen(), sys.Outbox)
 	}
 	var metrics web.Prom
-	Web{App: a, Journal: j}.WriteMetrics(&metrics)
+	Web{App: a}.WriteMetrics(&metrics)
 	if strings.Contains(metrics.String(), "linesight_outbox_") {
 		t.Errorf("outbox metrics without a broker:\n%s", metrics.String())
 	}
 	a.Config.MQTT.Broker = "tcp://127.0.0.1:1883" // as if configured: the same journal's outbox is then shown
 	metrics = web.Prom{}
-	Web{App: a, Journal: j}.WriteMetrics(&metrics)
+	Web{App: a}.WriteMetrics(&metrics)
 	for _, want := range []string{"linesight_outbox_pending 2\n", "linesight_outbox_expired_total 0\n", "linesight_outbox_dropped_total 0\n"} {
 		if !strings.Contains(metrics.String(), want) {
 			t.Errorf("metrics with a broker lack %q:\n%s", want, metrics.String())
 		}
 	}
-	if sys := (Web{App: a, Journal: j}).System(); sys.Outbox.Pending != 2 || sys.Outbox.MaxAge != cfg.MQTT.OutboxMaxAge {
+	if sys := (Web{App: a}).System(); sys.Outbox.Pending != 2 || sys.Outbox.MaxAge != cfg.MQTT.OutboxMaxAge {
 		t.Errorf("System with a broker shows outbox %+v", sys.Outbox)
 	}
 	if sys.ConfigHash != cfg.Hash() || sys.Defects.DefectsHash != cfg.Classes().Hash() || sys.ConfigHash == sys.Defects.DefectsHash {

@@ -16,13 +16,12 @@ func processRules(a config.Alarms) processalarm.Rules {
 
 // ProcessAlarms are the process alarms that hold now (docs/alarms.md); none
 // before the appliance inspects.
-func (a *App) ProcessAlarms() []processalarm.Alarm {
-	if a.State() != StateReady {
-		return nil
-	}
-	st := a.Status()
+func (a *App) ProcessAlarms() []processalarm.Alarm { return a.Status().Alarms }
+
+// processAlarmsOf are the process alarms that hold for the cameras' state.
+func (a *App) processAlarmsOf(cameras []CameraStatus) []processalarm.Alarm {
 	byID := map[string]CameraStatus{}
-	for _, c := range st.Cameras {
+	for _, c := range cameras {
 		byID[c.ID] = c
 	}
 	var cams []processalarm.CameraState

@@ -2,18 +2,29 @@ package app
 
 import (
 	"fmt"
+	"syscall"
 	"time"
 
+	"github.com/linesight/linesight/appliance/health"
+	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/pipeline/capture"
 	"github.com/linesight/linesight/pipeline/metrics"
 )
 
-// Status is the appliance at a glance: for the status API, MQTT birth
-// messages and the dashboard.
+// Status is the appliance at a glance, the one status model: the status
+// API shows it whole, and the dashboard's health summary (System), the
+// MQTT status and stats (mqttSnapshot) and the firmware update's health
+// gate (UpdateHealth) are each a projection of it, so they never disagree.
 type Status struct {
-	Line  string `json:"line"`
-	State string `json:"state"`
-	Error string `json:"error,omitempty"`
+	Line    string `json:"line"`
+	Version string `json:"version,omitempty"`
+	// ConfigHash is the appliance configuration's hash; the defect file's
+	// is Defects.DefectsHash.
+	ConfigHash string    `json:"config_hash"`
+	StartedAt  time.Time `json:"started_at"`
+	State      string    `json:"state"`
+	Error      string    `json:"error,omitempty"`
 	// Degraded lists what keeps the appliance from working as it should
 	// while it inspects (a journal that cannot commit).
 	Degraded []string      `json:"degraded,omitempty"`
@@ -24,8 +35,10 @@ type Status struct {
 	Defects ReloadStatus  `json:"defects"`
 	// Recipe is the active recipe and Recipes those the file offers
 	// (docs/recipes.md); empty without recipes.
-	Recipe  string         `json:"recipe,omitempty"`
-	Recipes []string       `json:"recipes,omitempty"`
+	Recipe  string   `json:"recipe,omitempty"`
+	Recipes []string `json:"recipes,omitempty"`
+	// Cameras are the configured cameras in order; counted while the
+	// appliance inspects.
 	Cameras []CameraStatus `json:"cameras"`
 	// Inference is the vision encoder's time per batch.
 	Inference metrics.HistogramSnapshot `json:"inference"`
@@ -36,6 +49,37 @@ type Status struct {
 	// Anomaly says, per set with anomaly settings, whether its anomaly
 	// detection runs and why not.
 	Anomaly []AnomalyStatus `json:"anomaly,omitempty"`
+	// Alarms are the process alarms that hold (docs/alarms.md); none
+	// before the appliance inspects.
+	Alarms []processalarm.Alarm `json:"process_alarms,omitempty"`
+	// Broker is the MQTT link; Outbox its queue, all zero without a broker
+	// (nothing is queued then).
+	Broker health.BrokerInfo `json:"broker"`
+	Outbox health.OutboxInfo `json:"outbox"`
+	// Journal is the journal's counters; nil before one is attached.
+	Journal *journal.Stats `json:"journal,omitempty"`
+	// JournalDegraded says why the journal cannot commit; "" while it can.
+	JournalDegraded string `json:"journal_degraded,omitempty"`
+	// JournalQuarantined lists damaged journals set aside in data_dir.
+	JournalQuarantined []journal.Quarantine `json:"journal_quarantined,omitempty"`
+	Disk               health.DiskInfo      `json:"disk"`
+}
+
+// StatusJournal is what the status reads of the journal; *journal.Journal
+// is one.
+type StatusJournal interface {
+	Stats() journal.Stats
+	OutboxLen() int
+	Quarantined() []journal.Quarantine
+	Degraded() string
+}
+
+var _ StatusJournal = (*journal.Journal)(nil)
+
+// Broker is what the status reads of the MQTT link; *mqttlink.Link is one.
+type Broker interface {
+	Connected() bool
+	Published() uint64
 }
 
 // ModelStatus says which model runs, and where.
@@ -71,10 +115,28 @@ type CameraStatus struct {
 
 // Status reports the appliance's state; it is safe to call at any time.
 func (a *App) Status() Status {
-	s := Status{Line: a.Config.Line, State: a.State(), Error: a.lastErr.Load().(string),
-		Uptime: time.Since(a.startAt), Warmup: time.Duration(a.warmup.Load()), Degraded: a.Degraded()}
-	s.Model.Bundle, s.Model.Variant = a.Config.Model.Bundle, a.Config.Model.Variant
-	if a.State() != StateReady && a.State() != StateStopping {
+	cfg := a.Config
+	s := Status{Line: cfg.Line, Version: a.Version, ConfigHash: a.configHash, StartedAt: a.startAt.UTC(),
+		State: a.State(), Error: a.lastErr.Load().(string), Uptime: time.Since(a.startAt),
+		Warmup: time.Duration(a.warmup.Load()), Degraded: a.Degraded(), Disk: diskInfo(cfg.DataDir)}
+	s.Model.Bundle, s.Model.Variant = cfg.Model.Bundle, cfg.Model.Variant
+	s.Broker.Configured = cfg.MQTT.Broker != ""
+	if a.Broker != nil {
+		s.Broker.Connected, s.Broker.Published = a.Broker.Connected(), a.Broker.Published()
+	}
+	if a.Journal != nil {
+		js := a.Journal.Stats()
+		s.Journal, s.JournalQuarantined, s.JournalDegraded = &js, a.Journal.Quarantined(), a.Journal.Degraded()
+		if s.Broker.Configured {
+			s.Outbox = health.OutboxInfo{Pending: a.Journal.OutboxLen(), Limit: cfg.MQTT.OutboxLimit, MaxAge: cfg.MQTT.OutboxMaxAge,
+				Expired: js.OutboxExpired, LastExpired: js.OutboxLastExpired, Dropped: js.OutboxDropped + js.OutboxRefused}
+		}
+	}
+	if s.State != StateReady && s.State != StateStopping {
+		// Not inspecting: the cameras as configured, nothing counted.
+		for _, c := range cfg.Cameras {
+			s.Cameras = append(s.Cameras, CameraStatus{ID: c.ID, Mode: c.Mode})
+		}
 		return s
 	}
 	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
@@ -91,7 +153,7 @@ func (a *App) Status() Status {
 			s.Degraded = append(s.Degraded, fmt.Sprintf("anomaly detection of set %s is off: %s", an.Set, an.Reason))
 		}
 	}
-	for i, c := range a.Config.Cameras {
+	for i, c := range cfg.Cameras {
 		st := a.loop.CameraStats(c.ID)
 		s.Cameras = append(s.Cameras, CameraStatus{
 			ID: c.ID, Mode: c.Mode, Capture: a.cameras[i].Status(),
@@ -100,7 +162,23 @@ func (a *App) Status() Status {
 			QueueDepth: st.QueueDepth.Value(), Latency: st.Latency.Snapshot(),
 		})
 	}
+	if s.State == StateReady {
+		s.Alarms = a.processAlarmsOf(s.Cameras)
+	}
 	return s
+}
+
+func diskInfo(dir string) health.DiskInfo {
+	d := health.DiskInfo{Path: dir}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err == nil {
+		d.TotalBytes = fs.Blocks * uint64(fs.Bsize)
+		d.FreeBytes = fs.Bavail * uint64(fs.Bsize)
+		if d.TotalBytes > 0 {
+			d.UsedFraction = 1 - float64(d.FreeBytes)/float64(d.TotalBytes)
+		}
+	}
+	return d
 }
 
 // unixNanoTime is the time of Unix nanoseconds ns; zero for 0.

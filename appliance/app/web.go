@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"github.com/linesight/linesight/appliance/trigger"
 	"runtime"
-	"syscall"
 	"time"
 
-	"github.com/linesight/linesight/appliance/journal"
+	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/defects"
@@ -15,19 +14,10 @@ import (
 	"github.com/linesight/linesight/web"
 )
 
-// Broker is what the web server shows of the MQTT link.
-type Broker interface {
-	Connected() bool
-	Published() uint64
-}
-
 // Web presents the appliance to the web server: web.Appliance and
-// web.Classes. Journal and Broker are optional.
+// web.Classes.
 type Web struct {
-	App     *App
-	Journal *journal.Journal
-	Broker  Broker
-	Version string
+	App *App
 }
 
 func (w Web) Status() any   { return w.App.Status() }
@@ -36,67 +26,35 @@ func (w Web) Trigger(camera string, t trigger.Trigger, arrived time.Time) error 
 	return w.App.TriggerPart(camera, t, arrived)
 }
 
-// System gathers the health summary behind the dashboard and the alarms.
-func (w Web) System() web.System {
-	st := w.App.Status()
-	cfg := w.App.Config
-	sys := web.System{
-		Version: w.Version, GoVersion: runtime.Version(), Line: st.Line, State: st.State, Error: st.Error, Degraded: st.Degraded,
-		StartedAt: w.App.startAt.UTC(),
-		Model: web.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider,
+// System is the health summary behind the dashboard and the alarms.
+func (w Web) System() web.System { return w.App.Status().System() }
+
+// System is the status as the dashboard's health summary shows it and the
+// alarms are raised from it.
+func (st Status) System() health.System {
+	sys := health.System{
+		Version: st.Version, GoVersion: runtime.Version(), ConfigHash: st.ConfigHash, Line: st.Line,
+		State: st.State, Error: st.Error, Degraded: st.Degraded, StartedAt: st.StartedAt,
+		Model: health.ModelInfo{Bundle: st.Model.Bundle, Variant: st.Model.Variant, Digest: st.Model.Digest, Provider: st.Model.Provider,
 			Synthetic: st.Model.Synthetic},
-		ConfigHash: cfg.Hash(),
-		Defects: web.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
+		Defects: health.DefectsInfo{DefectsHash: st.Defects.DefectsHash, ConfigHash: st.Defects.DefectsHash,
 			LoadedAt: st.Defects.LoadedAt, Error: st.Defects.Error},
-		Broker:        web.BrokerInfo{Configured: cfg.MQTT.Broker != ""},
-		ProcessAlarms: w.App.ProcessAlarms(),
-		Disk:          diskInfo(cfg.DataDir),
+		Broker: st.Broker, Outbox: st.Outbox, Disk: st.Disk, ProcessAlarms: st.Alarms,
+		JournalQuarantined: st.JournalQuarantined,
+	}
+	if st.Journal != nil {
+		sys.Journal = *st.Journal
 	}
 	sys.Warmup.State = Warmup(st.State)
 	if sys.Warmup.State == WarmupReady {
 		sys.Warmup.Duration = st.Warmup
 	}
-	byID := map[string]CameraStatus{}
 	for _, c := range st.Cameras {
-		byID[c.ID] = c
-	}
-	for _, c := range cfg.Cameras {
-		ci := web.CameraInfo{ID: c.ID, Mode: c.Mode}
-		if cs, ok := byID[c.ID]; ok {
-			ci.State, ci.FPS, ci.LastFrame, ci.LastError = cs.Capture.State, cs.Capture.FPS, cs.Capture.LastFrame, cs.Capture.LastError
-			ci.SharedFrames, ci.LastSharedFrame = cs.SharedFrames, cs.LastSharedFrame
-		}
-		sys.Cameras = append(sys.Cameras, ci)
-	}
-	if w.Broker != nil {
-		sys.Broker.Connected, sys.Broker.Published = w.Broker.Connected(), w.Broker.Published()
-	}
-	if w.Journal != nil {
-		js := w.Journal.Stats()
-		sys.Journal = js
-		// Without a broker nothing is queued: there is no outbox to show.
-		if sys.Broker.Configured {
-			sys.Outbox = web.OutboxInfo{
-				Pending: w.Journal.OutboxLen(), Limit: cfg.MQTT.OutboxLimit, MaxAge: cfg.MQTT.OutboxMaxAge,
-				Expired: js.OutboxExpired, LastExpired: js.OutboxLastExpired,
-			}
-		}
-		sys.JournalQuarantined = w.Journal.Quarantined()
+		sys.Cameras = append(sys.Cameras, health.CameraInfo{ID: c.ID, Mode: c.Mode,
+			State: c.Capture.State, FPS: c.Capture.FPS, LastFrame: c.Capture.LastFrame, LastError: c.Capture.LastError,
+			SharedFrames: c.SharedFrames, LastSharedFrame: c.LastSharedFrame})
 	}
 	return sys
-}
-
-func diskInfo(dir string) web.DiskInfo {
-	d := web.DiskInfo{Path: dir}
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs(dir, &fs); err == nil {
-		d.TotalBytes = fs.Blocks * uint64(fs.Bsize)
-		d.FreeBytes = fs.Bavail * uint64(fs.Bsize)
-		if d.TotalBytes > 0 {
-			d.UsedFraction = 1 - float64(d.FreeBytes)/float64(d.TotalBytes)
-		}
-	}
-	return d
 }
 
 // WriteMetrics writes the pipeline's, the journal's and the broker's
@@ -134,8 +92,8 @@ func (w Web) WriteMetrics(p *web.Prom) {
 			p.Counter("linesight_escalations_total", "Escalated frames by outcome.", web.Labels{"outcome": o.outcome}, o.n)
 		}
 	}
-	if w.Journal != nil {
-		js := w.Journal.Stats()
+	if st.Journal != nil {
+		js := *st.Journal
 		p.Counter("linesight_journal_written_total", "Records committed to the journal.", nil, js.Written)
 		p.Counter("linesight_journal_flushes_total", "Journal transactions committed.", nil, js.Flushes)
 		p.Counter("linesight_journal_images_total", "Images kept.", nil, js.ImagesKept)
@@ -149,25 +107,25 @@ func (w Web) WriteMetrics(p *web.Prom) {
 		p.Counter("linesight_journal_not_journaled_total", "Records never committed (held past the limit while commits failed, or at shutdown).", nil, js.NotJournaled)
 		p.Gauge("linesight_journal_held", "Records waiting to be committed.", nil, float64(js.Held))
 		degraded := 0.0
-		if w.Journal.Degraded() != "" {
+		if st.JournalDegraded != "" {
 			degraded = 1
 		}
 		p.Gauge("linesight_journal_degraded", "1 while the journal cannot commit.", nil, degraded)
-		if w.App.Config.MQTT.Broker != "" {
-			p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(w.Journal.OutboxLen()))
-			p.Counter("linesight_outbox_expired_total", "Verdicts older than mqtt.outbox_max_age, dropped unpublished.", nil, js.OutboxExpired)
-			p.Counter("linesight_outbox_dropped_total", "Verdicts the full outbox dropped or refused, unpublished.", nil, js.OutboxDropped+js.OutboxRefused)
+		if st.Broker.Configured {
+			p.Gauge("linesight_outbox_pending", "Verdicts waiting to be published.", nil, float64(st.Outbox.Pending))
+			p.Counter("linesight_outbox_expired_total", "Verdicts older than mqtt.outbox_max_age, dropped unpublished.", nil, st.Outbox.Expired)
+			p.Counter("linesight_outbox_dropped_total", "Verdicts the full outbox dropped or refused, unpublished.", nil, st.Outbox.Dropped)
 		}
 	}
-	w.writeFirmwareMetrics(p)
-	w.writeProcessAlarmMetrics(p)
-	if w.Broker != nil {
+	w.writeFirmwareMetrics(p, st.Version)
+	w.writeProcessAlarmMetrics(p, st.Alarms)
+	if w.App.Broker != nil {
 		up := 0.0
-		if w.Broker.Connected() {
+		if st.Broker.Connected {
 			up = 1
 		}
 		p.Gauge("linesight_mqtt_connected", "1 while connected to the broker.", nil, up)
-		p.Counter("linesight_mqtt_published_total", "Verdicts the broker acknowledged.", nil, w.Broker.Published())
+		p.Counter("linesight_mqtt_published_total", "Verdicts the broker acknowledged.", nil, st.Broker.Published)
 	}
 }
 
@@ -194,8 +152,8 @@ func (w Web) Reload() error { return w.App.ReloadDefects() }
 // writeFirmwareMetrics writes the running version and the firmware update
 // history's counts (docs/firmware.md). A history that cannot be read is
 // left out, and logged: the counts would be wrong, not zero.
-func (w Web) writeFirmwareMetrics(p *web.Prom) {
-	p.Gauge("linesight_build_info", "The running LineSight version (always 1).", web.Labels{"version": w.Version}, 1)
+func (w Web) writeFirmwareMetrics(p *web.Prom, version string) {
+	p.Gauge("linesight_build_info", "The running LineSight version (always 1).", web.Labels{"version": version}, 1)
 	entries, err := update.OpenHistory(w.App.Config.DataDir).Entries()
 	if err != nil {
 		w.App.Log.Warn("metrics: firmware update history unreadable", "err", err)
@@ -209,9 +167,9 @@ func (w Web) writeFirmwareMetrics(p *web.Prom) {
 
 // writeProcessAlarmMetrics writes 1 for each process alarm that holds and 0
 // for the others, per camera, so a scraper sees each rule's series.
-func (w Web) writeProcessAlarmMetrics(p *web.Prom) {
+func (w Web) writeProcessAlarmMetrics(p *web.Prom, alarms []processalarm.Alarm) {
 	active := map[[2]string]bool{}
-	for _, a := range w.App.ProcessAlarms() {
+	for _, a := range alarms {
 		active[[2]string{a.Kind, a.Camera}] = true
 	}
 	for _, c := range w.App.Config.Cameras {

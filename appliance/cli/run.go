@@ -96,16 +96,17 @@ func runAppliance(ctx context.Context, args []string, stdio Stdio) error {
 	defer stopWeb()
 	var group sync.WaitGroup
 	webErr := make(chan error, 1)
-	var broker app.Broker // nil without a link: a nil *mqttlink.Link would not be
+	// The status shows the journal and the link (a nil *mqttlink.Link
+	// would not be a nil Broker).
+	a.Version, a.Journal = Version, j
 	if link != nil {
-		broker = link
+		a.Broker = link
 	}
 	local := localapi.Backend{Journal: j, Golden: goldenMgr, Recipes: a,
-		Health: func() update.Health { return app.UpdateHealth(a, broker) }}
+		Health: func() update.Health { return app.UpdateHealth(a) }}
 	// The alarms are the appliance's, dashboard or not: each raise, clear
 	// and acknowledgement goes to the journal.
-	healthView := app.Web{App: a, Journal: j, Version: Version, Broker: broker}
-	alarms := health.NewMonitor(healthView.System, j.AddAlarmEvent, nil, log)
+	alarms := health.NewMonitor(func() health.System { return a.Status().System() }, j.AddAlarmEvent, nil, log)
 	group.Add(1)
 	go func() { defer group.Done(); alarms.Run(webCtx, 2*time.Second) }()
 	// Each shift's report when it ends, from the journal, to the data
@@ -225,10 +226,7 @@ func newWebServer(cfg *config.Config, a *app.App, j *journal.Journal, link *mqtt
 	a.Audit = func(user, action, detail string) error {
 		return store.Audit(users.AuditEntry{At: time.Now().UTC(), User: user, Action: action, Detail: detail})
 	}
-	adapter := app.Web{App: a, Journal: j, Version: Version}
-	if link != nil {
-		adapter.Broker = link
-	}
+	adapter := app.Web{App: a}
 	firmware := &update.Runner{Installer: &update.Installer{History: update.OpenHistory(cfg.DataDir),
 		DownloadDir: filepath.Join(cfg.DataDir, update.DownloadFolder)}, Log: log,
 		Audit: func(e users.AuditEntry) {

@@ -99,6 +99,9 @@ type OutboxInfo struct {
 	MaxAge      time.Duration `json:"max_age_ns"`
 	Expired     uint64        `json:"expired"`
 	LastExpired time.Time     `json:"last_expired,omitzero"`
+	// Dropped counts the verdicts the full outbox dropped or refused since
+	// start, never published.
+	Dropped uint64 `json:"dropped"`
 }
 
 // DiskInfo is the data directory's disk.
