@@ -32,7 +32,7 @@ func TestStatusProjectionsAgree(t *testing.T) {
 		Broker:  health.BrokerInfo{Configured: true, Connected: true, Published: 38},
 		Outbox:  health.OutboxInfo{Pending: 2, Limit: 100, Expired: 3, Dropped: 4},
 		Journal: &js, JournalQuarantined: []journal.Quarantine{{Path: "journal.db.damaged"}},
-		Disk:    health.DiskInfo{Path: "/data", TotalBytes: 10, FreeBytes: 4, UsedFraction: 0.6},
+		Disk: health.DiskInfo{Path: "/data", TotalBytes: 10, FreeBytes: 4, UsedFraction: 0.6},
 	}
 
 	sys := st.System()

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -168,7 +167,7 @@ func (j *Journal) Degraded() string {
 type unjournaled struct {
 	mu      sync.Mutex
 	limit   int
-	entries []sideEntry
+	entries []OutboxEntry
 	added   uint64
 	dropped uint64
 	// expired counts entries removed past the outbox's max age, the last
@@ -177,16 +176,12 @@ type unjournaled struct {
 	lastExpired time.Time
 }
 
-type sideEntry struct {
-	id      uint64
-	verdict []byte // outbox JSON
-}
-
-func (u *unjournaled) add(id uint64, verdict []byte) {
+func (u *unjournaled) add(e OutboxEntry) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(u.entries, id, func(e sideEntry, id uint64) int { return cmp.Compare(e.id, id) })
-	u.entries = slices.Insert(u.entries, i, sideEntry{id, verdict})
+	e.NotJournaled = true
+	i, _ := slices.BinarySearchFunc(u.entries, e.ID, func(e OutboxEntry, id uint64) int { return cmp.Compare(e.ID, id) })
+	u.entries = slices.Insert(u.entries, i, e)
 	u.added++
 	if over := len(u.entries) - u.limit; over > 0 {
 		u.entries = slices.Delete(u.entries, 0, over)
@@ -200,23 +195,19 @@ func (u *unjournaled) add(id uint64, verdict []byte) {
 // counted as expired, as the journal's outbox does with its own.
 func (u *unjournaled) merge(out []OutboxEntry, after uint64, limit int, cutoff, now time.Time) ([]OutboxEntry, error) {
 	u.mu.Lock()
-	i, _ := slices.BinarySearchFunc(u.entries, after+1, func(e sideEntry, id uint64) int { return cmp.Compare(e.id, id) })
+	i, _ := slices.BinarySearchFunc(u.entries, after+1, func(e OutboxEntry, id uint64) int { return cmp.Compare(e.ID, id) })
 	side := slices.Clone(u.entries[i:min(len(u.entries), i+limit)])
 	u.mu.Unlock()
 	if len(side) == 0 {
 		return out, nil
 	}
 	var stale []uint64
-	for _, s := range side {
-		var v outboxValue
-		if err := json.Unmarshal(s.verdict, &v); err != nil {
-			return nil, fmt.Errorf("decode unjournaled verdict %d: %w", s.id, err)
-		}
-		if v.QueuedAt.Before(cutoff) {
-			stale = append(stale, s.id)
+	for _, e := range side {
+		if e.QueuedAt.Before(cutoff) {
+			stale = append(stale, e.ID)
 			continue
 		}
-		out = append(out, OutboxEntry{ID: s.id, Verdict: v.Verdict, QueuedAt: v.QueuedAt, NotJournaled: true})
+		out = append(out, e)
 	}
 	if len(stale) > 0 {
 		u.mu.Lock()
@@ -240,7 +231,7 @@ func (u *unjournaled) ack(id uint64) bool {
 }
 
 func (u *unjournaled) removeLocked(id uint64) bool {
-	i, ok := slices.BinarySearchFunc(u.entries, id, func(e sideEntry, id uint64) int { return cmp.Compare(e.id, id) })
+	i, ok := slices.BinarySearchFunc(u.entries, id, func(e OutboxEntry, id uint64) int { return cmp.Compare(e.ID, id) })
 	if ok {
 		u.entries = slices.Delete(u.entries, i, i+1)
 	}

@@ -427,7 +427,7 @@ func (j *Journal) Write(ctx context.Context, r *inspect.Result) error {
 	}
 	if j.opts.NoOutbox {
 		p.noOutbox = true
-	} else if p.verdict, err = encodeOutboxVerdict(v, j.opts.Now()); err != nil {
+	} else if err = p.queue(v, j.opts.Now()); err != nil {
 		return err
 	}
 	return j.enqueue(ctx, p)
@@ -595,7 +595,7 @@ func (j *Journal) bypass(p *pending) {
 		return
 	}
 	p.noOutbox = true
-	j.side.add(p.id, p.verdict)
+	j.side.add(p.entry)
 	select {
 	case j.notify <- struct{}{}:
 	default:

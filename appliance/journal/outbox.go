@@ -34,14 +34,6 @@ type outboxTime struct {
 	QueuedAt time.Time `json:"queued_at"`
 }
 
-func encodeOutboxVerdict(v defects.Verdict, queuedAt time.Time) ([]byte, error) {
-	b, err := json.Marshal(outboxValue{Verdict: v, QueuedAt: queuedAt})
-	if err != nil {
-		return nil, fmt.Errorf("encode outbox entry: %w", err)
-	}
-	return b, nil
-}
-
 // expiredEntry says whether an encoded entry was queued before cutoff. An
 // entry without a readable queue time (as schema migrations before this
 // rule left) can never be published, so it counts as expired.

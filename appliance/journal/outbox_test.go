@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -325,11 +324,7 @@ func TestUnjournaledVerdictsExpire(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	u := unjournaled{limit: 10}
 	for id, age := range map[uint64]time.Duration{1: 2 * time.Hour, 2: 90 * time.Second, 3: time.Second} {
-		b, err := json.Marshal(outboxValue{Verdict: defects.Verdict{Seq: id}, QueuedAt: now.Add(-age)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.add(id, b)
+		u.add(OutboxEntry{ID: id, Verdict: defects.Verdict{Seq: id}, QueuedAt: now.Add(-age)})
 	}
 	out, err := u.merge(nil, 0, 10, now.Add(-time.Minute), now)
 	if err != nil {

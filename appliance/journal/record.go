@@ -37,20 +37,24 @@ type Record struct {
 // pending is a record prepared for the writer: everything that costs CPU
 // (JSON, the embedding's bytes) is done before it reaches the writer.
 type pending struct {
-	id         uint64
-	at         time.Time // captured, the time every index and aggregate uses
-	camera     string
-	partID     string
-	outcome    defects.Outcome
-	class      string
-	record     []byte // Record JSON
-	embedding  []byte
-	image      string // relative path, "" for none
-	imageSize  int64
-	keepTier   bool // the image is a FAIL/UNCERTAIN one, evicted last
-	noOutbox   bool
-	verdict    []byte // outbox JSON
-	anomalyMap []byte // anomaly_map JSON, nil for none
+	id        uint64
+	at        time.Time // captured, the time every index and aggregate uses
+	camera    string
+	partID    string
+	outcome   defects.Outcome
+	class     string
+	record    []byte // Record JSON
+	embedding []byte
+	image     string // relative path, "" for none
+	imageSize int64
+	keepTier  bool // the image is a FAIL/UNCERTAIN one, evicted last
+	noOutbox  bool
+	// verdictJSON is the verdict, encoded once: the record and the outbox
+	// entry are spliced around it.
+	verdictJSON []byte
+	verdict     []byte      // outbox JSON
+	entry       OutboxEntry // the outbox entry, for the link while commits fail
+	anomalyMap  []byte      // anomaly_map JSON, nil for none
 	// synced, when set, makes this a Sync request rather than a record:
 	// the writer commits what it holds and answers on it.
 	synced chan error
@@ -66,13 +70,25 @@ func recordTime(v *defects.Verdict) time.Time {
 }
 
 func newPending(id uint64, v defects.Verdict, image string, imageSize int64) (*pending, error) {
-	rec, err := json.Marshal(Record{ID: id, Verdict: v, Image: image})
-	if err != nil {
+	vj, err := json.Marshal(&v)
+	if err != nil || len(vj) < 2 || vj[0] != '{' {
 		return nil, fmt.Errorf("encode record %d: %w", id, err)
 	}
+	// The record's JSON is what json.Marshal of Record{ID, Verdict, Image}
+	// gives (its other fields are empty on a new record), made from the
+	// verdict's bytes rather than encoding the verdict a second time.
+	rec := fmt.Appendf(make([]byte, 0, len(vj)+len(image)+40), `{"id":%d`, id)
+	if len(vj) > 2 {
+		rec = append(append(rec, ','), vj[1:len(vj)-1]...)
+	}
+	if image != "" {
+		name, _ := json.Marshal(image)
+		rec = append(append(rec, `,"image":`...), name...)
+	}
+	rec = append(rec, '}')
 	p := &pending{
 		id: id, at: recordTime(&v), camera: v.Camera, partID: v.PartID, outcome: v.Outcome, class: v.Class,
-		record: rec, image: image, imageSize: imageSize,
+		record: rec, image: image, imageSize: imageSize, verdictJSON: vj,
 		keepTier: v.Outcome == defects.Fail || v.Outcome == defects.Uncertain,
 	}
 	if len(v.Embedding) > 0 {
@@ -82,6 +98,21 @@ func newPending(id uint64, v defects.Verdict, image string, imageSize int64) (*p
 		}
 	}
 	return p, nil
+}
+
+// queue makes the record's outbox entry, queued at queuedAt.
+func (p *pending) queue(v defects.Verdict, queuedAt time.Time) error {
+	at, err := json.Marshal(queuedAt)
+	if err != nil {
+		return fmt.Errorf("encode outbox entry %d: %w", p.id, err)
+	}
+	// outboxValue's JSON, around the verdict's bytes.
+	b := make([]byte, 0, len(p.verdictJSON)+len(at)+28)
+	b = append(append(append(b, `{"verdict":`...), p.verdictJSON...), `,"queued_at":`...)
+	p.verdict = append(append(b, at...), '}')
+	v.Embedding = nil // kept in the record's own bucket, never published
+	p.entry = OutboxEntry{ID: p.id, Verdict: v, QueuedAt: queuedAt}
+	return nil
 }
 
 func decodeEmbedding(b []byte) []float32 {
