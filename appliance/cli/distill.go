@@ -23,7 +23,8 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	teacher := fs.String("teacher", "", "the teacher's model bundle")
 	teacherVariant := fs.String("teacher-variant", "fp32", "the teacher's variant whose embeddings the student learns")
 	student := fs.String("student", "", "the student: a preset (vit-b-16, vit-b-32, ...) or WIDTHxLAYERSxHEADS/PATCH, e.g. 256x6x4/16")
-	pruneRatio := fs.Float64("prune", 0, "instead of --student: the teacher's own vision tower with this share of every MLP's hidden units cut (the least important), recovered by training")
+	pruneRatio := fs.Float64("prune", 0, "instead of --student: the teacher's own vision tower with this share of every MLP's hidden units and of every layer's attention heads cut (the least important), recovered by training")
+	pruneHeads := fs.Float64("prune-heads", -1, "with --prune: the share of attention heads to cut instead (0 keeps every head); default: the --prune share")
 	initFrom := fs.String("init", "", "a Hugging Face CLIP checkpoint to start the student's vision tower from (where shapes fit); default: random")
 	images := fs.String("images", "", "a folder of images (.png, .jpg, .jpeg, .gif, searched recursively, as inspect does)")
 	journalDir := fs.String("journal", "", "a data directory whose journal's stored images are used too")
@@ -49,6 +50,10 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		return fmt.Errorf("model distill: give one of --student SPEC and --prune RATIO")
 	case *pruneRatio < 0 || *pruneRatio >= 1:
 		return fmt.Errorf("model distill: --prune %g: give a share above 0 and below 1", *pruneRatio)
+	case *pruneHeads >= 0 && *pruneRatio == 0:
+		return fmt.Errorf("model distill: --prune-heads goes with --prune")
+	case *pruneHeads >= 1:
+		return fmt.Errorf("model distill: --prune-heads %g: give a share from 0 to below 1", *pruneHeads)
 	case *images == "" && *journalDir == "":
 		return fmt.Errorf("model distill: need --images DIR and/or --journal DATA_DIR")
 	case (*epochs > 0) == (*minutes > 0):
@@ -73,7 +78,10 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		files = append(files, more...)
 	}
-	o := distill.Options{Teacher: *teacher, TeacherVariant: *teacherVariant, Student: *student, Prune: *pruneRatio, Init: *initFrom,
+	if *pruneHeads < 0 {
+		*pruneHeads = *pruneRatio
+	}
+	o := distill.Options{Teacher: *teacher, TeacherVariant: *teacherVariant, Student: *student, Prune: *pruneRatio, PruneHeads: *pruneHeads, Init: *initFrom,
 		Images: files, HeldOut: *heldOut, Out: *out, Variants: vs, Epochs: *epochs, Minutes: *minutes,
 		Batch: *batch, LR: *lr, Seed: *seed, Threads: *threads, Python: *python,
 		Progress: func(s string) { fmt.Fprintln(stdio.Err, s) }}

@@ -94,8 +94,9 @@ func TestDistilSmallTeacherIntoSmallerStudent(t *testing.T) {
 }
 
 // --prune makes the student the teacher's own tower with half of every
-// MLP's hidden units cut, starting from the teacher's weights read back
-// from its bundle: the cut costs some cosine, training recovers it.
+// MLP's hidden units and half of every layer's attention heads cut,
+// starting from the teacher's weights read back from its bundle: the cut
+// costs some cosine, training recovers it.
 func TestPruneAndRecover(t *testing.T) {
 	testenv.RequireORT(t)
 	python := testenv.RequirePython(t, "torch, numpy")
@@ -126,14 +127,21 @@ func TestPruneAndRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pv, tv := b.Config.VisionConfig, tb.Config.VisionConfig
+	if pv.NumAttentionHeads != tv.NumAttentionHeads/2 || pv.HeadSize() != tv.HeadSize() {
+		t.Errorf("pruned heads: %d of width %d, teacher's %d of width %d", pv.NumAttentionHeads, pv.HeadSize(), tv.NumAttentionHeads, tv.HeadSize())
+	}
 	if got, full := b.Config.VisionConfig.IntermediateSize, tb.Config.VisionConfig.IntermediateSize; got != full/2 ||
 		b.Config.VisionConfig.HiddenSize != tb.Config.VisionConfig.HiddenSize || b.Config.VisionConfig.NumHiddenLayers != tb.Config.VisionConfig.NumHiddenLayers {
 		t.Errorf("pruned vision config %+v, teacher's %+v", b.Config.VisionConfig, tb.Config.VisionConfig)
 	}
-	if d := b.Provenance.Distilled; d == nil || !strings.Contains(d.Student, "pruned 0.50") {
+	if d := b.Provenance.Distilled; d == nil || !strings.Contains(d.Student, "pruned 0.50, attention heads 0.50") {
 		t.Errorf("provenance %+v", d)
 	}
 	if r := run(t, "", "model", "distill", "--teacher", teacher, "--prune", "0.5", "--student", "vit-b-32", "--images", ds, "--epochs", "1", "--out", out+"2"); r.code == 0 {
 		t.Error("--prune and --student together accepted")
+	}
+	if r := run(t, "", "model", "distill", "--teacher", teacher, "--student", "vit-b-32", "--prune-heads", "0.5", "--images", ds, "--epochs", "1", "--out", out+"3"); r.code == 0 {
+		t.Error("--prune-heads without --prune accepted")
 	}
 }

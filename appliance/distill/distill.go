@@ -48,9 +48,12 @@ type Options struct {
 	// (e.g. 256x6x4/16); its image size is the teacher's.
 	Student string
 	// Prune, instead of Student, makes the student the teacher's own vision
-	// tower with this share of every MLP's hidden units cut (prune.MLP),
-	// starting from the teacher's weights: training recovers the cut.
-	Prune float64
+	// tower with this share of every MLP's hidden units cut (prune.MLP) and
+	// PruneHeads of every layer's attention heads (prune.Heads; 0 keeps
+	// them all), starting from the teacher's weights: training recovers the
+	// cut.
+	Prune      float64
+	PruneHeads float64
 	// Init is a Hugging Face CLIP checkpoint directory whose vision
 	// weights start the student where their shapes fit; empty: random.
 	Init     string
@@ -274,6 +277,11 @@ func student(o Options, teacher arch.Config) (arch.Config, map[string]*arch.Tens
 		cfg, pw, err := prune.MLP(teacher, w, arch.Vision, o.Prune)
 		if err != nil {
 			return arch.Config{}, nil, fmt.Errorf("distill: %w", err)
+		}
+		if o.PruneHeads > 0 {
+			if cfg, pw, err = prune.Heads(cfg, pw, o.PruneHeads); err != nil {
+				return arch.Config{}, nil, fmt.Errorf("distill: %w", err)
+			}
 		}
 		init := map[string]*arch.Tensor{}
 		for _, p := range cfg.Params(arch.Vision) {
@@ -505,6 +513,9 @@ func lastLines(s string, n int) string {
 // studentName says what the student is, for its provenance.
 func studentName(o Options) string {
 	if o.Prune > 0 {
+		if o.PruneHeads > 0 {
+			return fmt.Sprintf("the teacher, MLPs pruned %.2f, attention heads %.2f", o.Prune, o.PruneHeads)
+		}
 		return fmt.Sprintf("the teacher, MLPs pruned %.2f", o.Prune)
 	}
 	return o.Student

@@ -41,17 +41,19 @@ def quick_gelu(x):
 
 
 class Attention(nn.Module):
-    def __init__(self, width, heads):
+    # head_dim is each head's width: width // heads, unless heads were pruned.
+    def __init__(self, width, heads, head_dim):
         super().__init__()
-        self.heads = heads
-        self.q_proj = nn.Linear(width, width)
-        self.k_proj = nn.Linear(width, width)
-        self.v_proj = nn.Linear(width, width)
-        self.out_proj = nn.Linear(width, width)
+        self.heads, self.head_dim = heads, head_dim
+        inner = heads * head_dim
+        self.q_proj = nn.Linear(width, inner)
+        self.k_proj = nn.Linear(width, inner)
+        self.v_proj = nn.Linear(width, inner)
+        self.out_proj = nn.Linear(inner, width)
 
     def forward(self, x):
-        b, n, w = x.shape
-        hd = w // self.heads
+        b, n, _ = x.shape
+        hd = self.head_dim
 
         def split(t):
             return t.reshape(b, n, self.heads, hd).transpose(1, 2)
@@ -59,13 +61,13 @@ class Attention(nn.Module):
         q = split(self.q_proj(x)) * hd ** -0.5
         k, v = split(self.k_proj(x)), split(self.v_proj(x))
         out = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v
-        return self.out_proj(out.transpose(1, 2).reshape(b, n, w))
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, self.heads * hd))
 
 
 class Layer(nn.Module):
-    def __init__(self, width, inter, heads, eps, act):
+    def __init__(self, width, inter, heads, head_dim, eps, act):
         super().__init__()
-        self.self_attn = Attention(width, heads)
+        self.self_attn = Attention(width, heads, head_dim)
         self.layer_norm1 = nn.LayerNorm(width, eps=eps)
         self.mlp = nn.Module()
         self.mlp.fc1 = nn.Linear(width, inter)
@@ -93,7 +95,9 @@ class Student(nn.Module):
         vm.pre_layrnorm = nn.LayerNorm(w, eps=c["layer_norm_eps"])
         vm.encoder = nn.Module()
         vm.encoder.layers = nn.ModuleList(
-            Layer(w, c["intermediate_size"], c["num_attention_heads"], c["layer_norm_eps"], c.get("hidden_act", "quick_gelu"))
+            Layer(w, c["intermediate_size"], c["num_attention_heads"],
+                  c.get("head_dim") or w // c["num_attention_heads"],
+                  c["layer_norm_eps"], c.get("hidden_act", "quick_gelu"))
             for _ in range(c["num_hidden_layers"]))
         vm.post_layernorm = nn.LayerNorm(w, eps=c["layer_norm_eps"])
         self.vision_model = vm

@@ -13,15 +13,19 @@ import (
 
 // VisionConfig is the vision_config object of a Hugging Face CLIP config.json.
 type VisionConfig struct {
-	HiddenSize        int     `json:"hidden_size"`
-	IntermediateSize  int     `json:"intermediate_size"`
-	NumHiddenLayers   int     `json:"num_hidden_layers"`
-	NumAttentionHeads int     `json:"num_attention_heads"`
-	ImageSize         int     `json:"image_size"`
-	PatchSize         int     `json:"patch_size"`
-	NumChannels       int     `json:"num_channels"`
-	LayerNormEps      float64 `json:"layer_norm_eps"`
-	HiddenAct         string  `json:"hidden_act"`
+	HiddenSize        int `json:"hidden_size"`
+	IntermediateSize  int `json:"intermediate_size"`
+	NumHiddenLayers   int `json:"num_hidden_layers"`
+	NumAttentionHeads int `json:"num_attention_heads"`
+	// HeadDim is each attention head's width; 0 (Hugging Face's configs)
+	// means hidden_size / num_attention_heads. A tower whose heads were
+	// pruned (toolchain/prune) keeps its head width with fewer heads.
+	HeadDim      int     `json:"head_dim,omitempty"`
+	ImageSize    int     `json:"image_size"`
+	PatchSize    int     `json:"patch_size"`
+	NumChannels  int     `json:"num_channels"`
+	LayerNormEps float64 `json:"layer_norm_eps"`
+	HiddenAct    string  `json:"hidden_act"`
 }
 
 // TextConfig is the text_config object of a Hugging Face CLIP config.json.
@@ -97,13 +101,27 @@ func (c *Config) applyDefaults() {
 	def(&t.PadTokenID, 1)
 }
 
+// HeadSize is each attention head's width.
+func (v VisionConfig) HeadSize() int {
+	if v.HeadDim > 0 {
+		return v.HeadDim
+	}
+	return v.HiddenSize / max(1, v.NumAttentionHeads)
+}
+
+// AttentionWidth is the width of the queries, keys and values: the heads
+// side by side; hidden_size unless heads were pruned.
+func (v VisionConfig) AttentionWidth() int { return v.NumAttentionHeads * v.HeadSize() }
+
 // Validate reports the first inconsistency that would make a graph impossible.
 func (c *Config) Validate() error {
 	v, t := c.VisionConfig, c.TextConfig
 	switch {
 	case c.ProjectionDim <= 0:
 		return fmt.Errorf("projection_dim must be positive, got %d", c.ProjectionDim)
-	case v.HiddenSize <= 0 || v.NumAttentionHeads <= 0 || v.HiddenSize%v.NumAttentionHeads != 0:
+	case v.HeadDim < 0 || (v.HeadDim > 0 && (v.HiddenSize <= 0 || v.NumAttentionHeads <= 0)):
+		return fmt.Errorf("vision_config: head_dim %d with hidden_size %d and num_attention_heads %d: all must be positive", v.HeadDim, v.HiddenSize, v.NumAttentionHeads)
+	case v.HeadDim == 0 && (v.HiddenSize <= 0 || v.NumAttentionHeads <= 0 || v.HiddenSize%v.NumAttentionHeads != 0):
 		return fmt.Errorf("vision_config: hidden_size %d must be a positive multiple of num_attention_heads %d", v.HiddenSize, v.NumAttentionHeads)
 	case t.HiddenSize <= 0 || t.NumAttentionHeads <= 0 || t.HiddenSize%t.NumAttentionHeads != 0:
 		return fmt.Errorf("text_config: hidden_size %d must be a positive multiple of num_attention_heads %d", t.HiddenSize, t.NumAttentionHeads)

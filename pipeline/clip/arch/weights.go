@@ -40,15 +40,20 @@ const (
 	Text   Tower = "text"
 )
 
-func encoderParams(prefix string, layers, width, inter int) []Param {
+// encoderParams are a stack's parameters; attn is the attention width (the
+// heads side by side), width unless heads were pruned.
+func encoderParams(prefix string, layers, width, attn, inter int) []Param {
 	var ps []Param
 	for i := 0; i < layers; i++ {
 		p := fmt.Sprintf("%s.encoder.layers.%d.", prefix, i)
-		for _, proj := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
+		for _, proj := range []string{"q_proj", "k_proj", "v_proj"} {
 			ps = append(ps,
-				Param{p + "self_attn." + proj + ".weight", []int{width, width}},
-				Param{p + "self_attn." + proj + ".bias", []int{width}})
+				Param{p + "self_attn." + proj + ".weight", []int{attn, width}},
+				Param{p + "self_attn." + proj + ".bias", []int{attn}})
 		}
+		ps = append(ps,
+			Param{p + "self_attn.out_proj.weight", []int{width, attn}},
+			Param{p + "self_attn.out_proj.bias", []int{width}})
 		ps = append(ps,
 			Param{p + "layer_norm1.weight", []int{width}},
 			Param{p + "layer_norm1.bias", []int{width}},
@@ -74,7 +79,7 @@ func (c Config) Params(t Tower) []Param {
 			{"vision_model.pre_layrnorm.weight", []int{v.HiddenSize}},
 			{"vision_model.pre_layrnorm.bias", []int{v.HiddenSize}},
 		}
-		ps = append(ps, encoderParams("vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize)...)
+		ps = append(ps, encoderParams("vision_model", v.NumHiddenLayers, v.HiddenSize, v.AttentionWidth(), v.IntermediateSize)...)
 		return append(ps,
 			Param{"vision_model.post_layernorm.weight", []int{v.HiddenSize}},
 			Param{"vision_model.post_layernorm.bias", []int{v.HiddenSize}},
@@ -85,7 +90,7 @@ func (c Config) Params(t Tower) []Param {
 		{"text_model.embeddings.token_embedding.weight", []int{t2.VocabSize, t2.HiddenSize}},
 		{"text_model.embeddings.position_embedding.weight", []int{t2.MaxPositionEmbeddings, t2.HiddenSize}},
 	}
-	ps = append(ps, encoderParams("text_model", t2.NumHiddenLayers, t2.HiddenSize, t2.IntermediateSize)...)
+	ps = append(ps, encoderParams("text_model", t2.NumHiddenLayers, t2.HiddenSize, t2.HiddenSize, t2.IntermediateSize)...)
 	return append(ps,
 		Param{"text_model.final_layer_norm.weight", []int{t2.HiddenSize}},
 		Param{"text_model.final_layer_norm.bias", []int{t2.HiddenSize}},

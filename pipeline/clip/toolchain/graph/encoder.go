@@ -13,8 +13,10 @@ type tower struct {
 	layers int
 	width  int
 	heads  int
-	eps    float64
-	act    string // hidden_act: quick_gelu or gelu
+	// headDim is each head's width; 0: width / heads.
+	headDim int
+	eps     float64
+	act     string // hidden_act: quick_gelu or gelu
 }
 
 // encoder runs every layer on x [B, S, width]. mask, when set, is a float32
@@ -66,7 +68,10 @@ func (b *builder) firstToken(x string) string {
 // every position). It also returns the value projection v_proj(h) before
 // the heads are split.
 func (b *builder) attention(t tower, p, hq, h, mask string) (out, values string) {
-	headDim := t.width / t.heads
+	headDim := t.headDim
+	if headDim == 0 {
+		headDim = t.width / t.heads
+	}
 	splitHeads := b.ints(0, 0, int64(t.heads), int64(headDim))
 
 	// Scale q by head_dim^-0.5 before the product, as Hugging Face does.
@@ -86,7 +91,7 @@ func (b *builder) attention(t tower, p, hq, h, mask string) (out, values string)
 
 	ctx := b.op("MatMul", []string{probs, v})
 	ctx = b.op("Transpose", []string{ctx}, intsAttr("perm", 0, 2, 1, 3))
-	ctx = b.op("Reshape", []string{ctx, b.ints(0, 0, int64(t.width))})
+	ctx = b.op("Reshape", []string{ctx, b.ints(0, 0, int64(t.heads*headDim))})
 	return b.linear(ctx, p+".out_proj", true), values
 }
 

@@ -85,6 +85,30 @@ func TestVisionMatchesReference(t *testing.T) {
 	}
 }
 
+// A tower with pruned heads (fewer heads than hidden_size / head_dim) runs
+// as the reference says, in every variant the builder makes.
+func TestVisionWithFewerHeadsMatchesReference(t *testing.T) {
+	cfg, _ := arch.Preset("tiny")
+	vc := &cfg.VisionConfig
+	vc.HeadDim, vc.NumAttentionHeads = vc.HiddenSize/vc.NumAttentionHeads, vc.NumAttentionHeads-1
+	w := arch.RandomWeights(cfg, 5)
+	px := randomPixels(cfg, 2, 9)
+	ref, err := reference.Vision(cfg, w, px, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []Variant{FP32, FP16, INT8} {
+		s := newSession(t, build(t, cfg, w, arch.Vision, Options{Variant: v}), onnxproto.SaveOptions{})
+		got := s.run(t, floatInput(t, pixelShape(cfg, 2), px))
+		// float32 to the reference's tolerance; the others by direction.
+		maxRel, cos := 1e-4, 0.9999
+		if v != FP32 {
+			maxRel, cos = 1, map[Variant]float64{FP16: 0.999, INT8: 0.99}[v]
+		}
+		compareRows(t, fmt.Sprintf("%s image_embeds", v), got["image_embeds"], ref.Embeds, ref.Dim, maxRel, cos)
+	}
+}
+
 func TestTextMatchesReference(t *testing.T) {
 	cfg, w := tinyModel(t)
 	s := newSession(t, build(t, cfg, w, arch.Text, Options{DebugOutputs: true}), onnxproto.SaveOptions{})

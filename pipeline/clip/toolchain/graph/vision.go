@@ -42,7 +42,7 @@ func buildVision(cfg arch.Config, w arch.Weights, opts Options, patchLayers []in
 	x = b.layerNorm(x, "vision_model.pre_layrnorm", vc.LayerNormEps)
 
 	t := tower{prefix: "vision_model", layers: vc.NumHiddenLayers, width: vc.HiddenSize,
-		heads: vc.NumAttentionHeads, eps: vc.LayerNormEps, act: vc.HiddenAct}
+		heads: vc.NumAttentionHeads, headDim: vc.HeadSize(), eps: vc.LayerNormEps, act: vc.HiddenAct}
 	// Only the class token leaves the last layer, unless every hidden state
 	// is wanted.
 	hidden, values := b.encoder(t, x, "", !opts.DebugOutputs, progressFor(opts, "vision layers"))

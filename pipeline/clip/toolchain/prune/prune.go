@@ -1,8 +1,10 @@
-// Package prune makes a CLIP tower smaller by structure: it drops the least
-// important hidden units of every MLP (docs/distill.md#pruning). The pruned
-// tower is a plain CLIP tower with a smaller intermediate size, which the
-// graph builder and every runtime take as they are; distillation from the
-// unpruned model then recovers what the cut cost.
+// Package prune makes a CLIP vision tower smaller by structure: it drops the
+// least important hidden units of every MLP and the least important
+// attention heads of every layer (docs/distill.md#pruning). The pruned
+// tower is a plain CLIP tower with a smaller intermediate size and fewer
+// heads of the same width (vision_config.head_dim), which the graph builder
+// and every runtime take as they are; distillation from the unpruned model
+// then recovers what the cut cost.
 package prune
 
 import (
@@ -86,4 +88,76 @@ func Importance(fc1, fc2 *arch.Tensor) []float64 {
 		out[u] = math.Sqrt(in) * math.Sqrt(outN)
 	}
 	return out
+}
+
+// Heads keeps, in every layer of the vision tower, the attention heads with
+// the largest importance, the same number in each layer (a CLIP config has
+// one head count): round(heads x (1-ratio)), at least one; each keeps its
+// width, so the config records head_dim. A head's importance is the product
+// of the norms of its value rows (v_proj) and its output columns (out_proj):
+// what it can write into the residual stream; a head whose output columns
+// are zero changes nothing, whatever it attends to. Kept heads keep their
+// order; every other weight is shared.
+func Heads(cfg arch.Config, w arch.Weights, ratio float64) (arch.Config, arch.Weights, error) {
+	if !(ratio > 0 && ratio < 1) {
+		return arch.Config{}, nil, fmt.Errorf("prune heads: ratio %g: give a share above 0 and below 1", ratio)
+	}
+	if err := w.Check(cfg, arch.Vision); err != nil {
+		return arch.Config{}, nil, fmt.Errorf("prune heads: %w", err)
+	}
+	vc := &cfg.VisionConfig
+	heads, dim, width := vc.NumAttentionHeads, vc.HeadSize(), vc.HiddenSize
+	keep := max(1, int(math.Round(float64(heads)*(1-ratio))))
+	attn := heads * dim
+	out := arch.Weights{}
+	for k, v := range w {
+		out[k] = v
+	}
+	for l := range vc.NumHiddenLayers {
+		p := fmt.Sprintf("vision_model.encoder.layers.%d.self_attn.", l)
+		vw, ow := w[p+"v_proj.weight"], w[p+"out_proj.weight"]
+		importance := make([]float64, heads)
+		for h := range heads {
+			var in, outN float64
+			for _, x := range vw.Data[h*dim*width : (h+1)*dim*width] {
+				in += float64(x) * float64(x)
+			}
+			for r := range width {
+				for _, x := range ow.Data[r*attn+h*dim : r*attn+(h+1)*dim] {
+					outN += float64(x) * float64(x)
+				}
+			}
+			importance[h] = math.Sqrt(in) * math.Sqrt(outN)
+		}
+		order := make([]int, heads)
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return importance[order[a]] > importance[order[b]] })
+		kept := order[:keep]
+		sort.Ints(kept)
+		for _, proj := range []string{"q_proj", "k_proj", "v_proj"} {
+			pw, pb := w[p+proj+".weight"], w[p+proj+".bias"]
+			nw := make([]float32, 0, keep*dim*width)
+			nb := make([]float32, 0, keep*dim)
+			for _, h := range kept {
+				nw = append(nw, pw.Data[h*dim*width:(h+1)*dim*width]...)
+				nb = append(nb, pb.Data[h*dim:(h+1)*dim]...)
+			}
+			out[p+proj+".weight"] = &arch.Tensor{Shape: []int{keep * dim, width}, Data: nw}
+			out[p+proj+".bias"] = &arch.Tensor{Shape: []int{keep * dim}, Data: nb}
+		}
+		nw := make([]float32, 0, width*keep*dim)
+		for r := range width {
+			for _, h := range kept {
+				nw = append(nw, ow.Data[r*attn+h*dim:r*attn+(h+1)*dim]...)
+			}
+		}
+		out[p+"out_proj.weight"] = &arch.Tensor{Shape: []int{width, keep * dim}, Data: nw}
+	}
+	vc.NumAttentionHeads, vc.HeadDim = keep, dim
+	if err := out.Check(cfg, arch.Vision); err != nil {
+		return arch.Config{}, nil, fmt.Errorf("prune heads: %w", err)
+	}
+	return cfg, out, nil
 }

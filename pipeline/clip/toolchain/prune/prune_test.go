@@ -56,6 +56,61 @@ func TestMLPDropsTheUnitsThatMatterLeast(t *testing.T) {
 	}
 }
 
+// Heads that write nothing (zero out_proj columns) are the ones pruned,
+// and with them gone the tower gives the same embedding; the pruned tower
+// keeps its head width with fewer heads.
+func TestHeadsDropsTheHeadsThatMatterLeast(t *testing.T) {
+	cfg, _ := arch.Preset("tiny")
+	w := arch.RandomWeights(cfg, 3)
+	vc := cfg.VisionConfig
+	heads, dim, width := vc.NumAttentionHeads, vc.HeadSize(), vc.HiddenSize
+	silent := map[int]bool{0: true, 2: true} // of 4 heads
+	for l := range vc.NumHiddenLayers {
+		ow := w["vision_model.encoder.layers."+string(rune('0'+l))+".self_attn.out_proj.weight"]
+		for r := range width {
+			for h := range silent {
+				for d := range dim {
+					ow.Data[r*heads*dim+h*dim+d] = 0
+				}
+			}
+		}
+	}
+	pcfg, pw, err := Heads(cfg, w, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv := pcfg.VisionConfig; pv.NumAttentionHeads != heads/2 || pv.HeadDim != dim || pv.AttentionWidth() != width/2 || pcfg.TextConfig != cfg.TextConfig {
+		t.Fatalf("pruned config %+v", pv)
+	}
+	if err := pcfg.Validate(); err != nil {
+		t.Fatalf("pruned config invalid: %v", err)
+	}
+	pixels := make([]float32, 3*vc.ImageSize*vc.ImageSize)
+	for i := range pixels {
+		pixels[i] = float32(math.Cos(float64(i) / 3))
+	}
+	full, err := reference.Vision(cfg, w, pixels, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := reference.Vision(pcfg, pw, pixels, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full.Embeds {
+		if math.Abs(full.Embeds[i]-cut.Embeds[i]) > 1e-5 {
+			t.Fatalf("embedding %d: %g pruned, %g full: the heads cut were not the silent ones", i, cut.Embeds[i], full.Embeds[i])
+		}
+	}
+	// Pruning heads and MLP units both still makes a valid tower.
+	if _, _, err := MLP(pcfg, pw, arch.Vision, 0.5); err != nil {
+		t.Errorf("MLP after heads: %v", err)
+	}
+	if _, _, err := Heads(cfg, w, 0); err == nil {
+		t.Error("ratio 0 accepted")
+	}
+}
+
 func fmtName(layer int, p string) string {
 	return "vision_model.encoder.layers." + string(rune('0'+layer)) + ".mlp." + p
 }

@@ -13,9 +13,11 @@ type encoder struct {
 	layers int
 	width  int
 	heads  int
-	eps    float64
-	act    func(float64) float64
-	causal bool
+	// headDim is each head's width; 0: width / heads.
+	headDim int
+	eps     float64
+	act     func(float64) float64
+	causal  bool
 }
 
 // run returns the residual stream before the first layer and after each layer.
@@ -39,7 +41,11 @@ func (e encoder) layer(i int, x []float64, batch, seq int) []float64 {
 	q := linear(h, rows, param("self_attn.q_proj.weight"), param("self_attn.q_proj.bias"))
 	k := linear(h, rows, param("self_attn.k_proj.weight"), param("self_attn.k_proj.bias"))
 	v := linear(h, rows, param("self_attn.v_proj.weight"), param("self_attn.v_proj.bias"))
-	a := attention(q, k, v, batch, seq, e.width, e.heads, e.causal)
+	attn := e.width
+	if e.headDim > 0 {
+		attn = e.heads * e.headDim
+	}
+	a := attention(q, k, v, batch, seq, attn, e.heads, e.causal)
 	residual := append([]float64(nil), x...)
 	addInPlace(residual, linear(a, rows, param("self_attn.out_proj.weight"), param("self_attn.out_proj.bias")))
 

@@ -32,7 +32,7 @@ func Vision(cfg arch.Config, w arch.Weights, pixels []float32, batch int) (*Trac
 	x = layerNorm(x, batch*seq, width, w["vision_model.pre_layrnorm.weight"], w["vision_model.pre_layrnorm.bias"], vc.LayerNormEps)
 
 	enc := encoder{w: w, prefix: "vision_model", layers: vc.NumHiddenLayers, width: width,
-		heads: vc.NumAttentionHeads, eps: vc.LayerNormEps, act: act}
+		heads: vc.NumAttentionHeads, headDim: vc.HeadSize(), eps: vc.LayerNormEps, act: act}
 	hidden := enc.run(x, batch, seq)
 
 	// The class token (position 0) carries the image summary.
