@@ -5,13 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/linesight/linesight/appliance/offline"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
@@ -23,15 +26,19 @@ import (
 
 // bundleFlags are the output flags shared by synth and import.
 type bundleFlags struct {
-	out      string
-	variants string
-	replace  bool
+	out         string
+	variants    string
+	replace     bool
+	calibration string
+	threads     int
 }
 
 func (f *bundleFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "bundle directory to write")
-	fs.StringVar(&f.variants, "variants", "fp32", "variants to write: any of fp32,fp16,int8,int8w,int8b,int8vnni (docs/variants.md)")
+	fs.StringVar(&f.variants, "variants", "fp32", "variants to write: any of fp32,fp16,int8,int8w,int8b,int8vnni,int8static (docs/variants.md)")
 	fs.BoolVar(&f.replace, "replace", false, "replace an existing bundle at --out")
+	fs.StringVar(&f.calibration, "calibration-images", "", "for int8static: a folder (or file) of the line's images whose activation ranges calibrate it")
+	fs.IntVar(&f.threads, "threads", 0, "threads for ONNX Runtime during calibration; 0: all cores")
 }
 
 func (f *bundleFlags) parseVariants() ([]graph.Variant, error) {
@@ -141,9 +148,24 @@ func writeBundle(stdio Stdio, bf bundleFlags, variants []graph.Variant, cfg arch
 	tok *tokenizer.Tokenizer, pre preprocess.Params, prov bundle.Provenance, note string) error {
 	p := newProgress(stdio.Err)
 	start := time.Now()
-	err := bundlewrite.Write(bf.out, cfg, w, tok, pre, bundlewrite.Options{
-		Variants: variants, Replace: bf.replace, Progress: p.report, Provenance: prov,
-	})
+	opts := bundlewrite.Options{Variants: variants, Replace: bf.replace, Progress: p.report, Provenance: prov, Threads: bf.threads}
+	static := slices.Contains(variants, graph.INT8Static)
+	switch {
+	case static && bf.calibration == "":
+		return fmt.Errorf("--variants int8static needs --calibration-images DIR: the line's images calibrate its activation ranges")
+	case !static && bf.calibration != "":
+		return fmt.Errorf("--calibration-images calibrates int8static, which --variants does not ask for")
+	case static:
+		files, err := offline.ImageFiles([]string{bf.calibration})
+		if err != nil {
+			return fmt.Errorf("--calibration-images: %w", err)
+		}
+		if opts.CalibrationPixels, err = offline.Pixels(files, pre, func(done, total int) { p.report("preprocess calibration images", int64(done), int64(total)) }); err != nil {
+			return fmt.Errorf("--calibration-images: %w", err)
+		}
+		opts.CalibrationImages = len(files)
+	}
+	err := bundlewrite.Write(bf.out, cfg, w, tok, pre, opts)
 	if err != nil {
 		return err
 	}

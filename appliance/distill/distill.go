@@ -24,13 +24,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linesight/linesight/appliance/offline"
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/engine"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
-	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/bundlewrite"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/prune"
@@ -160,18 +160,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// teacher's preprocessing), and the teacher's embeddings.
 	size := teacher.Bundle.Preprocess.CropHeight
 	per := 3 * size * size
-	pixels := make([]float32, len(o.Images)*per)
-	for i, path := range o.Images {
-		img, err := cvmat.LoadImageFile(path)
-		if err != nil {
-			return Report{}, fmt.Errorf("distill: %w", err)
+	pixels, err := offline.Pixels(o.Images, teacher.Bundle.Preprocess, func(done, total int) {
+		if done%100 == 0 {
+			say(fmt.Sprintf("preprocessed %d of %d images", done, total))
 		}
-		if err := teacher.Preprocess.Image(img, pixels[i*per:(i+1)*per]); err != nil {
-			return Report{}, fmt.Errorf("distill: %s: %w", path, err)
-		}
-		if i%100 == 99 {
-			say(fmt.Sprintf("preprocessed %d of %d images", i+1, len(o.Images)))
-		}
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("distill: %w", err)
 	}
 	say(fmt.Sprintf("teacher embeddings of %d images (%s, %s)", len(o.Images), o.Teacher, teacher.Variant))
 	teacherEmb, teacherRate, err := embedAll(teacher.Vision, pixels, len(o.Images), per)
@@ -226,9 +221,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	digest, _ := teacher.Bundle.Digest(teacher.Variant)
+	// The training images calibrate int8static, when asked for.
+	var calib []float32
+	var calibN int
+	if slices.Contains(o.Variants, graph.INT8Static) {
+		calib, calibN = gather(pixels, train, per), len(train)
+	}
 	say(fmt.Sprintf("writing the student bundle %s", o.Out))
 	err = bundlewrite.Write(o.Out, cfg, w, tok, teacher.Bundle.Preprocess, bundlewrite.Options{
-		Variants: o.Variants, TextFrom: o.Teacher,
+		Variants: o.Variants, TextFrom: o.Teacher, Threads: o.Threads, CalibrationPixels: calib, CalibrationImages: calibN,
 		Provenance: bundle.Provenance{Distilled: &bundle.Distillation{Teacher: o.Teacher, TeacherDigest: digest, TeacherVariant: teacher.Variant,
 			Student: studentName(o), Init: o.Init, Images: len(train), HeldOut: len(held), Steps: result.Steps, CosineAfter: result.CosineAfter}},
 	})

@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/linesight/linesight/pipeline/clip/preprocess"
+	"github.com/linesight/linesight/pipeline/clip/preprocess/cvmat"
 )
 
 // imageExts are the file name endings taken from a directory; the decoder
@@ -79,6 +82,30 @@ func imagesIn(dir string) ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list images in %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// Pixels loads image files and preprocesses each as the model sees it (p:
+// the bundle's preprocessing), one after another into one buffer of
+// len(paths) x 3 x height x width: what calibration and distillation feed
+// the towers. progress, when set, hears after each image.
+func Pixels(paths []string, p preprocess.Params, progress func(done, total int)) ([]float32, error) {
+	pre := preprocess.New(p)
+	defer pre.Close()
+	per := 3 * p.CropHeight * p.CropWidth
+	out := make([]float32, len(paths)*per)
+	for i, path := range paths {
+		img, err := cvmat.LoadImageFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := pre.Image(img, out[i*per:(i+1)*per]); err != nil {
+			return nil, fmt.Errorf("preprocess %s: %w", path, err)
+		}
+		if progress != nil {
+			progress(i+1, len(paths))
+		}
 	}
 	return out, nil
 }

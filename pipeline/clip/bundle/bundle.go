@@ -68,6 +68,9 @@ type Provenance struct {
 	PatchLayers []int `json:"patch_layers,omitempty"`
 	// Distilled says how a distilled student was made; nil for others.
 	Distilled *Distillation `json:"distilled,omitempty"`
+	// CalibrationImages is how many images calibrated the int8static
+	// variant's input ranges; 0 without that variant.
+	CalibrationImages int `json:"calibration_images,omitempty"`
 }
 
 // Distillation is a student bundle's provenance: whose embeddings it

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 	"github.com/linesight/linesight/pipeline/clip/tokenizer"
+	"github.com/linesight/linesight/pipeline/clip/toolchain/calibrate"
 	"github.com/linesight/linesight/pipeline/clip/toolchain/graph"
 )
 
@@ -33,6 +35,15 @@ type Options struct {
 	// whose text model TextFrom lacks gets its fp32 one (the text tower
 	// runs at warm-up only, into the prompt cache).
 	TextFrom string
+	// CalibrationPixels are preprocessed images (CalibrationImages of them,
+	// 3 x size x size each) of the line, whose runs through the fp32 vision
+	// tower calibrate the int8static variant (package calibrate); that
+	// variant needs them.
+	CalibrationPixels []float32
+	CalibrationImages int
+	// Threads is ONNX Runtime's intra-op threads for calibration; 0: its
+	// default.
+	Threads int
 	// Replace allows overwriting an existing bundle directory.
 	Replace bool
 	// Provenance is recorded in the bundle's linesight.json.
@@ -63,6 +74,9 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 	if len(variants) == 0 {
 		variants = []graph.Variant{graph.FP32}
 	}
+	if slices.Contains(variants, graph.INT8Static) && opts.CalibrationImages == 0 {
+		return fmt.Errorf("write model bundle: variant int8static needs calibration images (--calibration-images DIR)")
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(string, int64, int64) {}
@@ -92,6 +106,9 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		return fmt.Errorf("write model bundle: %w", err)
 	}
 	provenance := opts.Provenance
+	if slices.Contains(variants, graph.INT8Static) {
+		provenance.CalibrationImages = opts.CalibrationImages
+	}
 	if provenance.PatchLayers, err = graph.ResolvePatchLayers(cfg.VisionConfig, opts.PatchLayers); err != nil {
 		return fmt.Errorf("write model bundle: %w", err)
 	}
@@ -103,6 +120,14 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 		return fmt.Errorf("write model bundle: tokenizer: %w", err)
 	}
 
+	var ranges graph.Ranges
+	if slices.Contains(variants, graph.INT8Static) {
+		ranges, err = calibrate.Vision(cfg, w, opts.CalibrationPixels, opts.CalibrationImages, calibrate.Options{Threads: opts.Threads,
+			Progress: func(done, total int) { progress("calibrate int8static", int64(done), int64(total)) }})
+		if err != nil {
+			return fmt.Errorf("write model bundle: %w", err)
+		}
+	}
 	for _, v := range variants {
 		for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
 			name := bundle.ModelFile(tower, v.Suffix())
@@ -120,6 +145,7 @@ func Write(dir string, cfg arch.Config, w arch.Weights, tok *tokenizer.Tokenizer
 			m, err := graph.Build(cfg, w, tower, graph.Options{
 				Variant:     v,
 				PatchLayers: provenance.PatchLayers,
+				Ranges:      ranges,
 				Progress: func(stage string, done, total int) {
 					progress(fmt.Sprintf("build %s (%s)", name, stage), int64(done), int64(total))
 				},

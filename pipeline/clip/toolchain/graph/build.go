@@ -60,6 +60,9 @@ func Build(cfg arch.Config, w arch.Weights, t arch.Tower, opts Options) (*onnxpr
 		return nil, fmt.Errorf("build %s graph: %w", t, err)
 	}
 
+	if t == arch.Vision && opts.Variant == INT8Static && len(opts.Ranges) == 0 {
+		return nil, fmt.Errorf("build %s graph: int8static needs the linear layers' input ranges calibrated on images (--calibration-images)", t)
+	}
 	var b *builder
 	if t == arch.Vision {
 		b = buildVision(cfg, w, opts, patchLayers)

@@ -24,6 +24,11 @@ type builder struct {
 	// two paths (post_layernorm and visual_projection serve the class token
 	// and the patches) is stored once.
 	inits map[string]bool
+	// ranges are INT8Static's calibrated input ranges; calibrate adds the
+	// linear layers' inputs as outputs; calls counts each prefix's uses.
+	ranges    Ranges
+	calibrate bool
+	calls     map[string]int
 }
 
 func newBuilder(name string, w arch.Weights, v Variant) *builder {
@@ -39,6 +44,7 @@ func newBuilder(name string, w arch.Weights, v Variant) *builder {
 		counts:  map[string]int{},
 		consts:  map[string]string{},
 		inits:   map[string]bool{},
+		calls:   map[string]int{},
 	}
 }
 
@@ -167,6 +173,9 @@ func (b *builder) layerNorm(x, prefix string, eps float64) string {
 // FP32 and FP16 store W^T as [in, out] so MatMul runs without a Transpose;
 // INT8 uses DynamicQuantizeMatMul with the bias fused in.
 func (b *builder) linear(x, prefix string, hasBias bool) string {
+	if b.calibrate {
+		b.calibrationOutput(x, prefix)
+	}
 	wName := prefix + ".weight"
 	w := b.w[wName]
 	out, in := w.Shape[0], w.Shape[1]

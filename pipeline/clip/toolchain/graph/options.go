@@ -50,9 +50,16 @@ const (
 	// with AVX-512 VNNI or AVX-VNNI, whose dot-product instructions do not
 	// saturate; on plain AVX2 it may lose accuracy (see quantize8.go).
 	INT8VNNI
+	// INT8Static quantizes each linear layer's input with a fixed scale and
+	// zero point calibrated on the line's images (Options.Ranges), uint8
+	// per tensor, and multiplies it by full-range int8 weights per column
+	// with com.microsoft MatMulIntegerToFloat: no run-time range reduction,
+	// as ONNX Runtime's static quantization does. Layers without a range
+	// (the text tower) stay dynamic, as in INT8VNNI. See quantize8.go.
+	INT8Static
 )
 
-var variantNames = []string{"fp32", "fp16", "int8", "int8w", "int8b", "int8vnni"}
+var variantNames = []string{"fp32", "fp16", "int8", "int8w", "int8b", "int8vnni", "int8static"}
 
 // ParseVariant reads a variant name (any case): fp32, fp16, int8, int8w,
 // int8b or int8vnni.
@@ -99,6 +106,14 @@ type Options struct {
 	// returns as patch_tokens.<l> (see PatchTokensOutput); nil means the
 	// config's DefaultMemoryLayers. Each must be in 0..layers-1.
 	PatchLayers []int
+	// Ranges are the calibrated input ranges of the linear layers, by
+	// parameter prefix (calibrate.Vision measures them); INT8Static needs
+	// them for the vision tower.
+	Ranges Ranges
+	// CalibrationOutputs adds, for every linear layer, its input as an
+	// output named CalibrationOutput + prefix (+ "#n" for a layer applied
+	// more than once): what calibration measures. For FP32 only.
+	CalibrationOutputs bool
 	// Progress, when set, is told as each stage advances.
 	Progress func(stage string, done, total int)
 }
@@ -113,6 +128,9 @@ func (o Options) idsType() onnxproto.DataType {
 func (o Options) validate() error {
 	if o.Variant < FP32 || int(o.Variant) >= len(variantNames) {
 		return fmt.Errorf("unknown variant %d", int(o.Variant))
+	}
+	if o.CalibrationOutputs && o.Variant != FP32 {
+		return fmt.Errorf("calibration outputs are for the fp32 graph, not %s", o.Variant)
 	}
 	if t := o.idsType(); t != onnxproto.Int64 && t != onnxproto.Int32 {
 		return fmt.Errorf("input_ids type %s is not supported (int64, int32)", t)

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/linesight/linesight/pipeline/clip/onnxproto"
 )
@@ -34,7 +36,7 @@ import (
 // quantized reports whether linear layers of this variant are not plain
 // float MatMuls.
 func (v Variant) quantized() bool {
-	return v == INT8 || v == INT8Weights || v == INT8Blocks || v == INT8VNNI
+	return v == INT8 || v == INT8Weights || v == INT8Blocks || v == INT8VNNI || v == INT8Static
 }
 
 // int8FullMax is the symmetric int8 range that avoids -128, so a weight and
@@ -53,6 +55,11 @@ func (b *builder) quantizedLinearOf(v Variant, x, wName string, wt []float32, in
 	case INT8Blocks:
 		return b.blockQuantizedLinear(x, wName, wt, in, out, prefix, hasBias)
 	case INT8VNNI:
+		return b.dynamicLinear(x, wName, wt, in, out, prefix, hasBias, int8FullMax)
+	case INT8Static:
+		if r, ok := b.ranges[prefix]; ok {
+			return b.staticLinear(x, wName, wt, in, out, prefix, hasBias, r)
+		}
 		return b.dynamicLinear(x, wName, wt, in, out, prefix, hasBias, int8FullMax)
 	default:
 		return b.quantizedLinear(x, wName, wt, in, out, prefix, hasBias)
@@ -178,4 +185,75 @@ func uint8Tensor(name string, shape []int, data []byte) *onnxproto.Tensor {
 		dims[i] = int64(s)
 	}
 	return &onnxproto.Tensor{Name: name, DataType: onnxproto.Uint8, Dims: dims, Raw: data}
+}
+
+// CalibrationOutput is the name prefix of the calibration graph's outputs.
+const CalibrationOutput = "calibrate/"
+
+// Range is the span of a tensor's values seen in calibration.
+type Range struct{ Min, Max float32 }
+
+// Ranges are linear layers' input ranges by parameter prefix
+// ("vision_model.encoder.layers.3.mlp.fc1").
+type Ranges map[string]Range
+
+// CalibrationPrefix is the layer prefix of a calibration output name; ok is
+// false for any other output.
+func CalibrationPrefix(output string) (prefix string, ok bool) {
+	p, ok := strings.CutPrefix(output, CalibrationOutput)
+	if !ok {
+		return "", false
+	}
+	p, _, _ = strings.Cut(p, "#")
+	return p, true
+}
+
+// calibrationOutput makes x, the input of the linear layer prefix, an
+// output of the graph.
+func (b *builder) calibrationOutput(x, prefix string) {
+	n := b.calls[prefix]
+	b.calls[prefix] = n + 1
+	name := CalibrationOutput + prefix
+	if n > 0 {
+		name = fmt.Sprintf("%s#%d", name, n)
+	}
+	b.opTo(name, "Identity", []string{x})
+	b.g.Outputs = append(b.g.Outputs, &onnxproto.ValueInfo{Name: name, ElemType: onnxproto.Float})
+}
+
+// staticLinear quantizes x with the scale and zero point of its calibrated
+// range r (uint8, per tensor; values outside r saturate) and multiplies it
+// by int8 weights per column with com.microsoft MatMulIntegerToFloat, which
+// applies both scales and adds the bias in float32.
+func (b *builder) staticLinear(x, wName string, wt []float32, in, out int, prefix string, hasBias bool, r Range) string {
+	scale, zero := uint8Params(r)
+	q, scales := quantizeColumns(wt, in, out, int8FullMax)
+	aScale := b.addInitializer(onnxproto.FloatTensor(prefix+".input_scale", nil, []float32{scale}))
+	aZero := b.addInitializer(uint8Tensor(prefix+".input_zero_point", nil, []byte{zero}))
+	xq := b.op("QuantizeLinear", []string{x, aScale, aZero})
+	inputs := []string{
+		xq,
+		b.addInitializer(onnxproto.Int8Tensor(wName+"_quantized", []int{in, out}, q)),
+		aScale,
+		b.addInitializer(onnxproto.FloatTensor(wName+"_scale", []int{out}, scales)),
+		aZero,
+		b.addInitializer(onnxproto.Int8Tensor(wName+"_zero_point", []int{out}, make([]int8, out))),
+	}
+	if hasBias {
+		inputs = append(inputs, b.weightFP32(prefix+".bias"))
+	}
+	return b.opIn(onnxproto.DomainMicrosoft, "MatMulIntegerToFloat", inputs)
+}
+
+// uint8Params are the scale and zero point that map r onto 0..255 with 0
+// exactly representable (ONNX's asymmetric quantization): the range is
+// widened to hold 0 first.
+func uint8Params(r Range) (scale float32, zero uint8) {
+	lo, hi := math.Min(float64(r.Min), 0), math.Max(float64(r.Max), 0)
+	if hi-lo == 0 {
+		return 1, 0
+	}
+	s := float32((hi - lo) / 255)
+	z := math.Round(-lo / float64(s))
+	return s, uint8(max(0, min(255, z)))
 }

@@ -18,6 +18,7 @@ var maskedOut = float32(-math.MaxFloat32)
 func buildText(cfg arch.Config, w arch.Weights, opts Options) *builder {
 	tc := cfg.TextConfig
 	b := newBuilder("text_model", w, opts.Variant)
+	b.ranges, b.calibrate = opts.Ranges, opts.CalibrationOutputs
 	idsType := opts.idsType()
 	idsShape := []onnxproto.Dim{onnxproto.Symbolic(batchDim), onnxproto.Symbolic(seqDim)}
 	b.g.Inputs = []*onnxproto.ValueInfo{{Name: InputIDs, ElemType: idsType, Shape: idsShape}}

@@ -15,6 +15,7 @@ import (
 func buildVision(cfg arch.Config, w arch.Weights, opts Options, patchLayers []int) *builder {
 	vc := cfg.VisionConfig
 	b := newBuilder("vision_model", w, opts.Variant)
+	b.ranges, b.calibrate = opts.Ranges, opts.CalibrationOutputs
 	b.g.Inputs = []*onnxproto.ValueInfo{{
 		Name: InputPixels, ElemType: onnxproto.Float,
 		Shape: []onnxproto.Dim{onnxproto.Symbolic(batchDim), onnxproto.Fixed(vc.NumChannels),

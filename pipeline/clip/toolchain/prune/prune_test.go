@@ -34,23 +34,7 @@ func TestMLPDropsTheUnitsThatMatterLeast(t *testing.T) {
 	if got := pw[fmtName(0, "fc1.weight")].Shape; got[0] != size/2 {
 		t.Fatalf("fc1 shape %v", got)
 	}
-	pixels := make([]float32, 3*cfg.VisionConfig.ImageSize*cfg.VisionConfig.ImageSize)
-	for i := range pixels {
-		pixels[i] = float32(math.Sin(float64(i)))
-	}
-	full, err := reference.Vision(cfg, w, pixels, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut, err := reference.Vision(pcfg, pw, pixels, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range full.Embeds {
-		if math.Abs(full.Embeds[i]-cut.Embeds[i]) > 1e-5 {
-			t.Fatalf("embedding %d: %g pruned, %g full: the units cut were not the silent ones", i, cut.Embeds[i], full.Embeds[i])
-		}
-	}
+	sameEmbedding(t, "units", cfg, w, pcfg, pw)
 	if _, _, err := MLP(cfg, w, arch.Vision, 1); err == nil {
 		t.Error("ratio 1 accepted")
 	}
@@ -85,9 +69,23 @@ func TestHeadsDropsTheHeadsThatMatterLeast(t *testing.T) {
 	if err := pcfg.Validate(); err != nil {
 		t.Fatalf("pruned config invalid: %v", err)
 	}
-	pixels := make([]float32, 3*vc.ImageSize*vc.ImageSize)
+	sameEmbedding(t, "heads", cfg, w, pcfg, pw)
+	// Pruning heads and MLP units both still makes a valid tower.
+	if _, _, err := MLP(pcfg, pw, arch.Vision, 0.5); err != nil {
+		t.Errorf("MLP after heads: %v", err)
+	}
+	if _, _, err := Heads(cfg, w, 0); err == nil {
+		t.Error("ratio 0 accepted")
+	}
+}
+
+// sameEmbedding checks, by the reference, that the pruned tower embeds an
+// image as the full one does: what was cut (what) wrote nothing.
+func sameEmbedding(t *testing.T, what string, cfg arch.Config, w arch.Weights, pcfg arch.Config, pw arch.Weights) {
+	t.Helper()
+	pixels := make([]float32, 3*cfg.VisionConfig.ImageSize*cfg.VisionConfig.ImageSize)
 	for i := range pixels {
-		pixels[i] = float32(math.Cos(float64(i) / 3))
+		pixels[i] = float32(math.Sin(float64(i) / 3))
 	}
 	full, err := reference.Vision(cfg, w, pixels, 1)
 	if err != nil {
@@ -99,15 +97,8 @@ func TestHeadsDropsTheHeadsThatMatterLeast(t *testing.T) {
 	}
 	for i := range full.Embeds {
 		if math.Abs(full.Embeds[i]-cut.Embeds[i]) > 1e-5 {
-			t.Fatalf("embedding %d: %g pruned, %g full: the heads cut were not the silent ones", i, cut.Embeds[i], full.Embeds[i])
+			t.Fatalf("embedding %d: %g pruned, %g full: the %s cut were not the silent ones", i, cut.Embeds[i], full.Embeds[i], what)
 		}
-	}
-	// Pruning heads and MLP units both still makes a valid tower.
-	if _, _, err := MLP(pcfg, pw, arch.Vision, 0.5); err != nil {
-		t.Errorf("MLP after heads: %v", err)
-	}
-	if _, _, err := Heads(cfg, w, 0); err == nil {
-		t.Error("ratio 0 accepted")
 	}
 }
 
