@@ -15,8 +15,14 @@ func processRules(a config.Alarms) processalarm.Rules {
 }
 
 // ProcessAlarms are the process alarms that hold now (docs/alarms.md); none
-// before the appliance inspects.
-func (a *App) ProcessAlarms() []processalarm.Alarm { return a.Status().Alarms }
+// before the appliance inspects. The PLC links poll it: it reads the
+// cameras only, not the whole Status, whose Alarms are the same rule's.
+func (a *App) ProcessAlarms() []processalarm.Alarm {
+	if a.State() != StateReady {
+		return nil
+	}
+	return a.processAlarmsOf(a.cameraStatus())
+}
 
 // processAlarmsOf are the process alarms that hold for the cameras' state.
 func (a *App) processAlarmsOf(cameras []CameraStatus) []processalarm.Alarm {

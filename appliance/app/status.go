@@ -153,19 +153,27 @@ func (a *App) Status() Status {
 			s.Degraded = append(s.Degraded, fmt.Sprintf("anomaly detection of set %s is off: %s", an.Set, an.Reason))
 		}
 	}
-	for i, c := range cfg.Cameras {
+	s.Cameras = a.cameraStatus()
+	if s.State == StateReady {
+		s.Alarms = a.processAlarmsOf(s.Cameras)
+	}
+	return s
+}
+
+// cameraStatus is each camera's capture state and counters, once the
+// appliance inspects.
+func (a *App) cameraStatus() []CameraStatus {
+	var out []CameraStatus
+	for i, c := range a.Config.Cameras {
 		st := a.loop.CameraStats(c.ID)
-		s.Cameras = append(s.Cameras, CameraStatus{
+		out = append(out, CameraStatus{
 			ID: c.ID, Mode: c.Mode, Capture: a.cameras[i].Status(),
 			Frames: st.Frames.Value(), Inspected: st.Inspected.Value(), Skipped: st.Skipped.Value(),
 			Dropped: st.Dropped.Value(), Triggers: st.Triggers.Value(), Missed: st.Missed.Value(), SharedFrames: st.SharedFrames.Value(), LastSharedFrame: unixNanoTime(st.LastShared.Value()),
 			QueueDepth: st.QueueDepth.Value(), Latency: st.Latency.Snapshot(),
 		})
 	}
-	if s.State == StateReady {
-		s.Alarms = a.processAlarmsOf(s.Cameras)
-	}
-	return s
+	return out
 }
 
 func diskInfo(dir string) health.DiskInfo {
