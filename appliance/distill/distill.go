@@ -336,14 +336,18 @@ func runTrainer(ctx context.Context, python, work string, job map[string]any, sa
 				Device  string  `json:"device"`
 				Stage   string  `json:"stage"`
 				Epoch   int     `json:"epoch"`
+				Steps   int     `json:"steps"`
 				Cosine  float64 `json:"held_out_cosine"`
 				Loss    float64 `json:"loss"`
 				Seconds float64 `json:"seconds"`
 			}
 			if json.Unmarshal([]byte(p), &m) == nil {
-				if m.Stage == "start" {
+				switch m.Stage {
+				case "start":
 					say(fmt.Sprintf("training on the %s: untrained student, held-out cosine %.3f", m.Device, m.Cosine))
-				} else {
+				case "step":
+					say(fmt.Sprintf("epoch %d, step %d: loss %.4f (%.0f s)", m.Epoch, m.Steps, m.Loss, m.Seconds))
+				default:
 					say(fmt.Sprintf("epoch %d: loss %.4f, held-out cosine %.3f (%.0f s)", m.Epoch, m.Loss, m.Cosine, m.Seconds))
 				}
 			}

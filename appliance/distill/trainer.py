@@ -219,14 +219,21 @@ def main():
     total = epochs * steps_per_epoch if epochs else 0
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=job.get("lr", 1e-3), total_steps=total) if total else None
     start, step, epoch = time.time(), 0, 0
-    while True:
+    said, loss = start, None
+
+    def out_of_time():
+        return bool(minutes) and time.time() - start >= 60 * minutes
+
+    while not out_of_time():
         if epochs and epoch >= epochs:
-            break
-        if minutes and time.time() - start >= 60 * minutes:
             break
         model.train()
         order = train[torch.randperm(len(train), generator=gen)]
         for i in range(0, len(order), batch):
+            # --minutes holds between steps, not only between epochs: an
+            # epoch of a large student on a CPU can take far longer.
+            if out_of_time():
+                break
             sel = order[i:i + batch]
             x = augment(pixels[sel], job.get("augment", {}), gen).to(device)
             out = F.normalize(model(x), dim=-1)
@@ -237,9 +244,12 @@ def main():
             if sched:
                 sched.step()
             step += 1
+            if time.time() - said >= 30:
+                said = time.time()
+                progress(stage="step", epoch=epoch + 1, steps=step, loss=loss.item(), seconds=round(said - start, 1))
         epoch += 1
         cos = mean_cosine(model, pixels, target, held, 64, device)
-        progress(stage="epoch", epoch=epoch, steps=step, loss=loss.item(), held_out_cosine=cos,
+        progress(stage="epoch", epoch=epoch, steps=step, loss=loss.item() if loss is not None else None, held_out_cosine=cos,
                  seconds=round(time.time() - start, 1))
     after = mean_cosine(model, pixels, target, held, 64, device)
     write_safetensors(job["out"], {k: v for k, v in model.state_dict().items()})
