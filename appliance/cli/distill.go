@@ -28,7 +28,7 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 	initFrom := fs.String("init", "", "a Hugging Face CLIP checkpoint to start the student's vision tower from (where shapes fit); default: random")
 	images := fs.String("images", "", "a folder of images (.png, .jpg, .jpeg, .gif, searched recursively, as inspect does)")
 	journalDir := fs.String("journal", "", "a data directory whose journal's stored images are used too")
-	epochs := fs.Int("epochs", 0, "passes over the training images")
+	epochs := fs.Int("epochs", -1, "passes over the training images; 0 with --prune: no training, the cut model as it is")
 	minutes := fs.Float64("minutes", 0, "or: train for this long")
 	out := fs.String("out", "", "the student bundle to write")
 	variants := fs.String("variants", "fp32,int8", "variants of the student bundle")
@@ -56,8 +56,10 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		return fmt.Errorf("model distill: --prune-heads %g: give a share from 0 to below 1", *pruneHeads)
 	case *images == "" && *journalDir == "":
 		return fmt.Errorf("model distill: need --images DIR and/or --journal DATA_DIR")
-	case (*epochs > 0) == (*minutes > 0):
+	case (*epochs >= 0) == (*minutes > 0):
 		return fmt.Errorf("model distill: give one of --epochs N and --minutes M")
+	case *epochs == 0 && *pruneRatio == 0:
+		return fmt.Errorf("model distill: --epochs 0 (no training) goes with --prune: an untrained student means nothing")
 	case *heldOut <= 0 || *heldOut >= 0.5:
 		return fmt.Errorf("model distill: --held-out %g: give a share above 0 and below 0.5", *heldOut)
 	}
@@ -82,7 +84,7 @@ func modelDistill(ctx context.Context, args []string, stdio Stdio) error {
 		*pruneHeads = *pruneRatio
 	}
 	o := distill.Options{Teacher: *teacher, TeacherVariant: *teacherVariant, Student: *student, Prune: *pruneRatio, PruneHeads: *pruneHeads, Init: *initFrom,
-		Images: files, HeldOut: *heldOut, Out: *out, Variants: vs, Epochs: *epochs, Minutes: *minutes,
+		Images: files, HeldOut: *heldOut, Out: *out, Variants: vs, Epochs: max(0, *epochs), Minutes: *minutes, Untrained: *epochs == 0,
 		Batch: *batch, LR: *lr, Seed: *seed, Threads: *threads, Python: *python,
 		Progress: func(s string) { fmt.Fprintln(stdio.Err, s) }}
 	if *classes != "" {

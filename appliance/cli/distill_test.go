@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,23 @@ func TestPruneAndRecover(t *testing.T) {
 	}
 	if r := run(t, "", "model", "distill", "--teacher", teacher, "--student", "vit-b-32", "--prune-heads", "0.5", "--images", ds, "--epochs", "1", "--out", out+"3"); r.code == 0 {
 		t.Error("--prune-heads without --prune accepted")
+	}
+	// --epochs 0 writes and measures the cut as it is: what the report
+	// says before training is what the bundle gives after.
+	r = mustRun(t, "", "model", "distill", "--teacher", teacher, "--prune", "0.5", "--images", ds,
+		"--epochs", "0", "--out", out+"-cut", "--variants", "fp32", "--threads", "2", "--python", python)
+	var cut struct {
+		CosineBefore float64 `json:"cosine_before"`
+		CosineAfter  float64 `json:"cosine_after"`
+		Steps        int     `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &cut); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if cut.Steps != 0 || math.Abs(cut.CosineAfter-cut.CosineBefore) > 1e-3 || math.Abs(cut.CosineBefore-rep.CosineBefore) > 1e-4 {
+		t.Errorf("untrained cut: %+v; want no steps and the cosine the trained run started from (%.4f)", cut, rep.CosineBefore)
+	}
+	if r := run(t, "", "model", "distill", "--teacher", teacher, "--student", "16x1x2/8", "--images", ds, "--epochs", "0", "--out", out+"4"); r.code == 0 {
+		t.Error("--epochs 0 without --prune accepted")
 	}
 }

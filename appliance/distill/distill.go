@@ -62,12 +62,15 @@ type Options struct {
 	Out      string   // the student bundle
 	Variants []graph.Variant
 	Epochs   int     // or
-	Minutes  float64 // training time; one of them
-	Batch    int
-	LR       float64
-	Seed     uint64
-	Threads  int    // ONNX Runtime's and PyTorch's; 0: all cores
-	Python   string // an interpreter with torch; found when empty
+	Minutes  float64 // training time; one of them, unless
+	// Untrained, with Prune, writes and measures the cut tower as it is,
+	// without training: what the cut alone costs.
+	Untrained bool
+	Batch     int
+	LR        float64
+	Seed      uint64
+	Threads   int    // ONNX Runtime's and PyTorch's; 0: all cores
+	Python    string // an interpreter with torch; found when empty
 	// Classes, when set, judges the held-out images with the default set
 	// for the report's verdict agreement.
 	Classes *defects.File
@@ -132,7 +135,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.HeldOut <= 0 {
 		o.HeldOut = 0.1
 	}
-	if o.Epochs <= 0 && o.Minutes <= 0 {
+	switch {
+	case o.Untrained && o.Prune == 0:
+		return Report{}, errors.New("distill: no training (--epochs 0) goes with --prune")
+	case o.Epochs <= 0 && o.Minutes <= 0 && !o.Untrained:
 		return Report{}, errors.New("distill: give --epochs N or --minutes M")
 	}
 	if len(o.Images) < 4 {

@@ -225,7 +225,8 @@ def main():
         return bool(minutes) and time.time() - start >= 60 * minutes
 
     while not out_of_time():
-        if epochs and epoch >= epochs:
+        # No epochs and no minutes: the student as it is (a pruned cut).
+        if (epochs and epoch >= epochs) or not (epochs or minutes):
             break
         model.train()
         order = train[torch.randperm(len(train), generator=gen)]
