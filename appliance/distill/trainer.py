@@ -252,7 +252,8 @@ def main():
         cos = mean_cosine(model, pixels, target, held, 64, device)
         progress(stage="epoch", epoch=epoch, steps=step, loss=loss.item() if loss is not None else None, held_out_cosine=cos,
                  seconds=round(time.time() - start, 1))
-    after = mean_cosine(model, pixels, target, held, 64, device)
+    # Untrained (a pruned cut measured as it is): the cosine is the one before.
+    after = mean_cosine(model, pixels, target, held, 64, device) if step else before
     write_safetensors(job["out"], {k: v for k, v in model.state_dict().items()})
     print("RESULT " + json.dumps({"cosine_before": before, "cosine_after": after, "steps": step,
                                   "epochs": epoch, "seconds": round(time.time() - start, 1)}), flush=True)
