@@ -70,8 +70,8 @@ func recordTime(v *defects.Verdict) time.Time {
 }
 
 func newPending(id uint64, v defects.Verdict, image string, imageSize int64) (*pending, error) {
-	vj, err := json.Marshal(&v)
-	if err != nil || len(vj) < 2 || vj[0] != '{' {
+	vj, err := json.Marshal(&v) // a struct: always a JSON object
+	if err != nil {
 		return nil, fmt.Errorf("encode record %d: %w", id, err)
 	}
 	// The record's JSON is what json.Marshal of Record{ID, Verdict, Image}
