@@ -267,9 +267,13 @@ func (a *App) start() (err error) {
 
 func (a *App) release() {
 	a.releaseTuning()
-	if a.model != nil {
-		a.model.Close()
-		a.model = nil
+	// Under mu: Status may be reading the model while Run returns.
+	a.mu.Lock()
+	model := a.model
+	a.model = nil
+	a.mu.Unlock()
+	if model != nil {
+		model.Close()
 	}
 	if a.cache != nil {
 		a.cache.Close()

@@ -9,6 +9,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/pipeline/capture"
+	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/metrics"
 )
 
@@ -132,15 +133,23 @@ func (a *App) Status() Status {
 				Expired: js.OutboxExpired, LastExpired: js.OutboxLastExpired, Dropped: js.OutboxDropped + js.OutboxRefused}
 		}
 	}
-	if s.State != StateReady && s.State != StateStopping {
+	// The model is read under mu: Run releases it as it returns, which may
+	// be between reading the state above and here.
+	var model *clip.Model
+	if s.State == StateReady || s.State == StateStopping {
+		a.mu.Lock()
+		model = a.model
+		a.mu.Unlock()
+	}
+	if model == nil {
 		// Not inspecting: the cameras as configured, nothing counted.
 		for _, c := range cfg.Cameras {
 			s.Cameras = append(s.Cameras, CameraStatus{ID: c.ID, Mode: c.Mode})
 		}
 		return s
 	}
-	s.Model.Variant, s.Model.Digest, s.Model.Provider = a.model.Variant, a.model.Digest, a.model.Vision.Provider()
-	s.Model.Synthetic = a.model.Bundle.Provenance.Synthetic
+	s.Model.Variant, s.Model.Digest, s.Model.Provider = model.Variant, model.Digest, model.Vision.Provider()
+	s.Model.Synthetic = model.Bundle.Provenance.Synthetic
 	s.Defects = a.reload.get()
 	s.Recipe, s.Recipes = a.Recipe(), a.Recipes()
 	s.Inference = a.loop.Inference.Snapshot()

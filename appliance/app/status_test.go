@@ -105,3 +105,37 @@ func TestStatusGathersTheLinks(t *testing.T) {
 		t.Errorf("disk %+v", st.Disk)
 	}
 }
+
+// The status may be read at any moment, also while the appliance stops and
+// releases its model: the PLC link and the dashboard keep asking.
+func TestStatusWhileStopping(t *testing.T) {
+	cfgPath, _ := writeConfig(t, 0)
+	a, _, cancel, done := startApp(t, cfgPath)
+	stop := make(chan struct{})
+	reads := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				reads <- n
+				return
+			default:
+				_ = a.Status().System()
+				a.ProcessAlarms()
+				n++
+			}
+		}
+	}()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if n := <-reads; n == 0 {
+		t.Error("no status read while stopping")
+	}
+	if st := a.Status(); st.State != StateStopped || st.Model.Digest != "" {
+		t.Errorf("after Run: state %s, model %+v", st.State, st.Model)
+	}
+}
