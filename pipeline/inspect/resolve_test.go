@@ -45,7 +45,8 @@ func TestResolverKeepsEachCamerasOrder(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { l.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	// On a failed check the resolver is released, so Run can stop.
+	defer func() { close(res.release); cancel(); <-done }()
 
 	pool := frame.NewPool(32)
 	t0 := time.Now()
@@ -72,6 +73,14 @@ func TestResolverKeepsEachCamerasOrder(t *testing.T) {
 		case <-sink.Changed():
 		case <-deadline:
 			t.Fatalf("camera b: %d verdicts while a is held", count("b"))
+		}
+	}
+	// a's first verdict may still be on its way when b's last arrives.
+	for count("a") < 1 {
+		select {
+		case <-sink.Changed():
+		case <-deadline:
+			t.Fatal("camera a: no verdict before its held one")
 		}
 	}
 	if n := count("a"); n != 1 {
