@@ -15,7 +15,6 @@ type MQTTOutbox interface {
 	Ack(id uint64, at time.Time) error
 	OutboxNotify() <-chan struct{}
 	OutboxLen() int
-	Stats() journal.Stats
 }
 
 var _ MQTTOutbox = (*journal.Journal)(nil)
