@@ -18,6 +18,7 @@ type recorder struct {
 func (r *recorder) Helper()                           {}
 func (r *recorder) Fatalf(format string, args ...any) { r.failed = fmt.Sprintf(format, args...) }
 func (r *recorder) Skipf(format string, args ...any)  { r.skipped = fmt.Sprintf(format, args...) }
+func (r *recorder) Errorf(format string, args ...any) { r.failed = fmt.Sprintf(format, args...) }
 
 func TestMissingFailsWhenRequiredAndSkipsOtherwise(t *testing.T) {
 	t.Setenv(RequireEnv, "1")
@@ -86,5 +87,22 @@ func TestServerPortIsOutsideTheEphemeralRangeAndFree(t *testing.T) {
 			t.Fatalf("port %d is not free: %v", p, err)
 		}
 		ln.Close()
+	}
+}
+
+type closer struct{ err error }
+
+func (c closer) Close() error { return c.err }
+
+func TestCloseReportsWhatFailedToClose(t *testing.T) {
+	r := &recorder{TB: t}
+	Close(r, "the journal", closer{errors.New("disk full")})
+	if r.failed != "closing the journal: disk full" {
+		t.Errorf("a failed close reported %q, want what was closed and why it failed", r.failed)
+	}
+	r = &recorder{TB: t}
+	Close(r, "the journal", closer{})
+	if r.failed != "" {
+		t.Errorf("a clean close reported %q", r.failed)
 	}
 }

@@ -1,0 +1,17 @@
+package testenv
+
+import (
+	"io"
+	"testing"
+)
+
+// Close closes c and fails the test if that fails: a close that fails (a
+// file not flushed, a journal not synced, a server that did not stop) is a
+// fault the test should see, not drop. Use it as `defer testenv.Close(t,
+// "the journal", j)` or inside t.Cleanup.
+func Close(t testing.TB, what string, c io.Closer) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("closing %s: %v", what, err)
+	}
+}
