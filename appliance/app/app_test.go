@@ -31,7 +31,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	modelDir = filepath.Join(root, "model")
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		panic(err)
+	}
 	tok, err := tokenizer.Default()
 	if err != nil {
 		panic(err)
@@ -43,7 +46,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
-	os.RemoveAll(root)
+	if err := os.RemoveAll(root); err != nil {
+		fmt.Fprintf(os.Stderr, "removing %s: %v\n", root, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -69,7 +75,7 @@ func writeConfig(t *testing.T, frames int) (string, string) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: test
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`line: test
 data_dir: data
 defects: classes.yaml
 model:
@@ -87,7 +93,9 @@ pipeline:
   batch_size: 4
   batch_wait: 5ms
   queue_size: 64
-`, modelDir, frames)), 0o644)
+`, modelDir, frames)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return cfg, classes
 }
 
@@ -116,6 +124,16 @@ func startApp(t *testing.T, cfgPath string, setup ...func(*App)) (*App, *inspect
 		time.Sleep(5 * time.Millisecond)
 	}
 	return a, sink, cancel, done
+}
+
+// stopApp stops an appliance startApp started and fails the test if its run
+// ended with an error.
+func stopApp(t testing.TB, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run ended with %v", err)
+	}
 }
 
 func waitVerdicts(t *testing.T, sink *inspect.MemorySink, ok func([]defects.Verdict) bool) []defects.Verdict {
@@ -189,7 +207,7 @@ func TestApplianceInspectsTheSyntheticLine(t *testing.T) {
 func TestHotReloadKeepsOldClassesOnError(t *testing.T) {
 	cfgPath, classes := writeConfig(t, 0)
 	a, sink, cancel, done := startApp(t, cfgPath)
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	first := a.Status().Defects.ConfigHash
 
 	// A broken file: the old classes stay, the error is shown.

@@ -39,7 +39,10 @@ cameras:
 // largerModel writes a random model wider and deeper than the appliance's.
 func largerModel(t *testing.T) string {
 	t.Helper()
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.VisionConfig.HiddenSize, cfg.VisionConfig.IntermediateSize, cfg.VisionConfig.NumHiddenLayers = 64, 256, 3
 	tok, err := tokenizer.Default()
 	if err != nil {
@@ -59,8 +62,10 @@ func startEscalationServer(t *testing.T) (string, *escalation.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "serve.yaml")
-	os.WriteFile(path, []byte(fmt.Sprintf("data_dir: data\nmodel: {bundle: %s, threads: 1}\nescalation: {token: %s}\n",
-		largerModel(t), escalationToken)), 0o644)
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("data_dir: data\nmodel: {bundle: %s, threads: 1}\nescalation: {token: %s}\n",
+		largerModel(t), escalationToken)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +74,14 @@ func startEscalationServer(t *testing.T) (string, *escalation.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := bundle.Open(cfg.Model.Bundle)
-	digest, _ := b.Digest("fp32")
+	b, err := bundle.Open(cfg.Model.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := b.Digest("fp32")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -78,7 +89,13 @@ func startEscalationServer(t *testing.T) (string, *escalation.Server, string) {
 		// A free loopback port rather than the configured one.
 		done <- web.ServeTLSConfig(ctx, "127.0.0.1:0", srv.Handler(), nil, nil, func(a net.Addr) { addr <- a })
 	}()
-	t.Cleanup(func() { cancel(); <-done; release() })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("escalation server: %v", err)
+		}
+		release()
+	})
 	select {
 	case a := <-addr:
 		return a.String(), srv, digest
@@ -95,7 +112,7 @@ func escalatingConfig(t *testing.T, endpoint, token string) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(path, []byte(fmt.Sprintf(`line: test
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(`line: test
 data_dir: data
 defects: classes.yaml
 model: {bundle: %s, threads: 1}
@@ -104,7 +121,9 @@ cameras:
     source: {kind: synthetic, width: 96, height: 64, fps: 200, seed: 3, frames: 12}
 pipeline: {batch_size: 4, batch_wait: 5ms, queue_size: 64}
 escalation: {endpoint: %q, token: %q, timeout: 5s}
-`, modelDir, endpoint, token)), 0o644)
+`, modelDir, endpoint, token)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 

@@ -22,7 +22,7 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _, cancel, done := startApp(t, cfgPath, func(a *App) { a.Version = "1.2.3" })
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	h := update.OpenHistory(cfg.DataDir)
 	for _, o := range []string{update.OutcomeInstalled, update.OutcomeGood, update.OutcomeRefused, update.OutcomeInstalled} {
 		if err := h.Append(update.Entry{At: time.Now(), User: "erik", Outcome: o}); err != nil {
@@ -58,7 +58,7 @@ func TestFirmwareMetricsAndHealth(t *testing.T) {
 func TestProcessAlarmsFromTheConfiguration(t *testing.T) {
 	cfgPath, _ := writeConfig(t, 5)
 	a, _, cancel, done := startApp(t, cfgPath)
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	cam := a.Config.Cameras[0].ID
 	// The line's own parts may come between: FAILs until the streak holds
 	// (the camera's few frames end soon), in System and on /metrics alike.

@@ -9,6 +9,7 @@ import (
 	"github.com/linesight/linesight/appliance/config"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 	"github.com/linesight/linesight/web"
 )
@@ -58,7 +59,7 @@ func TestNoBrokerQueuesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	pending, err := j.Pending(0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestSystemHashesAndOutboxWithoutBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	for i := range 2 {
 		if err := j.Write(context.Background(), &inspect.Result{Verdict: defects.Verdict{Camera: "free", Seq: uint64(i + 1), Outcome: defects.Pass}}); err != nil {
 			t.Fatal(err)
@@ -91,7 +92,7 @@ func TestSystemHashesAndOutboxWithoutBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _, cancel, done := startApp(t, cfgPath, func(a *App) { a.Journal = j })
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	sys := Web{App: a}.System()
 	if j.OutboxLen() != 2 || sys.Outbox.Pending != 0 {
 		t.Errorf("outbox %d, System shows %+v; want it hidden without a broker", j.OutboxLen(), sys.Outbox)

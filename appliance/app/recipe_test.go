@@ -102,7 +102,9 @@ func TestRecipeChangeTakesEffectBetweenBatches(t *testing.T) {
 		t.Errorf("audit %q, want the one change by ann", got)
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("run ended with %v", err)
+	}
 
 	// A restart keeps the product the line was switched to.
 	saved, err := os.ReadFile(filepath.Join(filepath.Dir(cfgPath), "data", RecipeFile))
@@ -110,7 +112,7 @@ func TestRecipeChangeTakesEffectBetweenBatches(t *testing.T) {
 		t.Fatalf("saved recipe %q, %v", saved, err)
 	}
 	a, sink, cancel, done = startApp(t, cfgPath)
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	if got := a.Recipe(); got != "widget-b" {
 		t.Errorf("after a restart the recipe is %q, want widget-b", got)
 	}

@@ -52,7 +52,7 @@ pipeline: {batch_size: 4, batch_wait: 5ms}
 		t.Fatal(err)
 	}
 	_, sink, cancel, done := startApp(t, cfgPath)
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	vs := waitVerdicts(t, sink, func(vs []defects.Verdict) bool { return len(vs) >= 6 })
 	for _, v := range vs[:6] {
 		if len(v.Regions) != 2 {

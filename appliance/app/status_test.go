@@ -96,7 +96,7 @@ func TestStatusGathersTheLinks(t *testing.T) {
 			t.Errorf("before running: %+v, want the configured cameras", st.Cameras)
 		}
 	})
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 	st := a.Status()
 	if st.Version != "9.9.9" || !st.Broker.Connected || st.Broker.Published != 17 || st.ConfigHash != a.Config.Hash() || st.Journal != nil {
 		t.Errorf("status %+v", st)

@@ -25,7 +25,10 @@ import (
 // ones by tens of MB, so a cap can tell them apart.
 func variantModel(t *testing.T) string {
 	t.Helper()
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := &cfg.VisionConfig
 	v.HiddenSize, v.IntermediateSize, v.NumHiddenLayers, v.NumAttentionHeads, v.ImageSize, v.PatchSize = 256, 1024, 12, 4, 64, 8
 	tok, err := tokenizer.Default()
@@ -68,7 +71,10 @@ func TestMemoryCapPicksWhatFits(t *testing.T) {
 		t.Fatalf("the model does not separate the cases: fp32 %+v int8 %+v room %d", fp32, int8, room)
 	}
 	tuning.TrimMemory()
-	base, _ := tuning.ReadRSS()
+	base, err := tuning.ReadRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
 	capMB := int((float64(base+room)/0.9 + tuning.MB - 1) / tuning.MB)
 
 	dir := t.TempDir()
@@ -76,7 +82,7 @@ func TestMemoryCapPicksWhatFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
 data_dir: data
 defects: classes.yaml
 model: {bundle: %s, threads: 1, max_memory_mb: %d}
@@ -85,9 +91,11 @@ cameras:
     source: {kind: synthetic, width: 96, height: 64, fps: 500, seed: 3, frames: 64}
 pipeline: {batch_size: 4, batch_wait: 20ms, queue_size: 64}
 performance: {adaptive: true, deadline: 30s, window: 100ms, swap_variants: true}
-`, model, capMB)), 0o644)
+`, model, capMB)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	a, sink, cancel, done := startApp(t, cfgPath)
-	defer func() { cancel(); <-done }()
+	defer stopApp(t, cancel, done)
 
 	plan := a.Status().Tuning.Plan
 	if plan == nil || plan.Variant != "int8" || plan.Batch != 4 || a.Status().Model.Variant != "int8" {
@@ -104,7 +112,10 @@ performance: {adaptive: true, deadline: 30s, window: 100ms, swap_variants: true}
 	capBytes := int64(capMB) * tuning.MB
 	var worst int64
 	waitVerdicts(t, sink, func(vs []defects.Verdict) bool {
-		rss, _ := tuning.ReadRSS()
+		rss, err := tuning.ReadRSS()
+		if err != nil {
+			t.Fatal(err)
+		}
 		worst = max(worst, rss)
 		return len(vs) == 64
 	})
@@ -124,7 +135,7 @@ func TestAdaptiveSwapsToALighterVariant(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "linesight.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line: test
 data_dir: data
 defects: classes.yaml
 model: {bundle: %s, threads: 1}
@@ -135,7 +146,9 @@ cameras:
     source: {kind: synthetic, width: 96, height: 64, fps: 100, seed: 4}
 pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 256}
 performance: {adaptive: true, deadline: 1ms, window: 100ms, swap_variants: true}
-`, model)), 0o644)
+`, model)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	a, sink, cancel, done := startApp(t, cfgPath)
 	triggers := 0
 	deadline := time.Now().Add(60 * time.Second)
@@ -150,7 +163,9 @@ performance: {adaptive: true, deadline: 1ms, window: 100ms, swap_variants: true}
 		time.Sleep(10 * time.Millisecond)
 	}
 	for range 10 { // and some after the swap
-		a.Trigger("trig", fmt.Sprintf("P-%d", triggers), time.Now())
+		if err := a.Trigger("trig", fmt.Sprintf("P-%d", triggers), time.Now()); err != nil {
+			t.Fatal(err)
+		}
 		triggers++
 	}
 	// The change is a metric too.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // appliance is a configuration directory with its data directory: the
@@ -173,7 +174,7 @@ func TestRestoreBringsBackWhatTheBackupHolds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer store.Close()
+			defer testenv.Close(t, "the user store", store)
 			if _, err := store.User("bo"); !errors.Is(err, users.ErrUnknownUser) {
 				t.Errorf("user added after the backup: %v, want gone", err)
 			}
@@ -192,7 +193,7 @@ func rewrite(t *testing.T, src string, edit func(h *tar.Header, body []byte) ([]
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
+	defer testenv.Close(t, "the archive", in)
 	gr, err := gzip.NewReader(in)
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +304,10 @@ func TestRestoreRefusesABadBackupAndChangesNothing(t *testing.T) {
 					t.Fatal(err)
 				}
 				m.Version = Version + 1
-				b, _ = json.Marshal(m)
+				var err error
+				if b, err = json.Marshal(m); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return b, true
 		}), "version 2; this linesight reads versions 1 to 1"},

@@ -49,7 +49,10 @@ func allocChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(allocAnswer{peak + int64(buf[0]-1)})
+	if err := json.NewEncoder(os.Stdout).Encode(allocAnswer{peak + int64(buf[0]-1)}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }
 

@@ -64,7 +64,10 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 	if strings.Join(names, ",") != "fp32,fp16,int8" {
 		t.Fatalf("variants measured %v, want fp32 first then the others", names)
 	}
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.GFLOPPerImage != VisionFLOPs(cfg)/1e9 || rep.PeakGFLOPS != m.PeakGFLOPS() || rep.ORTVersion == "" {
 		t.Errorf("report context: %+v", rep)
 	}
@@ -144,7 +147,7 @@ func TestRunMeasuresEveryVariant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the chart", f)
 	img, err := png.Decode(f)
 	if err != nil {
 		t.Fatalf("chart is not a PNG: %v", err)

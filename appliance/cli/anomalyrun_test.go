@@ -81,7 +81,7 @@ func TestRunPublishesAndJournalsAnomalies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	p, err := j.Query(journal.Query{})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestRunScoresAgainstGoldenSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	p, err := j.Query(journal.Query{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // dataConfig writes a configuration with its defect classes, and a data
@@ -44,15 +45,6 @@ func dataConfig(t *testing.T) (cfg, dataDir string) {
 	return cfg, dataDir
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 func TestBackupFactoryResetRestore(t *testing.T) {
 	cfg, dataDir := dataConfig(t)
 	archive := filepath.Join(t.TempDir(), "box.tar.gz")
@@ -69,7 +61,7 @@ func TestBackupFactoryResetRestore(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stder, "nothing was removed") || !strings.Contains(r.stder, "Type RESET") {
 		t.Fatalf("factory reset answered no: exit %d\n%s", r.code, r.stder)
 	}
-	if readFile(t, filepath.Join(dataDir, "golden", "a.png")) != "golden sample" {
+	if testenv.ReadFile(t, filepath.Join(dataDir, "golden", "a.png")) != "golden sample" {
 		t.Fatal("an unconfirmed factory reset touched the data")
 	}
 
@@ -81,7 +73,7 @@ func TestBackupFactoryResetRestore(t *testing.T) {
 	if len(left) != 0 {
 		t.Fatalf("%d entries left in the data directory after a factory reset", len(left))
 	}
-	if readFile(t, cfg) == "" {
+	if testenv.ReadFile(t, cfg) == "" {
 		t.Fatal("the factory reset touched the configuration")
 	}
 
@@ -89,7 +81,7 @@ func TestBackupFactoryResetRestore(t *testing.T) {
 	if !strings.Contains(out, "restored 4 files") {
 		t.Errorf("restore printed %q", out)
 	}
-	if readFile(t, filepath.Join(dataDir, "golden", "a.png")) != "golden sample" {
+	if testenv.ReadFile(t, filepath.Join(dataDir, "golden", "a.png")) != "golden sample" {
 		t.Error("golden sample not restored")
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, journal.ImagesDir)); !os.IsNotExist(err) {
@@ -99,7 +91,7 @@ func TestBackupFactoryResetRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer testenv.Close(t, "the user store", store)
 	if _, err := store.Authenticate("ann", "first-password"); err != nil {
 		t.Errorf("restored user: %v", err)
 	}
@@ -122,7 +114,7 @@ func TestDataCommandsRefuseWhileTheApplianceRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	if err := os.WriteFile(filepath.Join(dataDir, "golden", "a.png"), []byte("newer sample"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +128,7 @@ func TestDataCommandsRefuseWhileTheApplianceRuns(t *testing.T) {
 			t.Errorf("linesight %s beside a running appliance: exit %d\n%s", args[0], r.code, r.stder)
 		}
 	}
-	if got := readFile(t, filepath.Join(dataDir, "golden", "a.png")); got != "newer sample" {
+	if got := testenv.ReadFile(t, filepath.Join(dataDir, "golden", "a.png")); got != "newer sample" {
 		t.Errorf("golden sample is %q after refused commands", got)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, users.StoreFile)); err != nil {

@@ -20,7 +20,7 @@ func TestBenchReportsLoopAgainstBareSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "bench.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
 data_dir: data
 defects: classes.yaml
 model: {bundle: %s, threads: 1}
@@ -28,7 +28,9 @@ cameras:
   - id: cam0
     source: {kind: synthetic, width: 64, height: 48, fps: 200, seed: 1}
 pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
-`, model)), 0o644)
+`, model)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := mustRun(t, "", "bench", "--config", cfg, "--duration", "700ms", "--warmup", "200ms", "--json")
 	var rep benchReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -53,7 +55,10 @@ pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
       - {name: left, roi: {x: 0, y: 0, width: 32, height: 48}}
       - {name: right, roi: {x: 32, y: 0, width: 32, height: 48}}
 `
-	data, _ := os.ReadFile(cfg)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	withRegions := strings.Replace(string(data), "seed: 1}\n", "seed: 1}\n"+regions, 1)
 	if withRegions == string(data) {
 		t.Fatal("regions not added to the bench configuration")
@@ -91,7 +96,7 @@ func TestBenchWithGoldenSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "bench.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`line: bench
 data_dir: data
 defects: classes.yaml
 model: {bundle: %s, threads: 1}
@@ -99,7 +104,9 @@ cameras:
   - id: cam0
     source: {kind: synthetic, width: 64, height: 48, fps: 200, seed: 1}
 pipeline: {batch_size: 2, batch_wait: 2ms, queue_size: 4}
-`, model)), 0o644)
+`, model)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := mustRun(t, "", "bench", "--config", cfg, "--duration", "700ms", "--warmup", "200ms", "--json", "--golden", "2")
 	var rep benchReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {

@@ -40,10 +40,13 @@ func TestBenchModelsChildMeasuresAVariant(t *testing.T) {
 	if got := strings.Join(b.Variants(), ","); got != "fp32,int8b,int8vnni,int8w" {
 		t.Fatalf("bundle variants %s", got)
 	}
-	spec, _ := json.Marshal(benchmodels.Spec{
+	spec, err := json.Marshal(benchmodels.Spec{
 		Bundle: model, Variant: "int8b", Threads: 1, Batches: []int{1, 2}, MinRuns: 2, Dense: true,
 		Prompts: []string{"a photo of a part", "a photo of a scratched part"},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := mustRun(t, string(spec), "bench", "models", benchmodels.ChildArg)
 	var res benchmodels.ChildResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {

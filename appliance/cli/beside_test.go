@@ -34,7 +34,9 @@ func (a *process) call(t *testing.T, method, path, user, password, cookie string
 	t.Helper()
 	var raw []byte
 	if body != nil {
-		raw, _ = json.Marshal(body)
+		var err error
+		raw, err = json.Marshal(body)
+		noErr(t, err)
 	}
 	req, err := http.NewRequest(method, a.URL+"/api/v1"+path, bytes.NewReader(raw))
 	if err != nil {
@@ -53,7 +55,7 @@ func (a *process) call(t *testing.T, method, path, user, password, cookie string
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	noErr(t, resp.Body.Close())
 	return resp.StatusCode
 }
 
@@ -69,7 +71,7 @@ func (a *process) getJSON(t *testing.T, path, user, password string, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer testenv.Close(t, "the response body", resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", path, resp.Status)
 	}
@@ -89,7 +91,7 @@ func (a *process) login(t *testing.T, user, password string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	noErr(t, resp.Body.Close())
 	for _, c := range resp.Cookies() {
 		if c.Name == "linesight_session" && c.Value != "" {
 			return c.Value
@@ -174,7 +176,7 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 		f, err := os.Open(csvOut)
 		noErr(t, err)
 		rows, err := csv.NewReader(f).ReadAll()
-		f.Close()
+		noErr(t, f.Close())
 		noErr(t, err)
 		if len(rows) != 1+len(parts) || rows[3][3] != "P-3" {
 			t.Errorf("CSV export: %v", rows)
@@ -292,7 +294,7 @@ func TestCommandsBesideARunningAppliance(t *testing.T) {
 	}
 	s, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	noErr(t, err)
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	if u, err := s.Authenticate("op", "operator-password"); err != nil || u.Role != users.RoleOperator {
 		t.Errorf("op after the stop: %+v %v", u, err)
 	}
@@ -320,7 +322,7 @@ func TestStaleSocketIsIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	noErr(t, ln.Close())
 
 	r := mustRun(t, "", "journal", "stats", "--config", cfg)
 	if !strings.Contains(r.stdout, "total 4  yield 25.00%") {
@@ -348,7 +350,7 @@ func TestUserAddBesideAnApplianceWithoutDashboard(t *testing.T) {
 	}
 	s, err := users.OpenStore(filepath.Join(filepath.Dir(cfg), "data", users.StoreFile))
 	noErr(t, err)
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	if u, err := s.Authenticate("ann", "a-password"); err != nil || u.Role != users.RoleEngineer {
 		t.Errorf("ann: %+v %v", u, err)
 	}

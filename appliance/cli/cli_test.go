@@ -104,7 +104,10 @@ func TestSynthWritesCompleteDeterministicBundles(t *testing.T) {
 
 // Importing a checkpoint of the weights synth makes gives the very same bundle.
 func TestImportOfSynthWeightsMatchesSynth(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := arch.RandomWeights(cfg, 5)
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "config.json"), cfg.JSON(), 0o644); err != nil {
@@ -118,14 +121,18 @@ func TestImportOfSynthWeightsMatchesSynth(t *testing.T) {
 	if !strings.Contains(r.stder, "read weights") {
 		t.Errorf("no progress shown:\n%s", r.stder)
 	}
-	if b, _ := bundle.Open(out); b.Provenance.Synthetic || b.Provenance.ImportedFrom != src {
+	if b, err := bundle.Open(out); err != nil {
+		t.Fatal(err)
+	} else if b.Provenance.Synthetic || b.Provenance.ImportedFrom != src {
 		t.Errorf("imported bundle provenance %+v", b.Provenance)
 	}
 	if digest(t, out, "fp32") != digest(t, synth(t, 5, "fp32"), "fp32") {
 		t.Error("import of synth's weights differs from synth")
 	}
 
-	os.Remove(filepath.Join(src, "model.safetensors"))
+	if err := os.Remove(filepath.Join(src, "model.safetensors")); err != nil {
+		t.Fatal(err)
+	}
 	r = run(t, "", "model", "import", "--from", src, "--out", filepath.Join(t.TempDir(), "x"))
 	if r.code == 0 || !strings.Contains(r.stder, "safetensors") {
 		t.Errorf("checkpoint without weights: exit %d, %s", r.code, r.stder)

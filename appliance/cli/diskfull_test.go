@@ -97,14 +97,16 @@ func TestRunDegradesOnAFullDisk(t *testing.T) {
 		defer mu.Unlock()
 		return len(statuses) > 0 && strings.Contains(statuses[len(statuses)-1], `"degraded":["journal cannot commit`)
 	})
-	filepath.WalkDir(filepath.Join(data, "images"), func(path string, d fs.DirEntry, err error) error {
+	if err := filepath.WalkDir(filepath.Join(data, "images"), func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if info, err := d.Info(); err == nil && info.Size() == 0 {
 				t.Errorf("empty image file %s", path)
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	filler.Remove()
 	testenv.WaitFor(t, "ready again", func() bool { code, _ := readyz(); return code == http.StatusOK })

@@ -75,7 +75,10 @@ func TestDistilSmallTeacherIntoSmallerStudent(t *testing.T) {
 	}
 	// The teacher's text tower, as it is; its fp32 one where it has no
 	// int8 one.
-	want, _ := os.ReadFile(filepath.Join(teacher, bundle.ModelDir, "text_model.onnx"))
+	want, err := os.ReadFile(filepath.Join(teacher, bundle.ModelDir, "text_model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"text_model.onnx", "text_model_int8.onnx"} {
 		got, err := os.ReadFile(filepath.Join(student, bundle.ModelDir, name))
 		if err != nil || string(got) != string(want) {

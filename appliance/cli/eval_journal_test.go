@@ -14,6 +14,7 @@ import (
 	"github.com/linesight/linesight/appliance/eval"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -27,7 +28,7 @@ func labelledJournal(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	rows := []struct {
 		camera string
 		at     time.Duration
@@ -139,7 +140,9 @@ func TestEvalJournal(t *testing.T) {
 	var all journalEvalReport
 	out := filepath.Join(t.TempDir(), "all.json")
 	mustRun(t, "", "eval", "--journal", dir, "--json", out)
-	data, _ = os.ReadFile(out)
+	if data, err = os.ReadFile(out); err != nil {
+		t.Fatal(err)
+	}
 	if err := json.Unmarshal(data, &all); err != nil || all.Labelled != 9 || all.All.Samples != 9 {
 		t.Errorf("unfiltered: labelled %d samples %d, %v; want 9", all.Labelled, all.All.Samples, err)
 	}

@@ -47,7 +47,9 @@ func TestFirstStartShowsTheAdminPasswordOnce(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("%s has mode %v, want 0600", file, st.Mode().Perm())
 	}
-	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
+	if data, err := os.ReadFile(file); err != nil {
+		t.Fatal(err)
+	} else if string(data) != password+"\n" {
 		t.Errorf("%s holds %q, want the boxed password", file, data)
 	}
 

@@ -33,7 +33,9 @@ func TestFirstBootShowsAOneTimeAdminPassword(t *testing.T) {
 	if st.Mode().Perm() != 0o600 || int(st.Sys().(*syscall.Stat_t).Uid) != os.Getuid() {
 		t.Errorf("%s: mode %v, owner %d; want 0600 and its writer %d", file, st.Mode().Perm(), st.Sys().(*syscall.Stat_t).Uid, os.Getuid())
 	}
-	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
+	if data, err := os.ReadFile(file); err != nil {
+		t.Fatal(err)
+	} else if string(data) != password+"\n" {
 		t.Errorf("%s holds %q, want the password shown", file, data)
 	}
 	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
@@ -41,7 +43,9 @@ func TestFirstBootShowsAOneTimeAdminPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	users, err := store.Users()
-	store.Close()
+	if cerr := store.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,9 @@ func TestFirstBootShowsAOneTimeAdminPassword(t *testing.T) {
 	if strings.Contains(a.Log.String(), password) || boxedPassword.MatchString(a.Log.String()) {
 		t.Errorf("the appliance showed a password after first boot:\n%s", a.Log.String())
 	}
-	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
+	if data, err := os.ReadFile(file); err != nil {
+		t.Fatal(err)
+	} else if string(data) != password+"\n" {
 		t.Errorf("the password file changed to %q before the first login", data)
 	}
 }
@@ -77,7 +83,10 @@ func TestFirstBootHandsTheStoreToTheServiceUser(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	mustRun(t, "", "firstboot", "--data-dir", dataDir, "--owner", "nobody")
-	uid, _ := strconv.Atoi(nobody.Uid)
+	uid, err := strconv.Atoi(nobody.Uid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	owner := func(name string) int {
 		st, err := os.Stat(filepath.Join(dataDir, name))
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // goldenConfig writes a configuration whose set s has golden samples with
@@ -95,7 +96,9 @@ func TestGoldenCommandsWithTheApplianceStopped(t *testing.T) {
 	if p := goldenProblems(c.DataDir, c.Classes().Sets["s"]); len(p) != 1 || !strings.Contains(p[0], "auto needs at least 2 golden samples, the set has 1") {
 		t.Errorf("one sample: %v", p)
 	}
-	store.Remove("s", samples[1].ID)
+	if _, err := store.Remove("s", samples[1].ID); err != nil {
+		t.Fatal(err)
+	}
 	if p := goldenProblems(c.DataDir, c.Classes().Sets["s"]); len(p) != 1 || !strings.Contains(p[0], "has no golden samples") {
 		t.Errorf("no samples: %v", p)
 	}
@@ -116,7 +119,7 @@ func TestGoldenCommandsWithTheApplianceRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	m := golden.NewManager(golden.NewStore(c.DataDir, nil), nil, slog.New(slog.DiscardHandler))
 	m.SetSets([]golden.SetConfig{{Name: "s", Anomaly: c.Classes().Sets["s"].Anomaly}})
 	// No model yet: the bank waits, which the listing says.
@@ -124,13 +127,15 @@ func TestGoldenCommandsWithTheApplianceRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer testenv.Close(t, "the local API", srv)
 
 	out, err := runGolden(t, goldenAdd, "--config", cfg, "--set", "s", imgs[0], imgs[1])
 	if err != nil || !strings.Contains(out, "the running appliance rebuilds") {
 		t.Fatalf("add: %v\n%s", err, out)
 	}
-	if st, _ := m.Status(); len(st) != 1 || len(st[0].Samples) != 2 {
+	if st, err := m.Status(); err != nil {
+		t.Fatal(err)
+	} else if len(st) != 1 || len(st[0].Samples) != 2 {
 		t.Fatalf("manager after add: %+v", st)
 	}
 	out, err = runGolden(t, goldenList, "--config", cfg, "--set", "s")
@@ -140,12 +145,17 @@ func TestGoldenCommandsWithTheApplianceRunning(t *testing.T) {
 	if _, err := runGolden(t, goldenAdd, "--config", cfg, "--set", "s", imgs[1]); err == nil || !strings.Contains(err.Error(), "the running appliance: add golden sample to set s") {
 		t.Errorf("duplicate through the appliance: %v", err)
 	}
-	st, _ := m.Status()
+	st, err := m.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
 	id := st[0].Samples[0].ID
 	if _, err := runGolden(t, goldenRemove, "--config", cfg, "--set", "s", id); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := m.Status(); len(st[0].Samples) != 1 {
+	if st, err := m.Status(); err != nil {
+		t.Fatal(err)
+	} else if len(st[0].Samples) != 1 {
 		t.Errorf("manager after remove: %+v", st)
 	}
 	_ = defects.MaxGolden

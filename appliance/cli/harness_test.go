@@ -232,9 +232,14 @@ func get(url string) (int, string) {
 	if err != nil {
 		return 0, err.Error()
 	}
-	defer resp.Body.Close()
 	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
+	_, err = b.ReadFrom(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err.Error()
+	}
 	return resp.StatusCode, b.String()
 }
 

@@ -100,7 +100,7 @@ func TestJournalExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the CSV export", f)
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		t.Fatal(err)

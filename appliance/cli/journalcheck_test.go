@@ -30,7 +30,9 @@ func damagedJournals(t *testing.T, path string) map[string][]byte {
 		t.Fatal(err)
 	}
 	need := int(f.Meta.HighWater) * f.Meta.PageSize
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string][]byte{}
 	for _, size := range []int{100000, 16384, 8200, 5000, need / 2} {
 		if size < need {
@@ -154,7 +156,9 @@ func TestRunSetsADamagedJournalAside(t *testing.T) {
 			if len(aside) != 1 {
 				t.Fatalf("set aside: %v", aside)
 			}
-			if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, data) {
+			if kept, err := os.ReadFile(aside[0]); err != nil {
+				t.Fatal(err)
+			} else if !bytes.Equal(kept, data) {
 				t.Error("the damaged journal was not kept as it was")
 			}
 			if code := r.stop(t); code != 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/localapi"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // modelConfig writes a configuration holding a data directory and the
@@ -31,7 +32,7 @@ func auditLog(t *testing.T, dataDir string) []users.AuditEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	log, err := s.AuditLog(100)
 	if err != nil {
 		t.Fatal(err)
@@ -102,17 +103,17 @@ func TestModelInstallBesideARunningAppliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	store, err := users.OpenStore(filepath.Join(dataDir, users.StoreFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer testenv.Close(t, "the user store", store)
 	ls, err := localapi.Start(dataDir, localapi.Backend{Journal: j, Users: store}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ls.Close()
+	defer testenv.Close(t, "the local API", ls)
 
 	bundleDir := synth(t, 1, "fp32")
 	d := digest(t, bundleDir, "fp32")

@@ -206,7 +206,9 @@ func TestInspect(t *testing.T) {
 			t.Errorf("line %d differs:\nstdout %s\n--out  %s", i, ja, jb)
 		}
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(left) > 0 {
+	if left, err := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); err != nil {
+		t.Fatal(err)
+	} else if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 

@@ -48,10 +48,14 @@ func TestRunOutboxRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	offRecords := j.Stats().LastID
-	if pending, _ := j.Pending(0, 10); offRecords < 5 || j.OutboxLen() != 0 || len(pending) != 0 {
+	if pending, err := j.Pending(0, 10); err != nil {
+		t.Fatal(err)
+	} else if offRecords < 5 || j.OutboxLen() != 0 || len(pending) != 0 {
 		t.Errorf("after a run with MQTT off: %d records, outbox %d, pending %d; want records and no outbox entry", offRecords, j.OutboxLen(), len(pending))
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// 2. An outbox left by a run whose broker was unreachable, an hour ago.
 	hourAgo := func() time.Time { return time.Now().Add(-time.Hour) }
@@ -73,7 +77,9 @@ func TestRunOutboxRule(t *testing.T) {
 	if j.OutboxLen() != 50 {
 		t.Fatalf("seeded outbox holds %d, want 50", j.OutboxLen())
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// 3. MQTT on: a PLC triggers three parts.
 	on := writeCfg("on.yaml", "  - {id: cam0, mode: triggered, source: {kind: synthetic, width: 64, height: 48, fps: 30, seed: 1}}\n",
@@ -137,9 +143,11 @@ func TestRunOutboxRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	for _, id := range []uint64{offRecords + 1, lastStale} {
-		if r, _ := j.Get(id); r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
+		if r, err := j.Get(id); err != nil {
+			t.Fatal(err)
+		} else if r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
 			t.Errorf("stale record %d: outbox_dropped %q, published %v; want expired, unpublished", id, r.OutboxDropped, r.PublishedAt)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/mqttlink/mosquitto"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // recipeDefects are the offline classes with two recipes: widget-b judges
@@ -78,7 +79,7 @@ func auditedRecipeChanges(t *testing.T, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer testenv.Close(t, "the user store", store)
 	log, err := store.AuditLog(50)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,9 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a request without the token got %s", resp.Status)
 	}

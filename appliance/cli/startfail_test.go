@@ -19,16 +19,28 @@ func TestRunExitsWhenStartFails(t *testing.T) {
 	testenv.RequireORT(t)
 	for _, c := range []struct {
 		name string
-		edit func(bundle string)
+		edit func(t *testing.T, bundle string)
 		want string
 	}{
-		{"missing bundle", func(b string) { os.RemoveAll(b) }, "no such file"},
-		{"truncated model file", func(b string) { truncateHalf(t, filepath.Join(b, "onnx", "text_model.onnx")) }, "text_model.onnx"},
-		{"bad config.json", func(b string) { os.WriteFile(filepath.Join(b, "config.json"), []byte("{"), 0o644) }, "config.json"},
-		{"bad vocab", func(b string) { os.WriteFile(filepath.Join(b, "vocab.json"), []byte(`{"a": `), 0o644) }, "vocab.json"},
+		{"missing bundle", func(t *testing.T, b string) {
+			if err := os.RemoveAll(b); err != nil {
+				t.Fatal(err)
+			}
+		}, "no such file"},
+		{"truncated model file", func(t *testing.T, b string) { truncateHalf(t, filepath.Join(b, "onnx", "text_model.onnx")) }, "text_model.onnx"},
+		{"bad config.json", func(t *testing.T, b string) {
+			if err := os.WriteFile(filepath.Join(b, "config.json"), []byte("{"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "config.json"},
+		{"bad vocab", func(t *testing.T, b string) {
+			if err := os.WriteFile(filepath.Join(b, "vocab.json"), []byte(`{"a": `), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "vocab.json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfgPath, _ := kioskConfig(t, c.edit)
+			cfgPath, _ := kioskConfig(t, func(b string) { c.edit(t, b) })
 			r := launchAppliance(t, cfgPath)
 			code := r.wait(t, 2*time.Minute)
 			if code == -1 {

@@ -97,7 +97,9 @@ func TestTrigger(t *testing.T) {
 	t.Run("password file", func(t *testing.T) {
 		t.Setenv(passwordEnv, "")
 		file := filepath.Join(t.TempDir(), "password")
-		os.WriteFile(file, []byte("operator-password\n"), 0o600)
+		if err := os.WriteFile(file, []byte("operator-password\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		r := run(t, "", "trigger", "--url", a.URL, "--camera", "station", "--part-id", "P-2", "--user", "op", "--password-file", file)
 		if r.code != 0 || !strings.Contains(r.stdout, `"part_id":"P-2"`) {
 			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stder)

@@ -13,6 +13,7 @@ import (
 	"github.com/linesight/linesight/appliance/update"
 	"github.com/linesight/linesight/appliance/update/rauctest"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // The firmware commands against a real RAUC (loop-backed slots, its own
@@ -50,7 +51,9 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, err := store.AuditLog(10)
-	store.Close()
+	if cerr := store.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
 	if err != nil || len(log) != 1 || log[0].Action != "firmware.install" || !strings.Contains(log[0].Detail, "installed, version 2.0.0 in rootfs.1") {
 		t.Errorf("audit log %+v (%v), want the install", log, err)
 	}
@@ -65,7 +68,7 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	ls, err := localapi.Start(dataDir, localapi.Backend{Journal: j, Health: func() update.Health {
 		mu.Lock()
 		defer mu.Unlock()
@@ -76,7 +79,9 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runGolden(t, updateGate, "--config", cfg, "--bus", box.Bus, "--timeout", "1m")
-	ls.Close()
+	if cerr := ls.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
 	if err != nil || !strings.Contains(out, "slot rootfs.1 (version 2.0.0) is good") {
 		t.Fatalf("update gate: %v\n%s", err, out)
 	}
@@ -87,7 +92,9 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, err = store.AuditLog(10)
-	store.Close()
+	if cerr := store.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
 	if err != nil || len(log) != 2 || log[0].Action != "firmware.good" || log[0].User != "health-gate" || !strings.Contains(log[0].Detail, "slot rootfs.1, version 2.0.0: good") {
 		t.Errorf("audit log after the gate %+v (%v), want the slot marked good, by the health gate", log, err)
 	}
@@ -100,7 +107,9 @@ func TestUpdateCommandsWithRAUC(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "RAUC refused the bundle") || !strings.Contains(err.Error(), "the running slot is unchanged") {
 		t.Errorf("a bundle signed with another key: %v\n%s", err, out)
 	}
-	if got, _ := os.ReadFile(box.SlotA); string(got) != string(slotA) {
+	if got, err := os.ReadFile(box.SlotA); err != nil {
+		t.Fatal(err)
+	} else if string(got) != string(slotA) {
 		t.Error("slot A was written by a refused bundle")
 	}
 

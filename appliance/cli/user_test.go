@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func TestUserAddThenReset(t *testing.T) {
@@ -37,7 +38,7 @@ func TestUserAddThenReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	u, err := s.Authenticate("ann", "second-password")
 	if err != nil || u.Role != users.RoleAdmin {
 		t.Fatalf("after reset: %+v %v", u, err)

@@ -28,7 +28,9 @@ func TestLockRefusesWhileTheJournalIsOpenAndHoldsItOff(t *testing.T) {
 	}
 	// While held, an appliance cannot open the journal.
 	if j, err := journal.Open(journal.Options{Dir: dir}); err == nil {
-		j.Close()
+		if err := j.Close(); err != nil {
+			t.Error(err)
+		}
 		t.Fatal("the journal opened while the data directory was locked")
 	}
 	unlock()
@@ -36,7 +38,9 @@ func TestLockRefusesWhileTheJournalIsOpenAndHoldsItOff(t *testing.T) {
 	if err != nil {
 		t.Fatalf("journal after unlock: %v", err)
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestWipeEmptiesTheDirectoryAndKeepsIt(t *testing.T) {

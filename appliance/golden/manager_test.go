@@ -82,7 +82,12 @@ func running(t *testing.T, m *Manager) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager run: %v", err)
+		}
+	})
 }
 
 func waitBuilt(t *testing.T, m *Manager) {

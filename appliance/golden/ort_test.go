@@ -11,6 +11,7 @@ import (
 
 	"github.com/linesight/linesight/defects"
 	"github.com/linesight/linesight/defects/anomaly"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/engine"
@@ -62,7 +63,7 @@ func TestBankWithTheRealSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cache.Close()
+	defer testenv.Close(t, "the embedding cache", cache)
 	store := NewStore(dir, fixedClock())
 	mgr := NewManager(store, cache, quiet())
 	mgr.SetSets([]SetConfig{{Name: "bolts", Anomaly: &defects.AnomalySettings{Golden: true}}})

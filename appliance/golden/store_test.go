@@ -135,7 +135,9 @@ func TestStoreRefusals(t *testing.T) {
 	}
 	// The corrupt image's bytes reach the decoder: a header alone is not
 	// enough.
-	if list, _ := s.List("bolts"); len(list) != 1 {
+	if list, err := s.List("bolts"); err != nil {
+		t.Fatal(err)
+	} else if len(list) != 1 {
 		t.Errorf("refusals changed the list: %+v", list)
 	}
 }

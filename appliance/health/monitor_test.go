@@ -7,6 +7,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/processalarm"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // Every process-alarm kind (and a system alarm) raised, acknowledged and
@@ -17,7 +18,7 @@ func TestAlarmEventsAreJournaled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	clock := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	sys := System{State: "ready"}
@@ -72,11 +73,16 @@ func TestAlarmEventsAreJournaled(t *testing.T) {
 	// A window and a limit.
 	from := time.Date(2026, 12, 3, 8, 0, 30, 0, time.UTC)
 	to := from.Add(2 * time.Minute)
-	window, _ := j.AlarmEvents(from, to, 0)
+	window, err := j.AlarmEvents(from, to, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(window) != 3 || window[0].Event != journal.AlarmCleared || window[2].Event != journal.AlarmRaised {
 		t.Errorf("events in [%s, %s): %+v", from, to, window)
 	}
-	if two, _ := j.AlarmEvents(time.Time{}, time.Time{}, 2); len(two) != 2 {
+	if two, err := j.AlarmEvents(time.Time{}, time.Time{}, 2); err != nil {
+		t.Fatal(err)
+	} else if len(two) != 2 {
 		t.Errorf("limit 2 gave %d", len(two))
 	}
 	if changes < 2*len(kinds)+1 {

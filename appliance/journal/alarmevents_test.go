@@ -6,6 +6,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // A journal written before alarm events existed (no alarm_events bucket,
@@ -15,7 +17,9 @@ import (
 func TestAlarmEventsInAJournalFromBeforeThem(t *testing.T) {
 	dir := t.TempDir()
 	j := mustOpen(t, testOptions(dir))
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +27,9 @@ func TestAlarmEventsInAJournalFromBeforeThem(t *testing.T) {
 	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketAlarmEvents) }); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	ro, err := Open(Options{Dir: dir, ReadOnly: true})
 	if err != nil {
@@ -32,14 +38,18 @@ func TestAlarmEventsInAJournalFromBeforeThem(t *testing.T) {
 	if events, err := ro.AlarmEvents(time.Time{}, time.Time{}, 0); err != nil || len(events) != 0 {
 		t.Errorf("read-only, no bucket: %v, %v", events, err)
 	}
-	ro.Close()
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	j = mustOpen(t, testOptions(dir))
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	if err := j.AddAlarmEvent(AlarmEvent{At: time.Now(), Event: AlarmRaised, ID: "disk_full", Kind: "disk_full"}); err != nil {
 		t.Fatal(err)
 	}
-	if events, _ := j.AlarmEvents(time.Time{}, time.Time{}, 0); len(events) != 1 {
+	if events, err := j.AlarmEvents(time.Time{}, time.Time{}, 0); err != nil {
+		t.Fatal(err)
+	} else if len(events) != 1 {
 		t.Errorf("after the appliance's open: %d events, want 1", len(events))
 	}
 }

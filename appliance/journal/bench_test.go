@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -20,7 +21,10 @@ var benchDirs []string
 func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, d := range benchDirs {
-		os.RemoveAll(d)
+		if err := os.RemoveAll(d); err != nil {
+			fmt.Fprintf(os.Stderr, "removing benchmark journal %s: %v\n", d, err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -115,14 +119,16 @@ func million(b *testing.B) *Journal {
 		if err := db.Sync(); err != nil {
 			b.Fatal(err)
 		}
-		db.Close()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
 		millionDir = dir
 	})
 	j, err := Open(Options{Dir: millionDir, ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { j.Close() })
+	b.Cleanup(func() { testenv.Close(b, "the journal", j) })
 	return j
 }
 

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -76,13 +77,18 @@ func TestKillDuringWrites(t *testing.T) {
 			t.Fatalf("round %d: open after kill -9: %v", round, err)
 		}
 		var check error
-		db.View(func(tx *bolt.Tx) error {
+		err = db.View(func(tx *bolt.Tx) error {
 			for err := range tx.Check() {
 				check = err
 			}
 			return nil
 		})
-		db.Close()
+		if err != nil {
+			t.Fatalf("round %d: view: %v", round, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("round %d: close: %v", round, err)
+		}
 		if check != nil {
 			t.Fatalf("round %d: file inconsistent after kill -9: %v", round, check)
 		}
@@ -108,7 +114,7 @@ func TestKillDuringWrites(t *testing.T) {
 		for _, r := range p.Records {
 			known[r.Image] = true
 		}
-		filepath.WalkDir(filepath.Join(dir, ImagesDir), func(path string, d fs.DirEntry, err error) error {
+		if err := filepath.WalkDir(filepath.Join(dir, ImagesDir), func(path string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				rel, err := filepath.Rel(filepath.Join(dir, ImagesDir), path)
 				if err != nil {
@@ -119,7 +125,9 @@ func TestKillDuringWrites(t *testing.T) {
 				}
 			}
 			return nil
-		})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		// Ids go on from the last committed one.
 		last := j.Stats().LastID
 		write(t, j, verdict("cam0", 1, time.Now(), defects.Pass, "c", ""), nil)
@@ -128,7 +136,9 @@ func TestKillDuringWrites(t *testing.T) {
 			t.Errorf("round %d: next id %d, want %d", round, got, last+1)
 		}
 		t.Logf("round %d: %d reported, %d committed", round, reported, last)
-		j.Close()
+		if err := j.Close(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
 }
 
@@ -137,7 +147,7 @@ func lastID(t *testing.T, dir string) uint64 {
 		return 0
 	}
 	j := mustOpen(t, testOptions(dir))
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	return j.Stats().LastID
 }
 
@@ -156,7 +166,11 @@ func runAndKill(t *testing.T, dir string) uint64 {
 	}
 	var reported, seen uint64
 	sc := bufio.NewScanner(out)
-	deadline := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+	deadline := time.AfterFunc(20*time.Second, func() {
+		if err := cmd.Process.Kill(); err != nil {
+			t.Logf("killing the child at the deadline: %v (it may have just exited)", err)
+		}
+	})
 	defer deadline.Stop()
 	for sc.Scan() {
 		line := sc.Text()
@@ -164,15 +178,21 @@ func runAndKill(t *testing.T, dir string) uint64 {
 			t.Fatalf("child: %s", line)
 		}
 		if id, ok := strings.CutPrefix(line, "flushed "); ok {
-			reported, _ = strconv.ParseUint(id, 10, 64)
+			if reported, err = strconv.ParseUint(id, 10, 64); err != nil {
+				t.Fatalf("child: %s: %v", line, err)
+			}
 			seen++
 			if seen == 15 {
 				// Everything printed before the kill was flushed before it.
-				cmd.Process.Signal(syscall.SIGKILL)
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
 				break
 			}
 		}
 	}
-	cmd.Wait()
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the child exited cleanly, want it killed")
+	}
 	return reported
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // bigJournal writes n records with 512-float embeddings (about 3 KB each)
@@ -107,7 +108,9 @@ func TestOpenSetsATruncatedJournalAside(t *testing.T) {
 				t.Fatalf("quarantined %+v", q)
 			}
 			// Damaged again within the same second: set aside beside the first.
-			j.Close()
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(path, data[:size], 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +118,9 @@ func TestOpenSetsATruncatedJournalAside(t *testing.T) {
 			if q := j.Quarantined(); len(q) != 2 || q[0].Path == q[1].Path {
 				t.Fatalf("second damaged journal: quarantined %+v", q)
 			}
-			if kept, _ := os.ReadFile(aside); !bytes.Equal(kept, data[:size]) {
+			if kept, err := os.ReadFile(aside); err != nil {
+				t.Fatal(err)
+			} else if !bytes.Equal(kept, data[:size]) {
 				t.Fatal("the first damaged journal was replaced")
 			}
 			// The new journal works.
@@ -150,7 +155,9 @@ func TestGarbagePageInTheMiddle(t *testing.T) {
 	if _, err := ro.Get(150); !errors.Is(err, ErrDamaged) {
 		t.Errorf("get of a record in a garbage page: %v, want a damaged-journal error", err)
 	}
-	ro.Close()
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	j := mustOpen(t, testOptions(dir))
 	if q := j.Quarantined(); len(q) != 1 || !strings.Contains(q[0].Reason, "page") {
@@ -171,7 +178,9 @@ func TestSalvage(t *testing.T) {
 	if _, err := Salvage(path, nil); err == nil || !strings.Contains(err.Error(), "writes it") {
 		t.Errorf("salvage beside a writer: %v", err)
 	}
-	writer.Close()
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	rep, err := Salvage(path, nil)
 	if err != nil || !rep.Sound() || rep.Saved != 300 || rep.LastID != 300 || rep.Lost != 0 {
@@ -221,12 +230,14 @@ func TestOpenDoesNotJudgeAHeldJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer reader.Close()
+	defer testenv.Close(t, "the read-only journal", reader)
 	_, err = Open(testOptions(dir))
 	if err == nil || !strings.Contains(err.Error(), "holds it") {
 		t.Errorf("open: %v, want another process holds it", err)
 	}
-	if aside, _ := filepath.Glob(path + DamagedSuffix + "*"); len(aside) > 0 {
+	if aside, err := filepath.Glob(path + DamagedSuffix + "*"); err != nil {
+		t.Fatal(err)
+	} else if len(aside) > 0 {
 		t.Errorf("a held journal was set aside: %v", aside)
 	}
 }

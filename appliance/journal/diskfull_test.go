@@ -60,7 +60,7 @@ func (l *logLines) atLeastWarn() []string {
 // checkNoPartialImages fails for empty or half-written image files.
 func checkNoPartialImages(t *testing.T, j *Journal) {
 	t.Helper()
-	filepath.WalkDir(j.imagesDir, func(path string, d fs.DirEntry, err error) error {
+	if err := filepath.WalkDir(j.imagesDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
@@ -72,7 +72,9 @@ func checkNoPartialImages(t *testing.T, j *Journal) {
 			t.Errorf("image file %s left with %d bytes", path, info.Size())
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // On a full disk the journal holds a bounded batch, hands every verdict to
@@ -159,7 +161,9 @@ func TestFullDiskDegradesAndRecovers(t *testing.T) {
 	// New verdicts go the normal way again: journaled, then queued.
 	write(t, j, verdict("cam0", 9999, t0, defects.Fail, "scratch", ""), testFrame(64, 48, 1))
 	waitWritten(t, j, st.Written+1)
-	if es, _ := j.Pending(0, 10); len(es) != 1 || es[0].NotJournaled || es[0].ID != before+full+1 {
+	if es, err := j.Pending(0, 10); err != nil {
+		t.Fatal(err)
+	} else if len(es) != 1 || es[0].NotJournaled || es[0].ID != before+full+1 {
 		t.Errorf("after recovery the outbox holds %+v, want just the new journaled verdict", es)
 	}
 	if _, err := j.Image(before + full + 1); err != nil {
@@ -259,7 +263,10 @@ func TestCloseOnFullDiskLosesAtMostMaxPending(t *testing.T) {
 		write(t, j, verdict("cam0", uint64(i), t0, defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 	}
 	testenv.WaitFor(t, "the condition", func() bool { return j.Degraded() != "" })
-	j.Sync(context.Background()) // the writer has taken every record
+	// The writer has taken every record; the commit itself may fail on the full disk.
+	if err := j.Sync(context.Background()); err != nil {
+		t.Logf("sync: %v (expected while the disk is full)", err)
+	}
 	before := j.Stats()
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
@@ -303,7 +310,10 @@ func TestFullDiskTurnsTheJournalOver(t *testing.T) {
 	for i := before + 1; i <= before+full; i++ {
 		write(t, j, verdict("cam0", uint64(i), t0.Add(time.Duration(i)*time.Second), defects.Fail, "scratch", ""), testFrame(64, 48, uint64(i)))
 	}
-	j.Sync(context.Background()) // the writer has taken every record
+	// The writer has taken every record; the commit itself may fail on the full disk.
+	if err := j.Sync(context.Background()); err != nil {
+		t.Logf("sync: %v (expected while the disk is full)", err)
+	}
 	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Flushes > 50 })
 	st := j.Stats()
 	if st.Written <= before {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -25,8 +26,28 @@ func mustOpen(t testing.TB, o Options) *Journal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { j.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the journal", j) })
 	return j
+}
+
+// mustGet returns record id, failing the test if it cannot be read.
+func mustGet(t testing.TB, j *Journal, id uint64) Record {
+	t.Helper()
+	r, err := j.Get(id)
+	if err != nil {
+		t.Fatalf("get record %d: %v", id, err)
+	}
+	return r
+}
+
+// mustQuery returns the page q selects, failing the test if the query fails.
+func mustQuery(t testing.TB, j *Journal, q Query) Page {
+	t.Helper()
+	p, err := j.Query(q)
+	if err != nil {
+		t.Fatalf("query %+v: %v", q, err)
+	}
+	return p
 }
 
 func verdict(camera string, seq uint64, at time.Time, o defects.Outcome, class, part string) defects.Verdict {

@@ -54,7 +54,9 @@ func TestRecordsSurviveReopenWithEverythingStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := jpeg.DecodeConfig(f)
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 		// 64×48 scaled to a longest side of 32.
 		if err != nil || cfg.Width != 32 || cfg.Height != 24 {
 			t.Errorf("image %d: %dx%d, %v; want a 32x24 JPEG", id, cfg.Width, cfg.Height, err)

@@ -60,7 +60,7 @@ func TestLabelIsStoredWithTheRecordAndSurvivesReopen(t *testing.T) {
 	if err := j.Ack(2, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, "the condition", func() bool { r, _ := j.Get(2); return !r.PublishedAt.IsZero() })
+	testenv.WaitFor(t, "the condition", func() bool { return !mustGet(t, j, 2).PublishedAt.IsZero() })
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestLabelIsStoredWithTheRecordAndSurvivesReopen(t *testing.T) {
 	if _, err := j.SetLabel(2, Label{Correct: true, By: "bob"}, setForCam0); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := j.Get(2); r.Label == nil || r.Label.Class != "scratch" || r.Label.By != "bob" || !r.Label.Correct {
+	if r := mustGet(t, j, 2); r.Label == nil || r.Label.Class != "scratch" || r.Label.By != "bob" || !r.Label.Correct {
 		t.Errorf("relabelled %+v, want right, scratch (the verdict's class), by bob", r.Label)
 	}
 	if _, err := j.SetLabel(5, Label{Correct: false, Class: "anomaly", By: "bob"}, setForCam0); err != nil {
@@ -106,9 +106,11 @@ func TestLabelIsStoredWithTheRecordAndSurvivesReopen(t *testing.T) {
 	if _, err := j.ClearLabel(2); !errors.Is(err, ErrNoLabel) {
 		t.Errorf("second ClearLabel: %v, want ErrNoLabel", err)
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 	j = mustOpen(t, testOptions(dir))
-	if r, _ := j.Get(2); r.Label != nil {
+	if r := mustGet(t, j, 2); r.Label != nil {
 		t.Errorf("cleared label back after reopen: %+v", r.Label)
 	}
 	if p, err := j.Query(Query{Labelled: true, Oldest: true}); err != nil || !slices.Equal(ids(p), []uint64{5}) {
@@ -139,8 +141,11 @@ func TestLabelValidation(t *testing.T) {
 		{"camera without a set", 2, Label{Correct: true}, noSet, nil, "no class set for this camera"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := j.Get(tc.id) // the zero record for the unknown one
-			_, err := j.SetLabel(tc.id, tc.label, tc.setFor)
+			before, err := j.Get(tc.id) // the zero record for the unknown one
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+			_, err = j.SetLabel(tc.id, tc.label, tc.setFor)
 			var le *LabelError
 			switch {
 			case err == nil:
@@ -153,7 +158,9 @@ func TestLabelValidation(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %q does not say %q", err, tc.msg)
 			}
-			if after, _ := j.Get(tc.id); after.Label != nil || withoutLabel(t, after) != withoutLabel(t, before) {
+			if after, err := j.Get(tc.id); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			} else if after.Label != nil || withoutLabel(t, after) != withoutLabel(t, before) {
 				t.Errorf("a refused label changed the record: %+v", after.Label)
 			}
 		})
@@ -336,7 +343,9 @@ func TestDistribution(t *testing.T) {
 			*d.Anomaly.Threshold, d.Anomaly.Auto, d.Recent, d.Truncated)
 	}
 	// A set without anomaly detection has no anomaly part.
-	if d, _ := j.Distribution(DistributionQuery{Set: partsSet(), InSet: inSet}); d.Anomaly != nil || d.Bins != 20 {
+	if d, err := j.Distribution(DistributionQuery{Set: partsSet(), InSet: inSet}); err != nil {
+		t.Fatal(err)
+	} else if d.Anomaly != nil || d.Bins != 20 {
 		t.Errorf("set without anomaly: %+v, bins %d", d.Anomaly, d.Bins)
 	}
 }

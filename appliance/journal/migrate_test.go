@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // writeV0 makes a schema-0 journal: one "verdicts" bucket of JSON verdicts
@@ -24,7 +25,7 @@ func writeV0(t *testing.T, dir string, verdicts map[uint64]defects.Verdict) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testenv.Close(t, "the v0 database", db)
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucket(bucketV0Verdicts)
 		if err != nil {
@@ -67,13 +68,16 @@ func TestMigratesSchema0(t *testing.T) {
 	if !slices.Equal(ids(p), []uint64{12, 7, 3}) {
 		t.Errorf("migrated records %v, want [12 7 3]", ids(p))
 	}
-	if r, _ := j.Get(7); r.Class != "scratch" || r.Outcome != defects.Fail || r.PartID != "B" {
+	if r := mustGet(t, j, 7); r.Class != "scratch" || r.Outcome != defects.Fail || r.PartID != "B" {
 		t.Errorf("record 7 = %+v", r)
 	}
-	if p, _ := j.Query(Query{PartID: "A"}); !slices.Equal(ids(p), []uint64{12, 3}) {
+	if p := mustQuery(t, j, Query{PartID: "A"}); !slices.Equal(ids(p), []uint64{12, 3}) {
 		t.Errorf("part A %v, want [12 3]", ids(p))
 	}
-	c, _ := j.Counters(time.Time{}, time.Time{})
+	c, err := j.Counters(time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want := (Counts{Total: 3, Pass: 2, Fail: 1}); c.Counts != want {
 		t.Errorf("counters %+v, want %+v", c.Counts, want)
 	}
@@ -86,17 +90,19 @@ func TestMigratesSchema0(t *testing.T) {
 	if got := j.Stats().LastID; got != 13 {
 		t.Errorf("first new id %d, want 13", got)
 	}
-	if r, _ := j.Get(7); r.OutboxDropped != "" || j.Stats().OutboxExpired != 0 {
+	if r := mustGet(t, j, 7); r.OutboxDropped != "" || j.Stats().OutboxExpired != 0 {
 		t.Errorf("migrated record 7 outbox_dropped %q, expired %d: it was never queued", r.OutboxDropped, j.Stats().OutboxExpired)
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	db.View(func(tx *bolt.Tx) error {
+	defer testenv.Close(t, "the database", db)
+	err = db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketV0Verdicts) != nil {
 			t.Error("the v0 bucket is still there")
 		}
@@ -109,20 +115,30 @@ func TestMigratesSchema0(t *testing.T) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
 	dir := t.TempDir()
 	j := mustOpen(t, testOptions(dir))
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o644, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(SchemaVersion+1)))
 	})
-	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, ro := range []bool{false, true} {
 		o := testOptions(dir)
 		o.ReadOnly = ro
@@ -139,8 +155,12 @@ func TestRefusesAForeignFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
-	db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(testOptions(dir)); err == nil || !strings.Contains(err.Error(), "not a journal") {
 		t.Errorf("foreign bbolt file: %v", err)
 	}

@@ -49,7 +49,10 @@ func TestOutboxOrderAckAndRestart(t *testing.T) {
 	if got := pendingIDs(t, j, 2, 2); !slices.Equal(got, []uint64{3, 4}) {
 		t.Errorf("pending after 2, limit 2: %v", got)
 	}
-	es, _ := j.Pending(0, 1)
+	es, err := j.Pending(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if es[0].Verdict.Seq != 1 || es[0].Verdict.Camera != "cam0" || es[0].QueuedAt.IsZero() {
 		t.Errorf("entry 1: %+v", es[0])
 	}
@@ -85,7 +88,7 @@ func TestOutboxOrderAckAndRestart(t *testing.T) {
 	if !r.PublishedAt.Equal(at) {
 		t.Errorf("record 3 published %v, want %v", r.PublishedAt, at)
 	}
-	if r, _ := j.Get(2); !r.PublishedAt.IsZero() {
+	if r := mustGet(t, j, 2); !r.PublishedAt.IsZero() {
 		t.Errorf("record 2 (not acked) published %v", r.PublishedAt)
 	}
 	writeN(t, j, 6, 1)
@@ -128,7 +131,7 @@ func TestOutboxLimitPolicies(t *testing.T) {
 			}
 			// Every record is journaled whatever the outbox did, and the
 			// ones never to be published say why.
-			if p, _ := j.Query(Query{}); len(p.Records) != 7 {
+			if p := mustQuery(t, j, Query{}); len(p.Records) != 7 {
 				t.Errorf("%d records journaled, want 7", len(p.Records))
 			}
 			for id := uint64(1); id <= 7; id++ {
@@ -178,7 +181,9 @@ func TestSyncCommitsWithoutWaitingForTheInterval(t *testing.T) {
 	default:
 		t.Error("Sync added outbox entries without a notification")
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := j.Sync(ctx); err == nil {
 		t.Error("Sync on a closed journal succeeded")
 	}
@@ -202,7 +207,7 @@ func TestNoOutboxQueuesNothing(t *testing.T) {
 		t.Error("notified of outbox entries that were not to be queued")
 	default:
 	}
-	if r, _ := j.Get(3); r.Seq != 3 || r.OutboxDropped != "" {
+	if r := mustGet(t, j, 3); r.Seq != 3 || r.OutboxDropped != "" {
 		t.Errorf("record 3 = %+v", r)
 	}
 }
@@ -245,7 +250,7 @@ func TestOutboxMaxAgeDropsStaleVerdicts(t *testing.T) {
 	if err := j.Ack(1, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, "the condition", func() bool { r, _ := j.Get(1); return !r.PublishedAt.IsZero() })
+	testenv.WaitFor(t, "the condition", func() bool { return !mustGet(t, j, 1).PublishedAt.IsZero() })
 	clock.Set(start.Add(61*time.Second + purgeGrace))
 	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().OutboxExpired == 2 })
 	if s := j.Stats(); !s.OutboxLastExpired.Equal(clock.Now()) || s.OutboxDropped != 0 {
@@ -312,7 +317,7 @@ func TestOutboxLeftByAnEarlierRunIsPurgedInBulk(t *testing.T) {
 	if got := pendingIDs(t, j, 0, 10); !slices.Equal(got, []uint64{201}) {
 		t.Errorf("pending %v, want the live verdict [201]", got)
 	}
-	if r, _ := j.Get(150); r.OutboxDropped != DroppedExpired {
+	if r := mustGet(t, j, 150); r.OutboxDropped != DroppedExpired {
 		t.Errorf("record 150 outbox_dropped %q, want %q", r.OutboxDropped, DroppedExpired)
 	}
 }

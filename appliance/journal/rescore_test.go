@@ -99,11 +99,14 @@ func TestRescoreReportsFlipsWithoutTouchingRecords(t *testing.T) {
 		t.Errorf("flips %+v, want %+v", rep.Flips, want)
 	}
 	// A range: only the minute of the third record.
-	rep, _ = j.Rescore(t0.Add(2*time.Minute), t0.Add(3*time.Minute), func(string) *defects.Scorer { return newer })
+	rep, err = j.Rescore(t0.Add(2*time.Minute), t0.Add(3*time.Minute), func(string) *defects.Scorer { return newer })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Rescored != 1 || len(rep.Flips) != 1 || rep.Flips[0].Count != 1 {
 		t.Errorf("one-minute range: %+v", rep)
 	}
-	if r, _ := j.Get(3); r.Outcome != defects.Uncertain {
+	if r := mustGet(t, j, 3); r.Outcome != defects.Uncertain {
 		t.Errorf("record 3 was changed to %s", r.Outcome)
 	}
 }
@@ -121,7 +124,7 @@ func TestRescoreAppliesTheAnomalyRule(t *testing.T) {
 	v.ApplyAnomaly(&defects.Anomaly{Score: 0.4, Threshold: 0.3})
 	write(t, j, v, nil)
 	waitWritten(t, j, 1)
-	if r, _ := j.Get(1); r.Outcome != defects.Fail || r.Class != defects.AnomalyClass {
+	if r := mustGet(t, j, 1); r.Outcome != defects.Fail || r.Class != defects.AnomalyClass {
 		t.Fatalf("stored %s %s, want FAIL anomaly", r.Outcome, r.Class)
 	}
 	for _, c := range []struct {

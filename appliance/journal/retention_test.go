@@ -34,7 +34,7 @@ func imageSizes(t *testing.T, j *Journal) map[uint64]int64 {
 		out[r.ID] = st.Size()
 		referenced[r.Image] = true
 	}
-	filepath.WalkDir(j.imagesDir, func(path string, d fs.DirEntry, err error) error {
+	if err := filepath.WalkDir(j.imagesDir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, err := filepath.Rel(j.imagesDir, path)
 			if err != nil {
@@ -45,7 +45,9 @@ func imageSizes(t *testing.T, j *Journal) map[uint64]int64 {
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
@@ -83,7 +85,9 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 	if len(sizes) != 7 {
 		t.Fatalf("%d images before any cap, want 7", len(sizes))
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// The cap leaves room for the file, the newest PASS image (6) and the
 	// three failure images, with some slack for the file growing as the
@@ -101,7 +105,9 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 	if _, err := j.Image(1); !isErr(err, ErrNoImage) {
 		t.Errorf("record 1 after eviction: %v, want ErrNoImage", err)
 	}
-	j.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// Room for the newest failure image only: PASS 6 goes, then failures
 	// oldest first (4, 5), counted apart.
@@ -115,7 +121,7 @@ func TestEvictionTakesOldPassImagesFirst(t *testing.T) {
 		t.Errorf("evicted pass %d kept %d, want 1 and 2", s.EvictedPass, s.EvictedKept)
 	}
 	// The records themselves stay.
-	if p, _ := j.Query(Query{}); len(p.Records) != 7 {
+	if p := mustQuery(t, j, Query{}); len(p.Records) != 7 {
 		t.Errorf("%d records, want 7", len(p.Records))
 	}
 }
@@ -141,10 +147,10 @@ func TestMaxAgeExpiresRecordsImagesAndMinuteCounters(t *testing.T) {
 	// The cutoff is 09:58:30: ids 1-4 (08:58:30-09:00:30) go at the first flush.
 	fixture(t, j)
 	testenv.WaitFor(t, "the condition", func() bool { return j.Stats().Expired == 4 })
-	if p, _ := j.Query(Query{}); !slices.Equal(ids(p), []uint64{7, 6, 5}) {
+	if p := mustQuery(t, j, Query{}); !slices.Equal(ids(p), []uint64{7, 6, 5}) {
 		t.Errorf("records left %v, want [7 6 5]", ids(p))
 	}
-	if p, _ := j.Query(Query{PartID: "P1"}); !slices.Equal(ids(p), []uint64{5}) {
+	if p := mustQuery(t, j, Query{PartID: "P1"}); !slices.Equal(ids(p), []uint64{5}) {
 		t.Errorf("part index left %v, want [5]", ids(p))
 	}
 	if got := sortedIDs(imageSizes(t, j)); !slices.Equal(got, []uint64{5}) {

@@ -16,6 +16,7 @@ import (
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/appliance/users"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -27,7 +28,7 @@ func start(t *testing.T, dir string, withUsers bool, changed func(string)) (*Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { j.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the journal", j) })
 	at := time.Date(2025, 3, 10, 8, 0, 0, 0, time.UTC)
 	for i, o := range []defects.Outcome{defects.Pass, defects.Fail} {
 		v := defects.Verdict{Camera: "cam0", Seq: uint64(i + 1), CapturedAt: at.Add(time.Duration(i) * time.Second), Outcome: o, Class: "c"}
@@ -44,7 +45,7 @@ func start(t *testing.T, dir string, withUsers bool, changed func(string)) (*Ser
 		if store, err = users.OpenStore(filepath.Join(dir, users.StoreFile)); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { store.Close() })
+		t.Cleanup(func() { testenv.Close(t, "the user store", store) })
 		b.Users = store
 	}
 	s, err := Start(dir, b, slog.New(slog.DiscardHandler))
@@ -65,7 +66,9 @@ func TestSocketIsTheOwnersAndGoesAwayOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.SetUnlinkOnClose(false)
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Dial(context.Background(), dir); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("stale socket: %v, want ErrNotRunning", err)
 	}
@@ -76,7 +79,9 @@ func TestSocketIsTheOwnersAndGoesAwayOnClose(t *testing.T) {
 	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket: %v %v, want a socket of mode 0600", fi, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".s*")); len(left) > 0 {
+	if left, err := filepath.Glob(filepath.Join(dir, ".s*")); err != nil {
+		t.Fatal(err)
+	} else if len(left) > 0 {
 		t.Errorf("left beside the socket: %v", left)
 	}
 	c, err := Dial(context.Background(), dir)
@@ -105,7 +110,7 @@ func TestSocketIsTheOwnersAndGoesAwayOnClose(t *testing.T) {
 func TestQueryPages(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := start(t, dir, false, nil)
-	defer s.Close()
+	defer testenv.Close(t, "the local API", s)
 	c, err := Dial(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +151,7 @@ func TestSetUser(t *testing.T) {
 	var changedNames []string
 	changed := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(changedNames) }
 	s, store := start(t, dir, true, func(name string) { mu.Lock(); changedNames = append(changedNames, name); mu.Unlock() })
-	defer s.Close()
+	defer testenv.Close(t, "the local API", s)
 	c, err := Dial(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +191,7 @@ func TestSetUser(t *testing.T) {
 	// Without the dashboard the appliance does not hold the store.
 	other := t.TempDir()
 	s2, _ := start(t, other, false, nil)
-	defer s2.Close()
+	defer testenv.Close(t, "the second local API", s2)
 	c2, err := Dial(ctx, other)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +205,7 @@ func TestSetUser(t *testing.T) {
 func TestAudit(t *testing.T) {
 	dir := t.TempDir()
 	s, store := start(t, dir, true, nil)
-	defer s.Close()
+	defer testenv.Close(t, "the local API", s)
 	ctx := context.Background()
 	c, err := Dial(ctx, dir)
 	if err != nil {
@@ -225,7 +230,7 @@ func TestAudit(t *testing.T) {
 
 	other := t.TempDir()
 	s2, _ := start(t, other, false, nil)
-	defer s2.Close()
+	defer testenv.Close(t, "the second local API", s2)
 	c2, err := Dial(ctx, other)
 	if err != nil {
 		t.Fatal(err)

@@ -135,7 +135,7 @@ func TestSilentClientsAreCappedAndTimedOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer testenv.Close(t, "a client connection", c)
 		conns = append(conns, c)
 	}
 	// A third is closed by the server, not left hanging.
@@ -143,8 +143,10 @@ func TestSilentClientsAreCappedAndTimedOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer extra.Close()
-	extra.SetReadDeadline(time.Now().Add(testenv.WaitDeadline))
+	defer testenv.Close(t, "the refused client connection", extra)
+	if err := extra.SetReadDeadline(time.Now().Add(testenv.WaitDeadline)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := extra.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("a client past max_clients: read %v, want the connection closed", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 	"github.com/linesight/linesight/pipeline/clip/bundle"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
@@ -81,7 +82,7 @@ func tarBundle(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		defer in.Close()
+		defer testenv.Close(t, p, in)
 		_, err = io.Copy(tw, in)
 		return err
 	})

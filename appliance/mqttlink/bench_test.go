@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -41,7 +42,7 @@ func BenchmarkJournalWriteToPUBACK(b *testing.B) {
 	br := startBroker(b, nil)
 	subscribe(b, br.URL(), "plc", "linesight/line1/+/verdict", nil)
 	j := openJournal(b, b.TempDir())
-	defer j.Close()
+	defer testenv.Close(b, "the journal", j)
 	acked := make(chan time.Time, 1)
 	l, stop := runLink(b, testOptions(br.URL()), ackSignal{journalOutbox{j}, acked}, newFakeApp())
 	defer stop()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/trigger"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // field is one row of a schema table in docs/mqtt.md.
@@ -31,7 +32,7 @@ func docSchemas(t *testing.T) map[string]map[string]field {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "docs/mqtt.md", f)
 	marker := regexp.MustCompile(`^<!-- schema: (\S+) -->$`)
 	row := regexp.MustCompile("^\\| `([a-z_]+)` \\| ([a-z]+) \\| (yes|no) \\|")
 	out := map[string]map[string]field{}

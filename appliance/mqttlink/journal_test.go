@@ -68,7 +68,7 @@ func TestJournalOutboxSurvivesBrokerOutageAndRestart(t *testing.T) {
 	}
 
 	j = openJournal(t, dir)
-	defer j.Close()
+	defer testenv.Close(t, "the reopened journal", j)
 	if j.OutboxLen() < 40 {
 		t.Fatalf("reopened outbox holds %d; want the 40 written during the outage", j.OutboxLen())
 	}
@@ -115,7 +115,7 @@ func TestStaleOutboxIsNeverPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	ctx := context.Background()
 	write := func(from, to int) {
 		for i := from; i <= to; i++ {
@@ -147,7 +147,9 @@ func TestStaleOutboxIsNeverPublished(t *testing.T) {
 	if s := j.Stats(); s.OutboxExpired != 300 || j.OutboxLen() != 0 {
 		t.Errorf("expired %d, outbox %d; want 300 and 0", s.OutboxExpired, j.OutboxLen())
 	}
-	if r, _ := j.Get(1); r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
+	if r, err := j.Get(1); err != nil {
+		t.Fatal(err)
+	} else if r.OutboxDropped != journal.DroppedExpired || !r.PublishedAt.IsZero() {
 		t.Errorf("stale record 1: outbox_dropped %q, published %v", r.OutboxDropped, r.PublishedAt)
 	}
 }
@@ -163,7 +165,7 @@ func TestVerdictsReachThePLCWhileTheDiskIsFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	app := newFakeApp()
 	l, stop := runLink(t, testOptions(b.URL()), journalOutbox{j}, app)
 	defer stop()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -68,17 +69,24 @@ func TestOutboxSurvivesKill(t *testing.T) {
 	lines := bufio.NewScanner(out)
 	for flushed < 300 && lines.Scan() {
 		if id, ok := strings.CutPrefix(lines.Text(), "flushed "); ok {
-			flushed, _ = strconv.ParseUint(id, 10, 64)
+			if flushed, err = strconv.ParseUint(id, 10, 64); err != nil {
+				t.Fatalf("child: %s: %v", lines.Text(), err)
+			}
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
 	if flushed < 300 {
-		t.Fatalf("child committed only %d verdicts before it ended", flushed)
+		t.Fatalf("child committed only %d verdicts before it ended (%v)", flushed, err)
+	}
+	if err == nil {
+		t.Fatal("the child exited by itself, want it killed")
 	}
 
 	j := openJournal(t, dir)
-	defer j.Close()
+	defer testenv.Close(t, "the journal", j)
 	committed := j.Stats().LastID
 	if committed < flushed {
 		t.Fatalf("journal holds up to id %d after the kill; the child had committed %d", committed, flushed)

@@ -85,7 +85,9 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 			late := 0
 			for _, m := range msgs {
 				var v VerdictMessage
-				_ = json.Unmarshal(m.payload, &v)
+				if err := json.Unmarshal(m.payload, &v); err != nil {
+					t.Fatalf("verdict %s: %v", m.payload, err)
+				}
 				if v.Late {
 					late++
 				}

@@ -2,12 +2,14 @@ package mqttlink
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func timeAfter(ms int) <-chan time.Time { return time.After(time.Duration(ms) * time.Millisecond) }
@@ -82,6 +84,7 @@ func TestOfflineAfterAFailedStartSaysWhy(t *testing.T) {
 // cutProxy forwards TCP to the broker and can sever every connection at
 // once, as a pulled cable or a crashed appliance would.
 type cutProxy struct {
+	t     testing.TB
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
@@ -92,8 +95,8 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln}
-	t.Cleanup(func() { ln.Close(); p.cut() })
+	p := &cutProxy{t: t, ln: ln}
+	t.Cleanup(func() { testenv.Close(t, "the proxy's listener", ln); p.cut() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -102,20 +105,29 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 			}
 			up, err := net.Dial("tcp", target)
 			if err != nil {
-				c.Close()
+				closeConn(t, c)
 				continue
 			}
 			p.mu.Lock()
 			p.conns = append(p.conns, c, up)
 			p.mu.Unlock()
-			go pipe(c, up)
-			go pipe(up, c)
+			go pipe(t, c, up)
+			go pipe(t, up, c)
 		}
 	}()
 	return p
 }
 
-func pipe(dst, src net.Conn) {
+// closeConn closes a proxied connection: one already closed (by cut, or by
+// the pipe the other way) is what cutting means, not a fault. It runs on the
+// proxy's goroutines too, so it reports with t.Errorf only.
+func closeConn(t testing.TB, c net.Conn) {
+	if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Errorf("proxy: closing a connection: %v", err)
+	}
+}
+
+func pipe(t testing.TB, dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -125,7 +137,7 @@ func pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			dst.Close()
+			closeConn(t, dst)
 			return
 		}
 	}
@@ -135,7 +147,7 @@ func (p *cutProxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
-		c.Close()
+		closeConn(p.t, c)
 	}
 	p.conns = nil
 }
@@ -184,7 +196,9 @@ func TestStatsCountVerdicts(t *testing.T) {
 	msgs := plc.await("stats with the verdicts", "/stats", func(m []received) bool {
 		for _, r := range m {
 			var s StatsMessage
-			_ = json.Unmarshal(r.payload, &s)
+			if err := json.Unmarshal(r.payload, &s); err != nil {
+				t.Fatalf("stats %s: %v", r.payload, err)
+			}
 			if len(s.Cameras) == 2 && s.Cameras[0].OK+s.Cameras[0].NG+s.Cameras[0].Uncertain+s.Cameras[0].Missed == 5 {
 				return true
 			}
@@ -192,7 +206,9 @@ func TestStatsCountVerdicts(t *testing.T) {
 		return false
 	})
 	var s StatsMessage
-	_ = json.Unmarshal(msgs[len(msgs)-1].payload, &s)
+	if err := json.Unmarshal(msgs[len(msgs)-1].payload, &s); err != nil {
+		t.Fatalf("stats %s: %v", msgs[len(msgs)-1].payload, err)
+	}
 	c := s.Cameras[0]
 	if c.Camera != "cam0" || c.OK != 2 || c.NG != 1 || c.Uncertain != 1 || c.Missed != 1 || c.Triggers != 5 || c.MissedTriggers != 1 || s.V != 1 {
 		t.Errorf("stats = %s", msgs[len(msgs)-1].payload)
@@ -200,7 +216,9 @@ func TestStatsCountVerdicts(t *testing.T) {
 	var proc Processing
 	for _, r := range msgs {
 		var s StatsMessage
-		_ = json.Unmarshal(r.payload, &s)
+		if err := json.Unmarshal(r.payload, &s); err != nil {
+			t.Fatalf("stats %s: %v", r.payload, err)
+		}
 		if p := s.Cameras[0].Processing; p.Count > 0 {
 			proc.Count += p.Count
 			if p.MinMS != 30 || p.MaxMS != 30 || p.AvgMS != 30 {

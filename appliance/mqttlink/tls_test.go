@@ -43,7 +43,10 @@ func newTestPKI(t *testing.T) testPKI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caCert, _ := x509.ParseCertificate(caDER)
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.ca = p.write(t, "ca.pem", "CERTIFICATE", caDER)
 	leaf := func(name string, serial int64, usage x509.ExtKeyUsage) (string, string) {
 		key := newKey(t)

@@ -29,10 +29,14 @@ func touch(t *testing.T, root string, names ...string) {
 	}
 }
 
-func rel(root string, paths []string) []string {
+func rel(t *testing.T, root string, paths []string) []string {
+	t.Helper()
 	out := make([]string, len(paths))
 	for i, p := range paths {
-		out[i], _ = filepath.Rel(root, p)
+		var err error
+		if out[i], err = filepath.Rel(root, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
 }
@@ -45,7 +49,7 @@ func TestImageFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"odd.bin", "d/a/z.jpg", "d/b.PNG", "d/c.jpeg", "d/e.gif"}
-	if g := rel(root, got); !slices.Equal(g, want) {
+	if g := rel(t, root, got); !slices.Equal(g, want) {
 		t.Errorf("got %v, want %v", g, want)
 	}
 	touch(t, root, "empty/readme.txt")
@@ -70,7 +74,7 @@ func TestReadDataset(t *testing.T) {
 	var got []string
 	for _, c := range cats {
 		for _, img := range c.Images {
-			got = append(got, c.Name+" "+img.Defect+" "+strings.Join(rel(root, []string{img.Path}), ""))
+			got = append(got, c.Name+" "+img.Defect+" "+strings.Join(rel(t, root, []string{img.Path}), ""))
 		}
 	}
 	want := []string{

@@ -14,6 +14,7 @@ import (
 	"github.com/linesight/linesight/appliance/plc/plctest"
 	"github.com/linesight/linesight/appliance/processalarm"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // start serves on a loopback port the system picks.
@@ -100,7 +101,7 @@ func TestSilentConnectionsDoNotStallVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer testenv.Close(t, "an idle client connection", c)
 	}
 	for i := range 1000 {
 		board.Record(defects.Verdict{Camera: "cam0", Seq: uint64(i + 1), Outcome: defects.Pass})

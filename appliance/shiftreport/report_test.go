@@ -11,6 +11,7 @@ import (
 
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -22,7 +23,7 @@ func journalWith(t *testing.T, start time.Time) *journal.Journal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { j.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the journal", j) })
 	write := func(camera string, at time.Time, o defects.Outcome, class string) {
 		v := defects.Verdict{Camera: camera, CapturedAt: at, InferredAt: at, Outcome: o, Class: class, Action: defects.ActionPass}
 		if err := j.Write(context.Background(), &inspect.Result{Verdict: v}); err != nil {
@@ -135,7 +136,7 @@ func TestWriterCatchesUpTheLastShift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer empty.Close()
+	defer testenv.Close(t, "the empty journal", empty)
 	fresh := &Writer{Dir: filepath.Join(t.TempDir(), Folder), Source: empty, Line: "line1", Starts: threeShifts, Now: func() time.Time { return now },
 		Publish: func(Report, []byte) { t.Error("a report of a shift with no parts and no alarms") }}
 	ctx, cancel = context.WithCancel(context.Background())

@@ -69,7 +69,10 @@ cameras: {default: parts}
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, _ := f.SetFor("cam")
+	set, err := f.SetFor("cam")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := defects.Prepare(set, nil, axisText{}, "sha256:test", 100)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +99,12 @@ func startLoop(t *testing.T, cam inspect.CameraOptions, batch int, wait time.Dur
 	loop.AddSink(r.sink, inspect.SinkOptions{Lossless: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); loop.Run(ctx) }()
+	go func() {
+		defer close(done)
+		if err := loop.Run(ctx); err != nil {
+			t.Errorf("loop run: %v", err)
+		}
+	}()
 	r.stop = func() { cancel(); <-done }
 	t.Cleanup(r.stop)
 	return r

@@ -89,8 +89,14 @@ func TestSelectTakesTheHeaviestThatFits(t *testing.T) {
 }
 
 func TestEstimateGrowsWithTheArchitecture(t *testing.T) {
-	small, _ := arch.Preset("vit-b-32")
-	large, _ := arch.Preset("vit-l-14")
+	small, err := arch.Preset("vit-b-32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	large, err := arch.Preset("vit-l-14")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := EstimateVariant(small.VisionConfig, "fp32", 350*MB)
 	l := EstimateVariant(large.VisionConfig, "fp32", 1200*MB)
 	h := EstimateVariant(large.VisionConfig, "fp16", 600*MB)

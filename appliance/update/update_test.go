@@ -38,7 +38,7 @@ func dial(t *testing.T, box *rauctest.Box) *update.RAUC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the RAUC connection", r) })
 	return r
 }
 
@@ -82,7 +82,9 @@ func TestGoodBundleInstallsIntoInactiveSlotAndGateMarksItGood(t *testing.T) {
 	if _, whole := rauctest.Holds(t, box.SlotB, rootfs); !whole {
 		t.Error("slot B does not hold the bundle's root file system")
 	}
-	if got, _ := os.ReadFile(box.SlotA); string(got) != string(slotA) {
+	if got, err := os.ReadFile(box.SlotA); err != nil {
+		t.Fatal(err)
+	} else if string(got) != string(slotA) {
 		t.Error("the running slot A was written")
 	}
 	if p := box.BootState("primary"); p != "B" {
@@ -174,7 +176,9 @@ func TestRefusedBundlesLeaveTheRunningSlot(t *testing.T) {
 			if got := outcomes(t, in.History); len(got) != 1 || got[0] != update.OutcomeRefused {
 				t.Errorf("history %v", got)
 			}
-			if got, _ := os.ReadFile(box.SlotA); string(got) != string(slotA) {
+			if got, err := os.ReadFile(box.SlotA); err != nil {
+				t.Fatal(err)
+			} else if string(got) != string(slotA) {
 				t.Error("the running slot A was written")
 			}
 			if starts, _ := rauctest.Holds(t, box.SlotB, rootfs); starts {
@@ -285,7 +289,9 @@ func TestPowerCutDuringInstallKeepsBootingTheActiveSlot(t *testing.T) {
 	if slot := box.Reboot(); slot != "A" {
 		t.Fatalf("booted %s after the cut, want A", slot)
 	}
-	if got, _ := os.ReadFile(box.SlotA); string(got) != string(slotA) {
+	if got, err := os.ReadFile(box.SlotA); err != nil {
+		t.Fatal(err)
+	} else if string(got) != string(slotA) {
 		t.Error("the running slot A was written")
 	}
 	if s := box.BootState("state.B"); s == "good" {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // An unknown name must cost what a wrong password costs: one bcrypt
@@ -19,7 +21,7 @@ func TestUnknownUserCostsAsMuchAsWrongPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	if _, err := s.AddUser("olga", RoleOperator, "olga-password", time.Now()); err != nil {
 		t.Fatal(err)
 	}
