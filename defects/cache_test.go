@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 func openTestCache(t *testing.T, path string) *Cache {
@@ -92,7 +94,7 @@ func TestCacheErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := openTestCache(t, filepath.Join(t.TempDir(), "text.db"))
-			defer c.Close()
+			defer testenv.Close(t, "the cache", c)
 			_, err := c.Embed(tt.digest, tt.enc, []string{"x", "y"})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -116,7 +118,9 @@ func TestCacheDamagedEntryIsReencoded(t *testing.T) {
 	if _, err := c.Embed("d", enc, []string{"a"}); err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// Damage the stored value: 5 bytes cannot be float32s.
 	db, err := bolt.Open(path, 0o600, nil)
@@ -126,13 +130,15 @@ func TestCacheDamagedEntryIsReencoded(t *testing.T) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte("text_embeddings")).Bucket([]byte("d")).Put([]byte("a"), []byte{1, 2, 3, 4, 5})
 	})
-	db.Close()
+	if cerr := db.Close(); cerr != nil {
+		t.Fatalf("closing the damaged database: %v", cerr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	c = openTestCache(t, path)
-	defer c.Close()
+	defer testenv.Close(t, "the cache", c)
 	got, err := c.Embed("d", enc, []string{"a"})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +151,7 @@ func TestCacheDamagedEntryIsReencoded(t *testing.T) {
 func TestOpenCacheLockedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "text.db")
 	c := openTestCache(t, path)
-	defer c.Close()
+	defer testenv.Close(t, "the cache", c)
 	defer func(d time.Duration) { cacheLockTimeout = d }(cacheLockTimeout)
 	cacheLockTimeout = 50 * time.Millisecond
 	if _, err := OpenCache(path); !errors.Is(err, ErrCacheInUse) || !strings.Contains(err.Error(), "open text-embedding cache "+path) {
@@ -199,12 +205,16 @@ func TestOpenCacheOrMemory(t *testing.T) {
 	if h, m := held.Stats(); h != 0 || m != 2 {
 		t.Errorf("the file's cache: %d hits %d misses, want 0, 2 (b not added by the tool)", h, m)
 	}
-	held.Close()
+	if err := held.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	logged.Reset()
 	c, err = OpenCacheOrMemory(path, slog.New(slog.NewTextHandler(&logged, nil)))
 	if err != nil || c.InMemory() || logged.Len() != 0 {
 		t.Fatalf("free file: in memory %v, err %v, log %q", c != nil && c.InMemory(), err, logged.String())
 	}
-	c.Close()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

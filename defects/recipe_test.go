@@ -37,15 +37,23 @@ func TestRecipesLayOverTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := a.SetFor("line1/top"); s.Name != "brackets" || s.Recipe != "bracket-a" {
+	if s, err := a.SetFor("line1/top"); err != nil {
+		t.Errorf("bracket-a: line1/top: %v", err)
+	} else if s.Name != "brackets" || s.Recipe != "bracket-a" {
 		t.Errorf("bracket-a: line1/top judged by %s for recipe %q, want brackets for bracket-a", s.Name, s.Recipe)
 	}
 	b, err := f.ForRecipe("washer-b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, _ := b.SetFor("line1/top")
-	side, _ := b.SetFor("line1/side")
+	top, err := b.SetFor("line1/top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	side, err := b.SetFor("line1/side")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if top.Name != "washers" || side.Name != "brackets" {
 		t.Errorf("washer-b: top %s, side %s; want washers, and brackets from the file's default", top.Name, side.Name)
 	}

@@ -192,7 +192,9 @@ func TestPrepareWithCacheAcrossRestart(t *testing.T) {
 		} else if !reflect.DeepEqual(s.classes, firstClasses) {
 			t.Errorf("class embeddings differ after restart")
 		}
-		c.Close()
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

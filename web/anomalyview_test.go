@@ -165,7 +165,9 @@ func TestLiveViewsCarryTheAnomalyMap(t *testing.T) {
 		t.Fatal("no stream event")
 	}
 	resp, _ := c.do("GET", "/api/v1/cameras/cam0/frame.jpg", "")
-	if hdr, _ := url.PathUnescape(resp.Header.Get(VerdictHeader)); !strings.Contains(hdr, want) {
+	if hdr, err := url.PathUnescape(resp.Header.Get(VerdictHeader)); err != nil {
+		t.Errorf("frame verdict header: %v", err)
+	} else if !strings.Contains(hdr, want) {
 		t.Errorf("frame verdict header %s, want %s", hdr, want)
 	}
 	if list := c.expect("GET", "/api/v1/live/rejects", "", 200); !strings.Contains(list, want) {

@@ -27,6 +27,7 @@ import (
 	"github.com/linesight/linesight/appliance/health"
 	"github.com/linesight/linesight/appliance/journal"
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
@@ -46,7 +47,7 @@ func TestSaveClassesRejectsInvalidYAMLAndKeepsFile(t *testing.T) {
 	big := `{"yaml":"` + strings.Repeat("x", maxClassBody) + `"}`
 	eng.expect("PUT", "/api/v1/classes", big, 413)
 	eng.expect("PUT", "/api/v1/classes", `{"yaml":"a","nonsense":1}`, 400)
-	if data, _ := os.ReadFile(h.classes.path); string(data) != classesYAML || h.classes.reloads != 0 {
+	if data := testenv.ReadFile(t, h.classes.path); data != classesYAML || h.classes.reloads != 0 {
 		t.Fatalf("file or running classes changed after bad input (reloads %d)", h.classes.reloads)
 	}
 }
@@ -65,12 +66,15 @@ func TestSaveClassesWritesBackupReloadsAndAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.expect("PUT", "/api/v1/classes", string(req), 409)
-	req, _ = json.Marshal(map[string]string{"yaml": edited, "base_hash": got.Hash, "comment": "stricter"})
+	req, err = json.Marshal(map[string]string{"yaml": edited, "base_hash": got.Hash, "comment": "stricter"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	eng.expect("PUT", "/api/v1/classes", string(req), 200)
-	if data, _ := os.ReadFile(h.classes.path); string(data) != edited {
+	if data := testenv.ReadFile(t, h.classes.path); data != edited {
 		t.Fatal("the new file was not written")
 	}
-	if data, _ := os.ReadFile(h.classes.path + ".bak"); string(data) != classesYAML {
+	if data := testenv.ReadFile(t, h.classes.path+".bak"); data != classesYAML {
 		t.Fatal("the previous file was not kept as .bak")
 	}
 	if h.classes.reloads != 1 {
@@ -116,7 +120,7 @@ cameras:`, 1)
 	if out.Rescored != 3 || out.Flipped != 1 || len(out.Flips) != 1 || out.Flips[0].To != "FAIL" {
 		t.Fatalf("try: %s", body)
 	}
-	if data, _ := os.ReadFile(h.classes.path); string(data) != classesYAML || h.classes.reloads != 0 {
+	if data := testenv.ReadFile(t, h.classes.path); data != classesYAML || h.classes.reloads != 0 {
 		t.Fatal("trying must not save or reload")
 	}
 	h.login("olga").expect("POST", "/api/v1/classes/try", string(req), 403)
@@ -227,15 +231,17 @@ func TestLiveFrameMJPEGAndStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer testenv.Close(t, "the verdict stream", resp.Body)
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("stream content type %q", ct)
 	}
 	rd := bufio.NewReader(resp.Body)
-	rd.ReadString('\n') // retry:
+	if _, err := rd.ReadString('\n'); err != nil { // retry:
+		t.Fatal(err)
+	}
 
 	v := verdict(41, defects.Fail, "scratch", time.Now())
-	h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: v, Frame: bgrFrame(1920, 1080)})
+	must(t, h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: v, Frame: bgrFrame(1920, 1080)}))
 	var event []string
 	for {
 		line, err := rd.ReadString('\n')
@@ -267,7 +273,7 @@ func TestLiveFrameMJPEGAndStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mresp.Body.Close()
+	defer testenv.Close(t, "the MJPEG stream", mresp.Body)
 	if !strings.HasPrefix(mresp.Header.Get("Content-Type"), "multipart/x-mixed-replace; boundary=frame") {
 		t.Fatalf("mjpeg content type %q", mresp.Header.Get("Content-Type"))
 	}
@@ -337,7 +343,7 @@ func TestAlarmsRaiseAckAndClear(t *testing.T) {
 
 func TestMetricsExposition(t *testing.T) {
 	h := newHarness(t)
-	h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(1, defects.Pass, "good", time.Now())})
+	must(t, h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(1, defects.Pass, "good", time.Now())}))
 	resp, body := h.anon().do("GET", "/metrics", "")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("metrics: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -397,7 +403,9 @@ func TestServeHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("https healthz: %d", resp.StatusCode)
 	}
@@ -411,7 +419,11 @@ func TestServeHTTPS(t *testing.T) {
 }
 
 func writeCert(t *testing.T, dir string) (string, string) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "linesight"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
@@ -420,7 +432,10 @@ func writeCert(t *testing.T, dir string) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kd, _ := x509.MarshalECPrivateKey(key)
+	kd, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)

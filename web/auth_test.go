@@ -2,6 +2,7 @@ package web
 
 import (
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 	"net/http"
 	"strings"
 	"testing"
@@ -68,14 +69,20 @@ func TestBasicAuthForScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	must(t, resp.Body.Close())
 	if resp.StatusCode != 202 {
 		t.Fatalf("basic trigger: %d", resp.StatusCode)
 	}
-	req, _ = http.NewRequest("GET", h.ts.URL+"/api/v1/status", nil)
+	req, err = http.NewRequest("GET", h.ts.URL+"/api/v1/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.SetBasicAuth("olga", "nope-nope")
-	resp, _ = http.DefaultClient.Do(req)
-	resp.Body.Close()
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, resp.Body.Close())
 	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != "" {
 		t.Fatalf("wrong basic password: %d, challenge %q (browsers must never be prompted)", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
@@ -100,8 +107,11 @@ func TestLoginNeedsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, _ := http.DefaultClient.Do(req)
-	resp.Body.Close()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, resp.Body.Close())
 	if resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Fatalf("form login: %d, want 415 (a cross-site form must not log in)", resp.StatusCode)
 	}
@@ -137,7 +147,10 @@ func TestUserAdministration(t *testing.T) {
 	if a := admin.expect("GET", "/api/v1/audit", "", 200); !strings.Contains(a, `"user.delete"`) || !strings.Contains(a, `"user":"ada"`) {
 		t.Fatalf("audit: %s", a)
 	}
-	users, _ := h.store.Users()
+	users, err := h.store.Users()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, u := range users {
 		if u.Hash != nil {
 			t.Fatal("hashes must not leave the store")
@@ -160,7 +173,7 @@ func TestInitialAdminOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testenv.Close(t, "the user store", s)
 	pw, err := s.EnsureAdmin(time.Now())
 	if err != nil || pw == "" {
 		t.Fatalf("first start: %q %v", pw, err)
@@ -168,7 +181,9 @@ func TestInitialAdminOnce(t *testing.T) {
 	if u, err := s.Authenticate("admin", pw); err != nil || u.Role != users.RoleAdmin {
 		t.Fatalf("initial admin: %+v %v", u, err)
 	}
-	if pw2, _ := s.EnsureAdmin(time.Now()); pw2 != "" {
+	if pw2, err := s.EnsureAdmin(time.Now()); err != nil {
+		t.Fatalf("second start: %v", err)
+	} else if pw2 != "" {
 		t.Fatal("a second start must not create another admin")
 	}
 }

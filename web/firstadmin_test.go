@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/linesight/linesight/appliance/users"
+	"github.com/linesight/linesight/internal/testenv"
 	"io/fs"
 	"net/http"
 	"os"
@@ -21,7 +22,7 @@ func firstAdmin(t *testing.T) (h *harness, password, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the user store", store) })
 	password, file, err = users.PrepareFirstAdmin(store, dir, time.Now())
 	if err != nil || password == "" || file != filepath.Join(dir, users.InitialPasswordFile) {
 		t.Fatalf("first admin: %q %q %v", password, file, err)
@@ -39,7 +40,7 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("%s has mode %v, want 0600 (owner only)", file, st.Mode().Perm())
 	}
-	if data, _ := os.ReadFile(file); string(data) != password+"\n" {
+	if data := testenv.ReadFile(t, file); data != password+"\n" {
 		t.Errorf("%s holds %q, want the password", file, data)
 	}
 
@@ -80,7 +81,7 @@ func TestFirstAdminMustChangeItsPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	must(t, resp.Body.Close())
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("Basic credentials before the change: %d, want 403", resp.StatusCode)
 	}
@@ -119,7 +120,7 @@ func TestFirstAdminFileGoesAfterAReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer testenv.Close(t, "the user store", store)
 	_, file, err := users.PrepareFirstAdmin(store, dir, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +134,9 @@ func TestFirstAdminFileGoesAfterAReset(t *testing.T) {
 	if _, err := store.UpdateUser("admin", "", "reset-by-the-cli", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := store.User("admin"); u.MustChangePassword {
+	if u, err := store.User("admin"); err != nil {
+		t.Fatal(err)
+	} else if u.MustChangePassword {
 		t.Error("a new password did not clear must-change")
 	}
 	if pw, _, err := users.PrepareFirstAdmin(store, dir, time.Now()); err != nil || pw != "" {

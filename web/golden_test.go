@@ -117,7 +117,9 @@ func TestGoldenAPIRolesAndErrors(t *testing.T) {
 		t.Errorf("operator delete: %d", resp.StatusCode)
 	}
 	erik.expect("DELETE", "/api/v1/golden/parts/"+smp.ID, "", 200)
-	if st, _ := m.Status(); len(st[0].Samples) != 0 {
+	if st, err := m.Status(); err != nil {
+		t.Fatal(err)
+	} else if len(st[0].Samples) != 0 {
 		t.Errorf("after delete: %+v", st)
 	}
 	// Changes are audited with who and what.

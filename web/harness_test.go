@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/linesight/linesight/appliance/trigger"
+	"github.com/linesight/linesight/internal/testenv"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -141,7 +142,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the user store", store) })
 	for _, u := range []struct{ name, role string }{{"olga", users.RoleOperator}, {"erik", users.RoleEngineer}, {"ada", users.RoleAdmin}} {
 		if _, err := store.AddUser(u.name, u.role, u.name+"-password", time.Now()); err != nil {
 			t.Fatal(err)
@@ -151,7 +152,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { j.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the journal", j) })
 	defPath := filepath.Join(dir, "defects.yaml")
 	if err := os.WriteFile(defPath, []byte(classesYAML), 0o644); err != nil {
 		t.Fatal(err)
@@ -189,7 +190,9 @@ func (h *harness) login(name string) *client {
 	var out struct {
 		CSRF string `json:"csrf_token"`
 	}
-	json.Unmarshal([]byte(body), &out)
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		h.t.Fatalf("login %s: %v in %s", name, err, body)
+	}
 	c.csrf = out.CSRF
 	return c
 }
@@ -200,7 +203,10 @@ func (c *client) do(method, path, body string, hdr ...string) (*http.Response, s
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, c.h.ts.URL+path, r)
+	req, err := http.NewRequest(method, c.h.ts.URL+path, r)
+	if err != nil {
+		c.h.t.Fatal(err)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -217,8 +223,11 @@ func (c *client) do(method, path, body string, hdr ...string) (*http.Response, s
 	if err != nil {
 		c.h.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	defer testenv.Close(c.h.t, "the response body", resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.h.t.Fatalf("%s %s: reading the response: %v", method, path, err)
+	}
 	for _, ck := range resp.Cookies() {
 		c.jar[ck.Name] = ck
 	}

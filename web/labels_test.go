@@ -82,14 +82,18 @@ func TestLabelAPIRolesValidationAndAudit(t *testing.T) {
 			t.Errorf("PUT %s %s: %d %s; want %d saying %s", tc.path, tc.body, resp.StatusCode, got, tc.status, tc.says)
 		}
 	}
-	if r, _ := h.journal.Get(2); r.Label == nil || r.Label.By != "erik" {
+	if r, err := h.journal.Get(2); err != nil {
+		t.Fatal(err)
+	} else if r.Label == nil || r.Label.By != "erik" {
 		t.Errorf("refused labels changed record 2's label: %+v", r.Label)
 	}
 
 	eng.expect("DELETE", "/api/v1/records/2/label", "", 204)
 	eng.expect("DELETE", "/api/v1/records/2/label", "", 404)
 	eng.expect("DELETE", "/api/v1/records/99/label", "", 404)
-	if r, _ := h.journal.Get(2); r.Label != nil {
+	if r, err := h.journal.Get(2); err != nil {
+		t.Fatal(err)
+	} else if r.Label != nil {
 		t.Errorf("label not cleared: %+v", r.Label)
 	}
 

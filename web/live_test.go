@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"net/url"
@@ -45,7 +46,7 @@ func TestLiveFrameNamesTheVerdictItShows(t *testing.T) {
 
 	first := verdict(1, defects.Fail, "scratch", time.Now())
 	first.PartID = "P-ü 1" // not ASCII: the header must carry it intact
-	live.Write(context.Background(), &inspect.Result{Verdict: first, Frame: bgrFrame(640, 480)})
+	must(t, live.Write(context.Background(), &inspect.Result{Verdict: first, Frame: bgrFrame(640, 480)}))
 	code, jpg, v := frameVerdict(t, c, "cam0")
 	if code != 200 || v == nil || v.Seq != 1 || v.PartID != "P-ü 1" || v.Outcome != defects.Fail || v.Class != "scratch" {
 		t.Fatalf("frame of the first verdict: %d %+v", code, v)
@@ -54,7 +55,7 @@ func TestLiveFrameNamesTheVerdictItShows(t *testing.T) {
 	// The second verdict comes before another frame may be kept: the frame
 	// is still the first part's and says so, though the feed has moved on.
 	second := verdict(2, defects.Pass, "good", time.Now())
-	live.Write(context.Background(), &inspect.Result{Verdict: second, Frame: bgrFrame(640, 480)})
+	must(t, live.Write(context.Background(), &inspect.Result{Verdict: second, Frame: bgrFrame(640, 480)}))
 	code, jpg2, v := frameVerdict(t, c, "cam0")
 	if code != 200 || v == nil || v.Seq != 1 || jpg2 != jpg {
 		t.Fatalf("after a verdict whose frame was not kept: %d, verdict %+v, same picture %v", code, v, jpg2 == jpg)
@@ -65,7 +66,7 @@ func TestLiveFrameNamesTheVerdictItShows(t *testing.T) {
 
 	// A verdict without a frame (MISSED) leaves no picture of another part.
 	missed := defects.Verdict{Camera: "cam0", Seq: 3, PartID: "P-3", Outcome: defects.Missed, Reason: "no frame"}
-	live.Write(context.Background(), &inspect.Result{Verdict: missed})
+	must(t, live.Write(context.Background(), &inspect.Result{Verdict: missed}))
 	if code, _, v := frameVerdict(t, c, "cam0"); code != 404 || v == nil || v.Outcome != defects.Missed || v.PartID != "P-3" {
 		t.Fatalf("after a MISSED verdict: %d %+v, want 404 naming the MISSED verdict", code, v)
 	}
@@ -76,10 +77,15 @@ func TestLiveFrameIsInPlaceWhenItsVerdictIsAnnounced(t *testing.T) {
 	sub := live.bus.subscribe("")
 	defer live.bus.unsubscribe(sub)
 	const n = 5
+	written := make(chan error, 1) // the writer's outcome, checked on the test's goroutine
 	go func() {
 		for i := uint64(1); i <= n; i++ {
-			live.Write(context.Background(), &inspect.Result{Verdict: verdict(i, defects.Pass, "good", time.Now()), Frame: bgrFrame(1920, 1080)})
+			if err := live.Write(context.Background(), &inspect.Result{Verdict: verdict(i, defects.Pass, "good", time.Now()), Frame: bgrFrame(1920, 1080)}); err != nil {
+				written <- fmt.Errorf("writing verdict %d: %w", i, err)
+				return
+			}
 		}
+		written <- nil
 	}()
 	for i := 1; i <= n; i++ {
 		var ev []byte
@@ -99,6 +105,9 @@ func TestLiveFrameIsInPlaceWhenItsVerdictIsAnnounced(t *testing.T) {
 		if f.verdict.Seq < uint64(i) {
 			t.Fatalf("verdict %d announced while the frame shows verdict %d", i, f.verdict.Seq)
 		}
+	}
+	if err := <-written; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -83,7 +83,7 @@ func TestLoginLimitNotResetByAnotherAccountsLogin(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				resp.Body.Close()
+				must(t, resp.Body.Close())
 				return resp.StatusCode
 			}
 			tried := 0

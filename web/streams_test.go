@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -27,7 +28,7 @@ func openStream(t *testing.T, h *harness, path string) (status int, body string,
 		cancel()
 		t.Fatal(err)
 	}
-	closeStream = func() { cancel(); resp.Body.Close() }
+	closeStream = func() { cancel(); testenv.Close(t, "the stream "+path, resp.Body) }
 	t.Cleanup(closeStream)
 	if resp.StatusCode != http.StatusOK {
 		data, err := io.ReadAll(resp.Body)
@@ -45,7 +46,7 @@ func openStream(t *testing.T, h *harness, path string) (status int, body string,
 func TestLiveStreamsAreCapped(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Kiosk, o.MaxStreams, o.MaxCameraStreams = true, 3, 2 })
 	// A frame, so an MJPEG stream answers at once.
-	h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(1, defects.Pass, "good", time.Now()), Frame: bgrFrame(64, 48)})
+	must(t, h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(1, defects.Pass, "good", time.Now()), Frame: bgrFrame(64, 48)}))
 
 	const mjpeg = "/api/v1/cameras/cam0/live.mjpeg"
 	st, _, closeFirst := openStream(t, h, mjpeg)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -44,7 +45,9 @@ func serveWith(t *testing.T, h *harness, to Timeouts) string {
 // test if the guard passes first.
 func awaitClosed(t *testing.T, conn net.Conn, what string) {
 	t.Helper()
-	conn.SetReadDeadline(time.Now().Add(guard))
+	if err := conn.SetReadDeadline(time.Now().Add(guard)); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
 	_, err := io.Copy(io.Discard, conn)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -60,8 +63,10 @@ func TestTricklingBodyIsCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	io.WriteString(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+	defer testenv.Close(t, "the connection", conn)
+	if _, err := io.WriteString(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { // a byte now and then, never the whole body
@@ -87,15 +92,19 @@ func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	defer testenv.Close(t, "the connection", conn)
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
 	rd := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(rd, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	must(t, resp.Body.Close())
 	if resp.StatusCode != 200 || resp.Close {
 		t.Fatalf("healthz: %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
 	}
@@ -117,7 +126,7 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer testenv.Close(t, "the verdict stream", resp.Body)
 	rd := bufio.NewReader(resp.Body)
 	if line, err := rd.ReadString('\n'); err != nil || !strings.HasPrefix(line, "retry:") {
 		t.Fatalf("stream start: %q %v", line, err)
@@ -125,7 +134,7 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	// Past the read timeout by a wide margin: any sleep of at least the
 	// timeout would do, so this cannot be too short.
 	time.Sleep(3 * small.Read)
-	h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(7, defects.Pass, "good", time.Now())})
+	must(t, h.srv.Live().Write(context.Background(), &inspect.Result{Verdict: verdict(7, defects.Pass, "good", time.Now())}))
 	for {
 		line, err := rd.ReadString('\n')
 		if err != nil {

@@ -32,7 +32,9 @@ func TestTriggerValidatesLikeMQTT(t *testing.T) {
 	} {
 		resp, body := op.do("POST", "/api/v1/cameras/cam0/trigger", tc.body)
 		var out struct{ Message, Code string }
-		json.Unmarshal([]byte(body), &out)
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Errorf("%.40s: answer %q: %v", tc.body, body, err)
+		}
 		if resp.StatusCode != tc.status || out.Code != tc.code || out.Message == "" {
 			t.Errorf("%.40s: got %d %s, want %d with code %s and a message", tc.body, resp.StatusCode, body, tc.status, tc.code)
 		}
@@ -55,7 +57,9 @@ func TestRefusedTriggerNamesThePart(t *testing.T) {
 		Message, Code, Camera string
 		PartID                string `json:"part_id"`
 	}
-	json.Unmarshal([]byte(body), &out)
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatalf("refusal %q: %v", body, err)
+	}
 	if resp.StatusCode != 409 || out.PartID != "P-7" || out.Camera != "cam0" || out.Code != "refused" || !strings.Contains(out.Message, "starting") {
 		t.Fatalf("refusal: %d %s; want 409 naming camera, part and reason", resp.StatusCode, body)
 	}

@@ -160,7 +160,10 @@ func equal(a, b []float64) bool {
 }
 
 func TestBadInputIsAnError(t *testing.T) {
-	bank, _ := NewBank([]int{1}, 2, 2)
+	bank, err := NewBank([]int{1}, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := make([]float64, 2)
 	cases := []struct {
 		name, want string
@@ -197,8 +200,14 @@ func (c countingSearcher) Close() { *c.closed++ }
 func TestSetSearcherIsUsedAndRemadeAfterAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const patches, width = 9, 16
-	plain, _ := NewBank([]int{2}, patches, width)
-	custom, _ := NewBank([]int{2}, patches, width)
+	plain, err := NewBank([]int{2}, patches, width)
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := NewBank([]int{2}, patches, width)
+	if err != nil {
+		t.Fatal(err)
+	}
 	made, closed := 0, 0
 	var sizes []int
 	custom.SetSearcher(func(rows []float32, w int) (Searcher, error) {

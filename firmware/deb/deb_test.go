@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/firmware/fwtest"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // version is what the test stamps: a tag, commits since it, a commit.
@@ -198,7 +199,7 @@ func passwd(t *testing.T, file, name string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, file, f)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if fields := strings.Split(sc.Text(), ":"); fields[0] == name {
@@ -230,7 +231,9 @@ func checkInstalled(t *testing.T, deb string) {
 	if user[5] != "/var/lib/linesight" || !strings.HasSuffix(user[6], "nologin") {
 		t.Errorf("linesight account: %v, want home /var/lib/linesight and no login shell", user)
 	}
-	if uid, _ := strconv.Atoi(user[2]); uid >= 1000 || uid == 0 {
+	if uid, err := strconv.Atoi(user[2]); err != nil {
+		t.Errorf("linesight uid %q: %v", user[2], err)
+	} else if uid >= 1000 || uid == 0 {
 		t.Errorf("linesight uid %d, want a system user", uid)
 	}
 	video := passwd(t, filepath.Join(root, "etc/group"), "video")
@@ -288,11 +291,19 @@ func checkService(t *testing.T, deb string) {
 	}
 	run(t, "", []string{"DEBIAN_FRONTEND=noninteractive"}, "apt-get", "install", "-y", "--no-install-recommends", deb)
 	t.Cleanup(func() {
-		exec.Command("systemctl", "stop", "linesight.service").Run()
-		exec.Command("dpkg", "--purge", "linesight").Run()
-		os.RemoveAll("/run/systemd/system/linesight.service.d")
-		os.RemoveAll("/run/linesight-test")
-		exec.Command("systemctl", "daemon-reload").Run()
+		undo := func(name string, arg ...string) {
+			if out, err := exec.Command(name, arg...).CombinedOutput(); err != nil {
+				t.Errorf("cleaning up: %s %s: %v\n%s", name, strings.Join(arg, " "), err, out)
+			}
+		}
+		undo("systemctl", "stop", "linesight.service")
+		undo("dpkg", "--purge", "linesight")
+		for _, dir := range []string{"/run/systemd/system/linesight.service.d", "/run/linesight-test"} {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Errorf("cleaning up: %v", err)
+			}
+		}
+		undo("systemctl", "daemon-reload")
 	})
 	// A synthetic camera and a generated model instead of the box's.
 	run(t, "", nil, "/usr/bin/linesight", "model", "synth", "--preset", "tiny", "--seed", "1", "--out", "/var/lib/linesight/model")

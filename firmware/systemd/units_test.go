@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/linesight/linesight/firmware/fwtest"
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 var units = []string{"linesight.service", "linesight-firstboot.service"}
@@ -99,7 +100,7 @@ func directives(t *testing.T, file string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, file, f)
 	out := map[string][]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"io"
+	"os"
 	"testing"
 )
 
@@ -14,4 +15,15 @@ func Close(t testing.TB, what string, c io.Closer) {
 	if err := c.Close(); err != nil {
 		t.Errorf("closing %s: %v", what, err)
 	}
+}
+
+// ReadFile returns the file's contents as text, failing the test if it
+// cannot be read.
+func ReadFile(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

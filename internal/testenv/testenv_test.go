@@ -60,7 +60,7 @@ func TestRefusingAddrRefuses(t *testing.T) {
 	for range 3 {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
-			c.Close()
+			Close(t, "the accepted connection", c)
 			t.Fatalf("a connection to %s was accepted", addr)
 		}
 		if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -69,7 +69,7 @@ func TestRefusingAddrRefuses(t *testing.T) {
 	}
 	// Nobody else can take the port while the test holds it.
 	if ln, err := net.Listen("tcp", addr); err == nil {
-		ln.Close()
+		Close(t, "the second listener", ln)
 		t.Fatalf("another listener took %s", addr)
 	}
 }
@@ -86,7 +86,9 @@ func TestServerPortIsOutsideTheEphemeralRangeAndFree(t *testing.T) {
 		if err != nil {
 			t.Fatalf("port %d is not free: %v", p, err)
 		}
-		ln.Close()
+		if err := ln.Close(); err != nil {
+			t.Fatalf("port %d: closing the listener: %v", p, err)
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // sample writes a file with a large bucket (branch pages), a nested bucket,
@@ -26,28 +28,49 @@ func sample(t *testing.T) (string, map[string]string) {
 	want := map[string]string{}
 	r := rand.New(rand.NewPCG(1, 2))
 	err = db.Update(func(tx *bolt.Tx) error {
-		big, _ := tx.CreateBucket([]byte("big"))
+		big, err := tx.CreateBucket([]byte("big"))
+		if err != nil {
+			return err
+		}
 		for i := range 3000 {
 			k, v := fmt.Sprintf("key-%05d", i), strings.Repeat(string(rune('a'+r.IntN(26))), 20+r.IntN(80))
-			big.Put([]byte(k), []byte(v))
+			if err := big.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
 			want["big "+k] = v
 		}
-		big.SetSequence(3000)
-		nested, _ := big.CreateBucket([]byte("nested"))
-		nested.Put([]byte("n1"), []byte("one"))
+		if err := big.SetSequence(3000); err != nil {
+			return err
+		}
+		nested, err := big.CreateBucket([]byte("nested"))
+		if err != nil {
+			return err
+		}
+		if err := nested.Put([]byte("n1"), []byte("one")); err != nil {
+			return err
+		}
 		want["big/nested n1"] = "one"
-		small, _ := tx.CreateBucket([]byte("small"))
-		small.Put([]byte("s"), []byte("inline"))
+		small, err := tx.CreateBucket([]byte("small"))
+		if err != nil {
+			return err
+		}
+		if err := small.Put([]byte("s"), []byte("inline")); err != nil {
+			return err
+		}
 		want["small s"] = "inline"
 		large := strings.Repeat("L", 10000)
-		small.Put([]byte("large"), []byte(large))
+		if err := small.Put([]byte("large"), []byte(large)); err != nil {
+			return err
+		}
 		want["small large"] = large
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return path, want
 }
 
@@ -57,7 +80,7 @@ func walkAll(t *testing.T, path string) (map[string]string, map[string]uint64, [
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the file", f)
 	got, seqs := map[string]string{}, map[string]uint64{}
 	problems := f.Walk(func(e Entry) bool {
 		name := strings.Join(e.Path, "/")
@@ -114,7 +137,9 @@ func TestPreflightRefusesATruncatedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	need := int64(f.Meta.HighWater) * int64(f.Meta.PageSize)
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +229,7 @@ func TestGuardTurnsAFaultIntoAnError(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer testenv.Close(t, "the half database", db)
 		return db.View(func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte("big")).ForEach(func(k, v []byte) error { _ = bytes.Clone(v); return nil })
 		})
@@ -227,7 +252,9 @@ func TestOpenDamagedReadsATruncatedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	need := int(f.Meta.HighWater) * f.Meta.PageSize
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, data[:need/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +265,7 @@ func TestOpenDamagedReadsATruncatedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the damaged file", f)
 	if !errors.Is(f.Truncated, ErrDamaged) || !strings.Contains(f.Truncated.Error(), "truncated") {
 		t.Errorf("Truncated: %v", f.Truncated)
 	}

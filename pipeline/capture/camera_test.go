@@ -36,7 +36,12 @@ func startCamera(t *testing.T, cfg CameraConfig, src Source, clock Clock) *runni
 		}
 	}
 	go func() { rc.done <- cam.Run(ctx, deliver) }()
-	t.Cleanup(func() { rc.stop(t) })
+	t.Cleanup(func() {
+		// nil after the cancel, io.EOF where a finite source ended first.
+		if err := rc.stop(t); err != nil && !errors.Is(err, io.EOF) {
+			t.Errorf("camera Run: %v", err)
+		}
+	})
 	return rc
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/frame"
 )
 
@@ -56,7 +57,9 @@ func writeVideo(t *testing.T) string {
 		if err := vw.Write(m); err != nil {
 			t.Fatal(err)
 		}
-		m.Close()
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := vw.Close(); err != nil {
 		t.Fatal(err)
@@ -91,7 +94,7 @@ func openSource(t *testing.T, cfg SourceConfig) Source {
 	if err := src.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { src.Close() })
+	t.Cleanup(func() { testenv.Close(t, "the source", src) })
 	return src
 }
 
@@ -118,7 +121,10 @@ func TestFileSourceLoops(t *testing.T) {
 }
 
 func TestFileSourceMissingFile(t *testing.T) {
-	src, _ := New(SourceConfig{Kind: KindFile, Path: filepath.Join(t.TempDir(), "nope.avi")}, "cam0", frame.NewPool(1))
+	src, err := New(SourceConfig{Kind: KindFile, Path: filepath.Join(t.TempDir(), "nope.avi")}, "cam0", frame.NewPool(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := src.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "nope.avi") {
 		t.Errorf("open: %v, want the missing file named", err)
 	}
@@ -135,7 +141,9 @@ func writeFolder(t *testing.T) string {
 		if !gocv.IMWrite(filepath.Join(dir, names[k]), m) {
 			t.Fatalf("write %s", names[k])
 		}
-		m.Close()
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644); err != nil {
 		t.Fatal(err)
@@ -170,7 +178,10 @@ func TestFolderSourceLoopsAndSkipsBrokenImages(t *testing.T) {
 }
 
 func TestFolderSourceEmptyFolder(t *testing.T) {
-	src, _ := New(SourceConfig{Kind: KindFolder, Path: t.TempDir()}, "cam0", frame.NewPool(1))
+	src, err := New(SourceConfig{Kind: KindFolder, Path: t.TempDir()}, "cam0", frame.NewPool(1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := src.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "no images") {
 		t.Errorf("open: %v, want no images", err)
 	}
@@ -179,7 +190,7 @@ func TestFolderSourceEmptyFolder(t *testing.T) {
 func TestFolderSourceConvertsGreyImages(t *testing.T) {
 	dir := t.TempDir()
 	grey := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(77, 0, 0, 0), 48, 64, gocv.MatTypeCV8UC1)
-	defer grey.Close()
+	defer testenv.Close(t, "the grey image", &grey)
 	if !gocv.IMWrite(filepath.Join(dir, "g.png"), grey) {
 		t.Fatal("write grey image")
 	}
@@ -221,7 +232,7 @@ func TestGStreamerSource(t *testing.T) {
 	if err := src.Open(context.Background()); err != nil {
 		t.Skipf("GStreamer cannot run the test pipeline here: %v", err)
 	}
-	defer src.Close()
+	defer testenv.Close(t, "the GStreamer source", src)
 	f, err := src.Read(context.Background())
 	if err != nil {
 		t.Fatal(err)

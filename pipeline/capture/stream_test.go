@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,7 +33,7 @@ type mjpegServer struct {
 
 func newMJPEGServer(t *testing.T, quietAfter int) *mjpegServer {
 	m := solidMat(t, 64, 48, shades[2])
-	defer m.Close()
+	defer testenv.Close(t, "the image", &m)
 	buf, err := gocv.IMEncode(gocv.JPEGFileExt, m)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,11 @@ func (s *mjpegServer) start() {
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
-	go srv.Serve(l)
+	go func() {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			s.t.Errorf("serving the MJPEG stream: %v", err)
+		}
+	}()
 }
 
 func (s *mjpegServer) stop() {
@@ -79,7 +84,9 @@ func (s *mjpegServer) stop() {
 	s.srv = nil
 	s.mu.Unlock()
 	if srv != nil {
-		srv.Close() // drops the streaming connections too
+		if err := srv.Close(); err != nil { // drops the streaming connections too
+			s.t.Errorf("stopping the MJPEG server: %v", err)
+		}
 	}
 }
 
@@ -92,8 +99,14 @@ func (s *mjpegServer) serve(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		}
-		fmt.Fprintf(w, "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(s.jpeg))
-		w.Write(s.jpeg)
+		// A write fails when the camera hangs up or the server stops:
+		// that ends this stream, as it would a camera's.
+		if _, err := fmt.Fprintf(w, "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(s.jpeg)); err != nil {
+			return
+		}
+		if _, err := w.Write(s.jpeg); err != nil {
+			return
+		}
 		if _, err := w.Write([]byte("\r\n")); err != nil {
 			return
 		}
@@ -142,15 +155,29 @@ func TestDeadStreamFailsWithinItsTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// The accepted connections are closed once the listener is, and any
+	// failure to close them is reported here, on the test's goroutine.
+	closed := make(chan error, 1)
+	defer func() {
+		if err := <-closed; err != nil {
+			t.Errorf("closing the silent server's connections: %v", err)
+		}
+	}()
+	defer testenv.Close(t, "the silent server's listener", l)
 	go func() {
+		var conns []net.Conn
 		for {
 			c, err := l.Accept()
 			if err != nil {
-				return
+				break
 			}
-			defer c.Close()
+			conns = append(conns, c)
 		}
+		var errs []error
+		for _, c := range conns {
+			errs = append(errs, c.Close())
+		}
+		closed <- errors.Join(errs...)
 	}()
 	src, err := New(SourceConfig{Kind: KindStream, URL: "http://" + l.Addr().String() + "/video", OpenTimeout: 500 * time.Millisecond}, "cam0", frame.NewPool(1))
 	if err != nil {
@@ -194,7 +221,10 @@ func TestCameraRecoversWhenTheStreamComesBack(t *testing.T) {
 	defer func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v, want nil after the cancel", err)
+			}
 		case <-time.After(20 * time.Second):
 			t.Error("Run did not stop")
 		}

@@ -95,8 +95,12 @@ func TestOrientationAllocatesNothing(t *testing.T) {
 	o := newOrientation(CameraConfig{Rotate: 90, Flip: FlipVertical, ROI: &Rect{X: 1, Y: 1, Width: 30, Height: 20}})
 	src := frame.NewPool(1).Get(64, 48, 64*3)
 	dst := frame.NewPool(1).Get(20, 30, 20*3)
-	if n := testing.AllocsPerRun(10, func() { _ = o.apply(dst, src) }); n != 0 {
+	var err error
+	if n := testing.AllocsPerRun(10, func() { err = o.apply(dst, src) }); n != 0 {
 		t.Errorf("%.0f allocations per frame", n)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -136,7 +140,10 @@ func TestFrameOrientationMapsBackToTheSource(t *testing.T) {
 			}
 		}
 		// The whole frame maps to the kept part of the source.
-		x, y, cw, ch, _ := o.crop(src.Width, src.Height)
+		x, y, cw, ch, err := o.crop(src.Width, src.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got, want := fo.ToSource(image.Rect(0, 0, w, h), w, h), image.Rect(x, y, x+cw, y+ch); got != want {
 			t.Errorf("%+v: the whole frame maps to %v, want %v", cfg, got, want)
 		}

@@ -34,11 +34,18 @@ func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
 		b.Fatal(err)
 	}
 	var hfConfig map[string]any
-	json.Unmarshal(cfg.JSON(), &hfConfig)
+	if err := json.Unmarshal(cfg.JSON(), &hfConfig); err != nil {
+		b.Fatal(err)
+	}
 	dir := b.TempDir()
-	job, _ := json.Marshal(map[string]any{"out": dir, "seed": 1, "config": hfConfig})
+	job, err := json.Marshal(map[string]any{"out": dir, "seed": 1, "config": hfConfig})
+	if err != nil {
+		b.Fatal(err)
+	}
 	jobPath := filepath.Join(dir, "job.json")
-	os.WriteFile(jobPath, job, 0o644)
+	if err := os.WriteFile(jobPath, job, 0o644); err != nil {
+		b.Fatal(err)
+	}
 	if out, err := exec.Command(py, filepath.Join("testdata", "torch_clip.py"), jobPath).CombinedOutput(); err != nil {
 		b.Fatalf("export: %v\n%s", err, out)
 	}
@@ -46,7 +53,10 @@ func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _ := tokenizer.Default()
+	tok, err := tokenizer.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
 	pre := preprocess.DefaultParams()
 	ours := filepath.Join(dir, "ours")
 	if err := bundlewrite.Write(ours, c, w, tok, pre, bundlewrite.Options{}); err != nil {
@@ -68,7 +78,9 @@ func BenchmarkBuilderVsPyTorchExport(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer v.Close()
-			v.Embed(pixels, 1) // warm-up: memory planning and weight packing
+			if _, err := v.Embed(pixels, 1); err != nil { // warm-up: memory planning and weight packing
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := v.Embed(pixels, 1); err != nil {

@@ -85,7 +85,9 @@ func testImages(t *testing.T, dir string, seed uint64) []string {
 		if err := png.Encode(f, img); err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 		paths = append(paths, path)
 	}
 	return paths

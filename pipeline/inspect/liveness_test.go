@@ -73,8 +73,8 @@ func TestProgressStopsBehindAStuckLosslessSink(t *testing.T) {
 		stuck := stuckSink{release: make(chan struct{})}
 		l.AddSink(stuck, SinkOptions{Lossless: true, Queue: 1})
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { l.Run(ctx); close(done) }()
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx) }()
 		pool := frame.NewPool(8)
 		// One verdict in the sink's Write, one in its queue, the third
 		// holds the dispatch.
@@ -92,6 +92,8 @@ func TestProgressStopsBehindAStuckLosslessSink(t *testing.T) {
 		}
 		close(stuck.release)
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	})
 }

@@ -112,7 +112,8 @@ type harness struct {
 	sink   *MemorySink
 	pool   *frame.Pool
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when Run has returned runErr
+	runErr error
 	seq    map[string]uint64
 	t0     time.Time
 }
@@ -137,7 +138,7 @@ func start(t *testing.T, opts Options, emb *fakeEmbedder) *harness {
 	l.AddSink(h.sink, SinkOptions{Lossless: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go func() { l.Run(ctx); close(h.done) }()
+	go func() { h.runErr = l.Run(ctx); close(h.done) }()
 	t.Cleanup(h.stop)
 	return h
 }
@@ -156,6 +157,9 @@ func (h *harness) stop() {
 	h.cancel()
 	select {
 	case <-h.done:
+		if h.runErr != nil {
+			h.t.Errorf("Run: %v", h.runErr)
+		}
 	case <-time.After(10 * time.Second):
 		h.t.Fatal("the loop did not stop")
 	}
@@ -303,7 +307,9 @@ func TestTriggersAreNeverSilentlyLost(t *testing.T) {
 		}
 	}
 	// A trigger whose frame never comes times out.
-	h.loop.Trigger("cam0", "P-late", h.t0.Add(100*time.Millisecond))
+	if err := h.loop.Trigger("cam0", "P-late", h.t0.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
 	close(emb.gate)
 	vs := h.wait(11)
 	parts := map[string]defects.Outcome{}
@@ -376,7 +382,9 @@ func TestScorerSwapTakesEffectBetweenFrames(t *testing.T) {
 
 func TestFailuresBecomeMissedVerdicts(t *testing.T) {
 	h := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond, Cameras: []CameraOptions{triggered("cam0", 8)}}, &fakeEmbedder{fail: true})
-	h.loop.Trigger("cam0", "P-1", h.t0)
+	if err := h.loop.Trigger("cam0", "P-1", h.t0); err != nil {
+		t.Fatal(err)
+	}
 	h.frame("cam0", 0, 0)
 	v := h.wait(1)[0]
 	if v.Outcome != defects.Missed || !strings.Contains(v.Reason, "device lost") || v.PartID != "P-1" {
@@ -384,7 +392,9 @@ func TestFailuresBecomeMissedVerdicts(t *testing.T) {
 	}
 
 	h2 := start(t, Options{BatchSize: 1, BatchWait: time.Millisecond, Cameras: []CameraOptions{triggered("cam0", 8)}}, &fakeEmbedder{})
-	h2.loop.Trigger("cam0", "P-2", h2.t0)
+	if err := h2.loop.Trigger("cam0", "P-2", h2.t0); err != nil {
+		t.Fatal(err)
+	}
 	h2.frame("cam0", 255, 0) // the fake preprocessor rejects it
 	v = h2.wait(1)[0]
 	if v.Outcome != defects.Missed || !strings.Contains(v.Reason, "unreadable") {
@@ -399,7 +409,9 @@ func TestShutdownFinishesAcceptedFrames(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		h.frame("cam0", byte(i), 0)
 	}
-	h.loop.Trigger("cam1", "P-waiting", h.t0.Add(time.Hour))
+	if err := h.loop.Trigger("cam1", "P-waiting", h.t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	testenv.WaitFor(t, "the condition", func() bool { return len(emb.batchSizes()) == 0 && h.loop.CameraStats("cam0").QueueDepth.Value() < 7 })
 	h.cancel()
 	close(emb.gate)
@@ -444,8 +456,8 @@ func TestSlowLossySinkDoesNotHoldUpOthers(t *testing.T) {
 	mem := NewMemorySink()
 	l.AddSink(mem, SinkOptions{Lossless: true})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
 	pool := frame.NewPool(8)
 	for i := 0; i < 20; i++ {
 		f := pool.Get(1, 1, 3)
@@ -458,7 +470,9 @@ func TestSlowLossySinkDoesNotHoldUpOthers(t *testing.T) {
 	}
 	close(stuck.release)
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }
 
 func TestBatchingAndEncoderCanChangeWhileRunning(t *testing.T) {

@@ -43,10 +43,16 @@ func TestResolverKeepsEachCamerasOrder(t *testing.T) {
 	sink := NewMemorySink()
 	l.AddSink(sink, SinkOptions{Lossless: true})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
 	// On a failed check the resolver is released, so Run can stop.
-	defer func() { close(res.release); cancel(); <-done }()
+	defer func() {
+		close(res.release)
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 
 	pool := frame.NewPool(32)
 	t0 := time.Now()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/linesight/linesight/internal/testenv"
 )
 
 // troubleClasses give station2 a set of its own whose crack class fails
@@ -46,15 +48,22 @@ func TestDashboardOnALineInTrouble(t *testing.T) {
 	// It takes TCP connections and closes them: MQTT never connects.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	t.Cleanup(func() { ln.Close() })
+	accepting := make(chan struct{})
+	t.Cleanup(func() {
+		testenv.Close(t, "the broker's listener", ln)
+		<-accepting // so that it cannot report after the test
+	})
 	go func() {
+		defer close(accepting)
 		for {
 			c, err := ln.Accept()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			if err == nil {
-				c.Close()
+				if err := c.Close(); err != nil {
+					t.Errorf("closing a broker connection: %v", err)
+				}
 			}
 		}
 	}()

@@ -196,7 +196,7 @@ web:
 		}
 		resp, err := http.Get(a.URL + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			must(t, resp.Body.Close())
 			if resp.StatusCode == http.StatusOK {
 				return a
 			}
@@ -243,7 +243,7 @@ func (a *appliance) api(t *testing.T, method, path string, body, out any) int {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
-	defer resp.Body.Close()
+	defer testenv.Close(t, "the response body", resp.Body)
 	if out != nil && resp.StatusCode < 300 {
 		must(t, json.NewDecoder(resp.Body).Decode(out))
 	}
@@ -259,7 +259,7 @@ func (a *appliance) liveFrame(t *testing.T, camera string) (jpeg []byte, v map[s
 	req.SetBasicAuth(a.User, a.Password)
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
-	defer resp.Body.Close()
+	defer testenv.Close(t, "the frame", resp.Body)
 	jpeg, err = io.ReadAll(resp.Body)
 	must(t, err)
 	if resp.StatusCode != http.StatusOK {

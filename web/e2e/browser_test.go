@@ -55,7 +55,10 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 			if err != nil {
 				return
 			}
-			fmt.Fprintf(console, "%s %s: %s (%s:%d)\n", m.Time.Format("15:04:05.000"), m.Type, m.Text, m.URL, m.Line+1)
+			if _, err := fmt.Fprintf(console, "%s %s: %s (%s:%d)\n", m.Time.Format("15:04:05.000"), m.Type, m.Text, m.URL, m.Line+1); err != nil {
+				t.Errorf("keeping the browser console: %v", err) // the cleanup waits for this goroutine
+				return
+			}
 		}
 	}()
 	t.Cleanup(func() {

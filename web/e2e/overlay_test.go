@@ -32,7 +32,9 @@ func serveUI(t *testing.T, w, h int) string {
 	mux.Handle("/ui/", http.StripPrefix("/ui/", http.FileServerFS(static)))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, overlayPage)
+		if _, err := fmt.Fprint(w, overlayPage); err != nil {
+			t.Errorf("serving the test page: %v", err)
+		}
 	})
 	mux.HandleFunc("/grey.png", func(rw http.ResponseWriter, r *http.Request) {
 		img := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -43,9 +45,14 @@ func serveUI(t *testing.T, w, h int) string {
 			}
 		}
 		var buf bytes.Buffer
-		must(t, png.Encode(&buf, img))
+		if err := png.Encode(&buf, img); err != nil {
+			t.Errorf("encoding grey.png: %v", err) // a handler's goroutine: t.Fatal must not run here
+			return
+		}
 		rw.Header().Set("Content-Type", "image/png")
-		rw.Write(buf.Bytes())
+		if _, err := rw.Write(buf.Bytes()); err != nil {
+			t.Errorf("serving grey.png: %v", err)
+		}
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

@@ -39,8 +39,14 @@ func TestLineIsDeterministicForASeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fb, _ := b.Read(ctx)
-		fo, _ := other.Read(ctx)
+		fb, err := b.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fo, err := other.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !bytes.Equal(fa.Pix, fb.Pix) || *fa.Truth != *fb.Truth {
 			t.Fatalf("frame %d differs between two lines with the same seed", i)
 		}
@@ -59,7 +65,10 @@ func TestRenderDependsOnlyOnIndex(t *testing.T) {
 	want := make([]byte, 64*48*3)
 	truth := l.Render(3, want, 64*3)
 	for i := 0; i < 3; i++ {
-		f, _ := l.Read(context.Background())
+		f, err := l.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
 		f.Release()
 	}
 	f, err := l.Read(context.Background())
@@ -235,7 +244,9 @@ func TestWriteDatasetUsesTheMVTecLayout(t *testing.T) {
 				t.Fatal(err)
 			}
 			img, err := png.Decode(f)
-			f.Close()
+			if cerr := f.Close(); cerr != nil {
+				t.Fatalf("closing %s: %v", path, cerr)
+			}
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}

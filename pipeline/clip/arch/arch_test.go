@@ -55,7 +55,10 @@ func TestParseConfigDefaultsAndValidation(t *testing.T) {
 }
 
 func TestRandomWeightsAreSeededAndComplete(t *testing.T) {
-	c, _ := Preset("tiny")
+	c, err := Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, b, other := RandomWeights(c, 1), RandomWeights(c, 1), RandomWeights(c, 2)
 	for _, tower := range []Tower{Vision, Text} {
 		if err := a.Check(c, tower); err != nil {

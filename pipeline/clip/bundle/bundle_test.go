@@ -16,7 +16,10 @@ import (
 
 func writeTiny(t *testing.T, variants ...graph.Variant) string {
 	t.Helper()
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok, err := tokenizer.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +76,9 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 	}
 
 	// Without preprocessor_config.json: OpenAI's transform at the model size.
-	os.Remove(filepath.Join(dir, bundle.PreprocessorFile))
+	if err := os.Remove(filepath.Join(dir, bundle.PreprocessorFile)); err != nil {
+		t.Fatal(err)
+	}
 	b, err = bundle.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -86,23 +91,23 @@ func TestOpenFindsVariantsAndConfigs(t *testing.T) {
 func TestOpenErrorsNameWhatIsWrong(t *testing.T) {
 	cases := []struct {
 		name   string
-		break_ func(dir string)
+		break_ func(dir string) error
 		want   string
 	}{
-		{"no config", func(d string) { os.Remove(filepath.Join(d, bundle.ConfigFile)) }, bundle.ConfigFile},
-		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, bundle.ConfigFile), []byte("{"), 0o644) }, bundle.ConfigFile},
-		{"bad preprocessor", func(d string) {
-			if err := os.WriteFile(filepath.Join(d, bundle.PreprocessorFile), []byte(`{"resample": 2}`), 0o644); err != nil {
-				t.Fatal(err)
-			}
+		{"no config", func(d string) error { return os.Remove(filepath.Join(d, bundle.ConfigFile)) }, bundle.ConfigFile},
+		{"bad config", func(d string) error { return os.WriteFile(filepath.Join(d, bundle.ConfigFile), []byte("{"), 0o644) }, bundle.ConfigFile},
+		{"bad preprocessor", func(d string) error {
+			return os.WriteFile(filepath.Join(d, bundle.PreprocessorFile), []byte(`{"resample": 2}`), 0o644)
 		}, bundle.PreprocessorFile},
-		{"no models", func(d string) { os.RemoveAll(filepath.Join(d, bundle.ModelDir)) }, bundle.ModelDir},
-		{"no text model", func(d string) { os.Remove(filepath.Join(d, bundle.ModelDir, "text_model.onnx")) }, "text_model.onnx"},
+		{"no models", func(d string) error { return os.RemoveAll(filepath.Join(d, bundle.ModelDir)) }, bundle.ModelDir},
+		{"no text model", func(d string) error { return os.Remove(filepath.Join(d, bundle.ModelDir, "text_model.onnx")) }, "text_model.onnx"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeTiny(t)
-			c.break_(dir)
+			if err := c.break_(dir); err != nil {
+				t.Fatalf("breaking the bundle: %v", err)
+			}
 			if _, err := bundle.Open(dir); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want an error naming %s", err, c.want)
 			}
@@ -115,55 +120,76 @@ func TestOpenErrorsNameWhatIsWrong(t *testing.T) {
 
 func TestDigestCoversModelFilesAndExternalData(t *testing.T) {
 	dir := writeTiny(t)
-	b, _ := bundle.Open(dir)
+	b, err := bundle.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d1, err := b.Digest("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d2, _ := b.Digest(bundle.FP32); d2 != d1 || !strings.HasPrefix(d1, "sha256:") || len(bundle.Short(d1)) != 12 {
+	if d2 := digest(t, b); d2 != d1 || !strings.HasPrefix(d1, "sha256:") || len(bundle.Short(d1)) != 12 {
 		t.Fatalf("digest %s / %s", d1, d2)
 	}
 	ext := filepath.Join(dir, bundle.ModelDir, "vision_model.onnx_data")
 	if err := os.WriteFile(ext, []byte("weights"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d3, _ := b.Digest(bundle.FP32)
+	d3 := digest(t, b)
 	if d3 == d1 {
 		t.Error("external data does not change the digest")
 	}
 	if err := os.WriteFile(ext, []byte("weightz"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d4, _ := b.Digest(bundle.FP32); d4 == d3 {
+	if d4 := digest(t, b); d4 == d3 {
 		t.Error("changed external data gives the same digest")
 	}
 	// Preprocessing and tokenizer change the answers too.
-	os.Remove(ext)
-	if d5, _ := b.Digest(bundle.FP32); d5 != d1 {
+	if err := os.Remove(ext); err != nil {
+		t.Fatal(err)
+	}
+	if d5 := digest(t, b); d5 != d1 {
 		t.Fatal("removing the external data did not restore the digest")
 	}
 	if err := os.WriteFile(filepath.Join(dir, bundle.PreprocessorFile), preprocess.DefaultParams().JSON(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d6, _ := b.Digest(bundle.FP32)
+	d6 := digest(t, b)
 	if d6 == d1 {
 		t.Error("digest ignores preprocessor_config.json")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d7, _ := b.Digest(bundle.FP32); d7 == d6 {
+	if d7 := digest(t, b); d7 == d6 {
 		t.Error("digest ignores the tokenizer files")
 	}
 }
 
+// digest returns the bundle's fp32 digest.
+func digest(t *testing.T, b *bundle.Bundle) string {
+	t.Helper()
+	d, err := b.Digest(bundle.FP32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestWriteIsAllOrNothing(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := arch.RandomWeights(cfg, 1)
 	delete(w, "text_projection.weight")
-	tok, _ := tokenizer.Default()
+	tok, err := tokenizer.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "b")
-	err := bundlewrite.Write(dir, cfg, w, tok, preprocess.DefaultParams(), bundlewrite.Options{})
+	err = bundlewrite.Write(dir, cfg, w, tok, preprocess.DefaultParams(), bundlewrite.Options{})
 	if err == nil || !strings.Contains(err.Error(), "text_projection.weight") {
 		t.Fatalf("got %v", err)
 	}

@@ -36,6 +36,16 @@ func tiny(t *testing.T) (arch.Config, arch.Weights) {
 	return cfg, arch.RandomWeights(cfg, 3)
 }
 
+// refVision runs the reference vision tower on a batch of n images.
+func refVision(t *testing.T, cfg arch.Config, w arch.Weights, px []float32, n int) *reference.Trace {
+	t.Helper()
+	ref, err := reference.Vision(cfg, w, px, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 // save builds a tower, lets edit change it, and writes it to a temp file.
 func save(t *testing.T, cfg arch.Config, w arch.Weights, tower arch.Tower, opts graph.Options, edit func(*onnxproto.Model)) string {
 	t.Helper()
@@ -110,7 +120,7 @@ func TestVisionEmbedsMatchReferenceAndReuseTensors(t *testing.T) {
 
 	// Same buffer, new contents: the cached input tensor must see them.
 	copy(buf, pixels(cfg, 2, 2))
-	ref2, _ := reference.Vision(cfg, w, buf, 2)
+	ref2 := refVision(t, cfg, w, buf, 2)
 	got2, err := v.Embed(buf, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +132,7 @@ func TestVisionEmbedsMatchReferenceAndReuseTensors(t *testing.T) {
 
 	// A different buffer of another batch size.
 	one := pixels(cfg, 1, 3)
-	ref3, _ := reference.Vision(cfg, w, one, 1)
+	ref3 := refVision(t, cfg, w, one, 1)
 	got3, err := v.Embed(one, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +141,7 @@ func TestVisionEmbedsMatchReferenceAndReuseTensors(t *testing.T) {
 
 	// Back to the first buffer: its tensors are still bound, and see new contents.
 	copy(buf, pixels(cfg, 2, 4))
-	ref4, _ := reference.Vision(cfg, w, buf, 2)
+	ref4 := refVision(t, cfg, w, buf, 2)
 	got4, err := v.Embed(buf, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +170,10 @@ func TestVisionAllocatesNothingPerCall(t *testing.T) {
 	// onnxruntime_go builds two small C-pointer slices per Run and one
 	// handle per tensor (the input and each output: the embedding and the
 	// patch outputs); nothing scales with the batch.
-	allocs := testing.AllocsPerRun(5, func() { v.Embed(buf, 4) })
+	allocs := testing.AllocsPerRun(5, func() { _, err = v.Embed(buf, 4) })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want := 2 + 1 + len(v.outputs); allocs > float64(want) {
 		t.Errorf("%.0f allocations per Embed, want at most %d", allocs, want)
 	}
@@ -243,7 +256,7 @@ func TestOutputDiscovery(t *testing.T) {
 		}
 		defer v.Close()
 		px := pixels(cfg, 1, 9)
-		ref, _ := reference.Vision(cfg, w, px, 1)
+		ref := refVision(t, cfg, w, px, 1)
 		got, err := v.Embed(px, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -429,7 +442,7 @@ func TestMissingPatchOutputsAreExplained(t *testing.T) {
 	}
 	// Image-level embedding still works.
 	px := pixels(cfg, 1, 6)
-	ref, _ := reference.Vision(cfg, w, px, 1)
+	ref := refVision(t, cfg, w, px, 1)
 	got, err := v.Embed(px, 1)
 	if err != nil {
 		t.Fatal(err)

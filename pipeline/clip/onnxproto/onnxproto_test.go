@@ -139,7 +139,10 @@ func TestSaveInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, _ := m.Encode()
+	enc, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(data, enc) {
 		t.Error("saved file differs from Encode")
 	}

@@ -23,7 +23,9 @@ func TestLoadImageFile(t *testing.T) {
 	if err := gif.Encode(f, img, nil); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{png, jpg, gifPath} {
 		got, err := LoadImageFile(path)
 		if err != nil {

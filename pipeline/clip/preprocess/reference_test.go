@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/internal/pyref"
 )
 
@@ -136,7 +137,7 @@ func writeImage(t *testing.T, path string, img image.Image, jpegQuality int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, path, f)
 	if jpegQuality > 0 {
 		err = jpeg.Encode(f, img, &jpeg.Options{Quality: jpegQuality})
 	} else {

@@ -256,7 +256,10 @@ func TestMalformedFilesAreNamed(t *testing.T) {
 	repeatedMerge[5] = goodMerges[1]
 
 	hfVocab := write("good_vocab.json", func() []byte {
-		tok, _ := Default()
+		tok, err := Default()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := tok.WriteFiles(filepath.Join(dir, "hf")); err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +273,10 @@ func TestMalformedFilesAreNamed(t *testing.T) {
 
 	noSOT := map[string]int{}
 	{
-		tok, _ := Default()
+		tok, err := Default()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for id, s := range tok.vocab.tokens {
 			if s != startToken {
 				noSOT[s] = id

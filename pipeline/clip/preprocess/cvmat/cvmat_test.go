@@ -9,6 +9,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/preprocess"
 )
 
@@ -59,7 +60,9 @@ func TestMatMatchesImage(t *testing.T) {
 		if got, want := intoTensor(t, pre, m), tensorOf(t, pre, img); !slices.Equal(got, want) {
 			t.Errorf("%v Mat differs from the image", matType)
 		}
-		m.Close()
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	gray := image.NewGray(image.Rect(0, 0, 333, 251))
@@ -70,7 +73,7 @@ func TestMatMatchesImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	defer testenv.Close(t, "the grey Mat", &m)
 	if !slices.Equal(intoTensor(t, pre, m), tensorOf(t, pre, gray)) {
 		t.Error("grey Mat differs from the image")
 	}
@@ -86,10 +89,10 @@ func TestRegionOfInterest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	defer testenv.Close(t, "the Mat", &m)
 	roi := image.Rect(101, 37, 601, 437)
 	region := m.Region(roi)
-	defer region.Close()
+	defer testenv.Close(t, "the region", &region)
 	if region.IsContinuous() {
 		t.Fatal("test needs a non-continuous region")
 	}
@@ -103,11 +106,11 @@ func TestUnsupportedMats(t *testing.T) {
 	defer pre.Close()
 	dst := make([]float32, pre.Params().TensorLen())
 	empty := gocv.NewMat()
-	defer empty.Close()
+	defer testenv.Close(t, "the empty Mat", &empty)
 	float := gocv.NewMatWithSize(10, 10, gocv.MatTypeCV32FC3)
-	defer float.Close()
+	defer testenv.Close(t, "the float Mat", &float)
 	small := gocv.NewMatWithSize(10, 10, gocv.MatTypeCV8UC3)
-	defer small.Close()
+	defer testenv.Close(t, "the small Mat", &small)
 	for _, tt := range []struct {
 		name string
 		m    gocv.Mat
@@ -130,7 +133,7 @@ func TestIntoAllocations(t *testing.T) {
 	pre := preprocess.New(preprocess.DefaultParams())
 	defer pre.Close()
 	m := gocv.NewMatWithSize(720, 1280, gocv.MatTypeCV8UC3)
-	defer m.Close()
+	defer testenv.Close(t, "the Mat", &m)
 	dst := make([]float32, pre.Params().TensorLen())
 	run := func() {
 		if err := Into(pre, m, dst); err != nil {

@@ -216,16 +216,23 @@ func TestJPEGMatchesPillow(t *testing.T) {
 
 // withEXIFOrientation inserts an EXIF segment with the given orientation tag
 // right after the SOI marker of a JPEG file.
-func withEXIFOrientation(jpegData []byte, orientation uint16) []byte {
+func withEXIFOrientation(t *testing.T, jpegData []byte, orientation uint16) []byte {
+	t.Helper()
 	var tiff bytes.Buffer
 	tiff.WriteString("MM\x00\x2a")
-	binary.Write(&tiff, binary.BigEndian, uint32(8)) // offset of IFD0
-	binary.Write(&tiff, binary.BigEndian, uint16(1)) // one entry
-	// Tag 0x0112 (Orientation), type SHORT, count 1, value.
-	binary.Write(&tiff, binary.BigEndian, []uint16{0x0112, 3})
-	binary.Write(&tiff, binary.BigEndian, uint32(1))
-	binary.Write(&tiff, binary.BigEndian, []uint16{orientation, 0})
-	binary.Write(&tiff, binary.BigEndian, uint32(0)) // no next IFD
+	for _, field := range []any{
+		uint32(8), // offset of IFD0
+		uint16(1), // one entry
+		// Tag 0x0112 (Orientation), type SHORT, count 1, value.
+		[]uint16{0x0112, 3},
+		uint32(1),
+		[]uint16{orientation, 0},
+		uint32(0), // no next IFD
+	} {
+		if err := binary.Write(&tiff, binary.BigEndian, field); err != nil {
+			t.Fatal(err)
+		}
+	}
 	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
 	segment := []byte{0xff, 0xe1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
 	out := append([]byte{}, jpegData[:2]...)
@@ -246,7 +253,7 @@ func TestEXIFOrientationNotApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotated := filepath.Join(dir, "rotated.jpg")
-	if err := os.WriteFile(rotated, withEXIFOrientation(data, 6), 0o644); err != nil {
+	if err := os.WriteFile(rotated, withEXIFOrientation(t, data, 6), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	want, err := LoadImageFile(plain)

@@ -18,8 +18,12 @@ import (
 
 // midModel is big enough for quantization error to show: width 256, four
 // layers of 8 heads, 64 px images in 16 px patches.
-func midModel() (arch.Config, arch.Weights) {
-	cfg, _ := arch.Preset("tiny")
+func midModel(t *testing.T) (arch.Config, arch.Weights) {
+	t.Helper()
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.ProjectionDim = 128
 	v := &cfg.VisionConfig
 	v.HiddenSize, v.IntermediateSize, v.NumHiddenLayers, v.NumAttentionHeads = 256, 1024, 4, 8
@@ -41,7 +45,10 @@ func TestVisionRangesCoverEveryLayer(t *testing.T) {
 	if err := engine.Init(testenv.RequireORT(t)); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := arch.RandomWeights(cfg, 3)
 	var done int
 	ranges, err := Vision(cfg, w, pixels(cfg, 6, 1), 6, Options{Threads: 2, Progress: func(d, total int) { done = d }})
@@ -72,7 +79,7 @@ func TestStaticInt8AgreesWithReference(t *testing.T) {
 	if err := engine.Init(testenv.RequireORT(t)); err != nil {
 		t.Fatal(err)
 	}
-	cfg, w := midModel()
+	cfg, w := midModel(t)
 	ranges, err := Vision(cfg, w, pixels(cfg, 16, 1), 16, Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +107,18 @@ func TestStaticInt8AgreesWithReference(t *testing.T) {
 	}
 	// The static graph quantizes with fixed scales: no run-time range, in
 	// every linear layer the calibration graph measured.
-	m, _ := graph.Build(cfg, w, arch.Vision, graph.Options{Variant: graph.INT8Static, Ranges: ranges})
+	m, err := graph.Build(cfg, w, arch.Vision, graph.Options{Variant: graph.INT8Static, Ranges: ranges})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ops := map[string]int{}
 	for _, nd := range m.Graph.Nodes {
 		ops[nd.OpType]++
 	}
-	c, _ := graph.Build(cfg, w, arch.Vision, graph.Options{CalibrationOutputs: true})
+	c, err := graph.Build(cfg, w, arch.Vision, graph.Options{CalibrationOutputs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	linears := 0
 	for _, o := range c.Graph.Outputs {
 		if _, ok := graph.CalibrationPrefix(o.Name); ok {
@@ -127,19 +140,27 @@ func run(t *testing.T, m *onnxproto.Model, cfg arch.Config, px []float32, n int)
 	if err != nil {
 		t.Fatalf("ONNX Runtime rejected the model: %v", err)
 	}
-	defer s.Destroy()
+	defer destroy(t, "the session", s)
 	size := int64(cfg.VisionConfig.ImageSize)
 	in, err := ort.NewTensor(ort.NewShape(int64(n), 3, size, size), px)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Destroy()
+	defer destroy(t, "the input tensor", in)
 	out := []ort.Value{nil}
 	if err := s.Run([]ort.Value{in}, out); err != nil {
 		t.Fatal(err)
 	}
-	defer out[0].Destroy()
+	defer destroy(t, "the output tensor", out[0])
 	return append([]float32(nil), out[0].(*ort.Tensor[float32]).GetData()...)
+}
+
+// destroy frees what ONNX Runtime holds for d, failing the test if it cannot.
+func destroy(t *testing.T, what string, d interface{ Destroy() error }) {
+	t.Helper()
+	if err := d.Destroy(); err != nil {
+		t.Errorf("destroying %s: %v", what, err)
+	}
 }
 
 // minCosine is the lowest cosine between rows of got and want.

@@ -11,19 +11,27 @@ import (
 	"github.com/linesight/linesight/pipeline/clip/toolchain/reference"
 )
 
-func tinyModel(t testing.TB) (arch.Config, arch.Weights) {
+// tinyConfig is the tiny preset's architecture.
+func tinyConfig(t testing.TB) arch.Config {
 	t.Helper()
 	cfg, err := arch.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func tinyModel(t testing.TB) (arch.Config, arch.Weights) {
+	t.Helper()
+	cfg := tinyConfig(t)
 	return cfg, arch.RandomWeights(cfg, 7)
 }
 
 // midModel is big enough that quantization and float16 errors would show:
 // width 256, 4 layers, 8 heads, 64 px images in 16 px patches.
-func midModel() (arch.Config, arch.Weights) {
-	cfg, _ := arch.Preset("tiny")
+func midModel(t testing.TB) (arch.Config, arch.Weights) {
+	t.Helper()
+	cfg := tinyConfig(t)
 	cfg.ProjectionDim = 128
 	v := &cfg.VisionConfig
 	v.HiddenSize, v.IntermediateSize, v.NumHiddenLayers, v.NumAttentionHeads = 256, 1024, 4, 8
@@ -45,7 +53,7 @@ func accuracyModels(t testing.TB) []namedModel {
 	tcfg, tw := tinyModel(t)
 	models := []namedModel{{"tiny", tcfg, tw}}
 	if !testing.Short() {
-		mcfg, mw := midModel()
+		mcfg, mw := midModel(t)
 		models = append(models, namedModel{"mid", mcfg, mw})
 	}
 	return models
@@ -88,7 +96,7 @@ func TestVisionMatchesReference(t *testing.T) {
 // A tower with pruned heads (fewer heads than hidden_size / head_dim) runs
 // as the reference says, in every variant the builder makes.
 func TestVisionWithFewerHeadsMatchesReference(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg := tinyConfig(t)
 	vc := &cfg.VisionConfig
 	vc.HeadDim, vc.NumAttentionHeads = vc.HiddenSize/vc.NumAttentionHeads, vc.NumAttentionHeads-1
 	w := arch.RandomWeights(cfg, 5)

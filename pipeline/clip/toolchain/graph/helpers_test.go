@@ -39,6 +39,14 @@ func needORT(tb testing.TB) {
 	}
 }
 
+// destroy frees what ONNX Runtime holds for d, failing the test if it cannot.
+func destroy(tb testing.TB, what string, d interface{ Destroy() error }) {
+	tb.Helper()
+	if err := d.Destroy(); err != nil {
+		tb.Errorf("destroying %s: %v", what, err)
+	}
+}
+
 // session is a loaded model plus its output names.
 type session struct {
 	s       *ort.DynamicAdvancedSession
@@ -64,7 +72,7 @@ func openSession(tb testing.TB, path string, m *onnxproto.Model) *session {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer so.Destroy()
+	defer destroy(tb, "the session options", so)
 	if err := so.SetIntraOpNumThreads(2); err != nil {
 		tb.Fatal(err)
 	}
@@ -82,7 +90,7 @@ func openSession(tb testing.TB, path string, m *onnxproto.Model) *session {
 	if err != nil {
 		tb.Fatalf("ONNX Runtime rejected the model: %v", err)
 	}
-	tb.Cleanup(func() { s.Destroy() })
+	tb.Cleanup(func() { destroy(tb, "the session", s) })
 	return &session{s: s, inputs: ins, outputs: outs}
 }
 
@@ -100,7 +108,7 @@ func (s *session) run(tb testing.TB, inputs ...ort.Value) map[string][]float32 {
 			tb.Fatalf("output %s is %T, want float32", s.outputs[i], o)
 		}
 		got[s.outputs[i]] = append([]float32(nil), t.GetData()...)
-		o.Destroy()
+		destroy(tb, "output "+s.outputs[i], o)
 	}
 	return got
 }
@@ -111,7 +119,7 @@ func floatInput(tb testing.TB, shape []int64, data []float32) ort.Value {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { t.Destroy() })
+	tb.Cleanup(func() { destroy(tb, "the input tensor", t) })
 	return t
 }
 
@@ -137,7 +145,7 @@ func idsInput(tb testing.TB, rows [][]int64, dt onnxproto.DataType) ort.Value {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { v.Destroy() })
+	tb.Cleanup(func() { destroy(tb, "the ids tensor", v) })
 	return v
 }
 

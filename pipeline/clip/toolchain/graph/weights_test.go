@@ -10,7 +10,7 @@ import (
 // What Build puts in an fp32 graph comes back out exactly, both towers; a
 // quantised graph says it keeps no float weights.
 func TestReadWeightsIsBuildsInverse(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg := tinyConfig(t)
 	w := arch.RandomWeights(cfg, 4)
 	for _, tower := range []arch.Tower{arch.Vision, arch.Text} {
 		m, err := Build(cfg, w, tower, Options{Variant: FP32})

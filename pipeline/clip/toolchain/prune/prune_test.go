@@ -12,7 +12,10 @@ import (
 // with them gone the tower gives the same embedding: the cut is exact where
 // it should be. The pruned config and shapes are a plain, smaller tower.
 func TestMLPDropsTheUnitsThatMatterLeast(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := arch.RandomWeights(cfg, 2)
 	size := cfg.VisionConfig.IntermediateSize
 	for l := range cfg.VisionConfig.NumHiddenLayers {
@@ -44,7 +47,10 @@ func TestMLPDropsTheUnitsThatMatterLeast(t *testing.T) {
 // and with them gone the tower gives the same embedding; the pruned tower
 // keeps its head width with fewer heads.
 func TestHeadsDropsTheHeadsThatMatterLeast(t *testing.T) {
-	cfg, _ := arch.Preset("tiny")
+	cfg, err := arch.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := arch.RandomWeights(cfg, 3)
 	vc := cfg.VisionConfig
 	heads, dim, width := vc.NumAttentionHeads, vc.HeadSize(), vc.HiddenSize

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 )
 
@@ -55,7 +56,7 @@ func TestShardedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer testenv.Close(t, "the checkpoint", c)
 	if got := c.Names(); !slices.Equal(got, sortedKeys(tensors)) {
 		t.Errorf("names %v", got)
 	}
@@ -84,7 +85,7 @@ func TestSingleFileCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer testenv.Close(t, "the checkpoint", c)
 	if filepath.Base(c.Source()) != SingleFileName || len(c.Names()) != len(tensors) {
 		t.Errorf("source %s, %d tensors", c.Source(), len(c.Names()))
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linesight/linesight/internal/testenv"
 	"github.com/linesight/linesight/pipeline/clip/arch"
 )
 
@@ -46,7 +47,7 @@ func TestWriteReadF32Exact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the file", f)
 	if !maps.Equal(f.Metadata(), meta) {
 		t.Errorf("metadata %v, want %v", f.Metadata(), meta)
 	}
@@ -101,7 +102,9 @@ func TestWriteLayout(t *testing.T) {
 	if err := Write(again, tensors, F32, nil); err != nil {
 		t.Fatal(err)
 	}
-	if raw2, _ := os.ReadFile(again); !bytes.Equal(raw, raw2) {
+	if raw2, err := os.ReadFile(again); err != nil {
+		t.Fatal(err)
+	} else if !bytes.Equal(raw, raw2) {
 		t.Error("writing twice gave different bytes")
 	}
 }
@@ -142,7 +145,7 @@ func TestWriteReadHalfPrecision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
+			defer testenv.Close(t, "the file", f)
 			if info, _ := f.Info("vector"); info.DType != c.dtype || info.Size != 10 {
 				t.Errorf("vector stored as %s, %d bytes", info.DType, info.Size)
 			}
@@ -170,7 +173,9 @@ func TestWriteRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: a file was left behind", name)
 		}
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+	if entries, err := os.ReadDir(dir); err != nil {
+		t.Fatal(err)
+	} else if len(entries) != 0 {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
@@ -240,7 +245,7 @@ func TestMalformedFiles(t *testing.T) {
 			}
 			f, err := Open(path)
 			if err == nil {
-				f.Close()
+				testenv.Close(t, "the file that opened", f)
 				t.Fatal("no error")
 			}
 			for _, w := range append(c.want, path) {
@@ -266,7 +271,7 @@ func TestTensorProgressCountsBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer testenv.Close(t, "the file", f)
 	var total int64
 	calls := 0
 	got, err := f.Tensor("big", func(b int64) { total += b; calls++ })
