@@ -72,13 +72,21 @@ func (a *App) judgeWith(file *defects.File, recipe string) error {
 		return err
 	}
 	dets := a.prepareDetectors(view, scorers)
+	// The status names what is judged with before the loop swaps (the swap
+	// cannot fail), so no verdict of the new classes or recipe comes out
+	// while the status still names the old ones. A reload brings a new file;
+	// a recipe change keeps the file, and its reload status with it.
+	a.mu.Lock()
+	reloaded := a.file != file
+	a.file, a.recipe = file, recipe
+	a.mu.Unlock()
+	if reloaded {
+		a.reload.set(file.Hash(), nil)
+	}
 	if a.loop != nil {
 		a.loop.SetJudges(scorers, dets)
 		a.swappedDetectors()
 	}
-	a.mu.Lock()
-	a.file, a.recipe = file, recipe
-	a.mu.Unlock()
 	if err := a.saveRecipe(recipe); err != nil {
 		a.Log.Error("the active recipe is not saved; a restart goes back to the saved one", "recipe", recipe, "err", err)
 	}

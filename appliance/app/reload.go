@@ -85,7 +85,6 @@ func (a *App) ReloadDefects() error {
 	classes, err := defects.Load(path)
 	if err == nil {
 		if err = a.judgeWith(classes, a.startRecipe(classes, a.Recipe())); err == nil {
-			a.reload.set(classes.Hash(), nil)
 			a.Log.Info("defect classes reloaded", "file", path, "defects_hash", classes.Hash())
 			return nil
 		}
