@@ -61,7 +61,7 @@ vet:
 # It exits 1 when it finds any, also in the appliance's own code (mostly
 # prints to a terminal and closes of files only read), which is not gated
 # here; above 1 when it cannot check at all.
-ERRCHECK := $(shell $(GO) env GOPATH)/bin/errcheck
+ERRCHECK = $(shell $(GO) env GOPATH)/bin/errcheck
 lint: vet
 	$(GO) install github.com/kisielk/errcheck@v1.30.0
 	@mkdir -p out; $(ERRCHECK) -blank ./... > out/errcheck.txt 2>&1; rc=$$?; \
