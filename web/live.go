@@ -67,6 +67,16 @@ type liveReject struct {
 type liveCamera struct {
 	verdict defects.Verdict // the newest verdict, shown or not
 	frameAt time.Time
+	// arrived numbers the camera's verdicts as Write gets them; shownN is
+	// the number of the shown one, so an older picture never replaces a
+	// newer one.
+	arrived, shownN uint64
+	// pending is the newest verdict whose frame came sooner than the rate
+	// cap allows, with its frame held until a timer shows it or a newer
+	// verdict replaces it: a triggered camera may have no next frame, and
+	// its last part must not stay hidden behind the one before.
+	pending *pendingPicture
+	timer   *time.Timer
 	// shown is the verdict the camera's picture belongs to: the picture, the
 	// caption drawn on it and the caption the dashboard writes beside it all
 	// come from it, so they are replaced together.
@@ -84,6 +94,14 @@ type liveCamera struct {
 	encMu   sync.Mutex // one encoder per camera
 	jpeg    []byte
 	jpegGen uint64
+}
+
+// pendingPicture is a verdict waiting for the rate cap, with its frame
+// (retained: the loop's reference ends when Write returns).
+type pendingPicture struct {
+	n       uint64
+	verdict defects.Verdict
+	frame   *frame.Frame
 }
 
 // NewLive makes a live sink.
@@ -115,7 +133,9 @@ func (l *Live) Name() string { return "live" }
 // Write keeps the verdict and, when the camera's rate allows, its frame as
 // the camera's picture, then publishes the verdict. The picture is in place
 // before the verdict is announced, so a client that fetches the frame on the
-// announcement never gets the previous part's. It never blocks on clients.
+// announcement never gets the previous part's. A frame that comes too soon
+// is shown when the rate allows, unless a newer verdict replaces it first,
+// and a "frame" event announces it. It never blocks on clients.
 func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	v := r.Verdict
 	data, err := json.Marshal(liveVerdict{Verdict: v, AnomalyMap: v.Anomaly.MapView()})
@@ -125,34 +145,34 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	l.mu.Lock()
 	cam := l.camera(v.Camera)
 	cam.verdict = v
+	cam.arrived++
+	n := cam.arrived
 	if l.verdicts[v.Camera] == nil {
 		l.verdicts[v.Camera] = map[defects.Outcome]uint64{}
 	}
 	l.verdicts[v.Camera][v.Outcome]++
-	now := time.Now()
 	// A verdict without a frame (MISSED) replaces the picture with none: the
 	// previous part's frame must not stand for it.
-	due := r.Frame == nil || now.Sub(cam.frameAt) >= time.Duration(float64(time.Second)/l.o.MaxFPS)
+	wait := time.Duration(float64(time.Second)/l.o.MaxFPS) - time.Since(cam.frameAt)
+	due := r.Frame == nil || wait <= 0
+	replaced := cam.pending
+	cam.pending = nil
+	if !due {
+		r.Frame.Retain()
+		cam.pending = &pendingPicture{n: n, verdict: v, frame: r.Frame}
+		if cam.timer == nil {
+			cam.timer = time.AfterFunc(wait, func() { l.showPending(cam) })
+		}
+	} else if cam.timer != nil {
+		cam.timer.Stop() // if it already fired, it finds nothing pending
+		cam.timer = nil
+	}
 	l.mu.Unlock()
+	if replaced != nil {
+		replaced.frame.Release()
+	}
 	if due {
-		var img, clean *image.RGBA
-		var srcW, srcH int
-		if r.Frame != nil {
-			srcW, srcH = r.Frame.Width, r.Frame.Height
-			// Scale and draw outside the lock; only this goroutine writes frames.
-			img = scaleBGR(r.Frame, l.o.MaxSide)
-			clean = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
-			drawVerdict(img, v)
-		}
-		l.mu.Lock()
-		cam.shown, cam.img, cam.clean, cam.srcW, cam.srcH = &v, img, clean, srcW, srcH
-		if img != nil {
-			cam.frameAt = now
-		}
-		cam.gen++
-		close(cam.changed)
-		cam.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.show(cam, n, v, r.Frame)
 	}
 	if (v.Outcome == defects.Fail || v.Outcome == defects.Uncertain) && r.Frame != nil {
 		// Every reject is kept, whatever the frame rate: the strip must not
@@ -171,6 +191,63 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
 	l.written.Inc()
 	return nil
+}
+
+// show makes verdict v, the camera's n-th, and its frame (nil: none) the
+// camera's picture, unless a newer one is shown already.
+func (l *Live) show(cam *liveCamera, n uint64, v defects.Verdict, f *frame.Frame) bool {
+	var img, clean *image.RGBA
+	var srcW, srcH int
+	if f != nil {
+		srcW, srcH = f.Width, f.Height
+		// Scale and draw outside the lock.
+		img = scaleBGR(f, l.o.MaxSide)
+		clean = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
+		drawVerdict(img, v)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n <= cam.shownN {
+		return false
+	}
+	cam.shownN = n
+	cam.shown, cam.img, cam.clean, cam.srcW, cam.srcH = &v, img, clean, srcW, srcH
+	if img != nil {
+		cam.frameAt = time.Now()
+	}
+	cam.gen++
+	close(cam.changed)
+	cam.changed = make(chan struct{})
+	return true
+}
+
+// showPending shows the camera's pending picture once the rate cap allows
+// it, and announces it with a "frame" event, as its verdict went out before.
+func (l *Live) showPending(cam *liveCamera) {
+	l.mu.Lock()
+	p := cam.pending
+	cam.pending, cam.timer = nil, nil
+	l.mu.Unlock()
+	if p == nil {
+		return
+	}
+	defer p.frame.Release()
+	if !l.show(cam, p.n, p.verdict, p.frame) {
+		return
+	}
+	data, err := json.Marshal(liveFrameEvent{Camera: p.verdict.Camera, Seq: p.verdict.Seq, PartID: p.verdict.PartID})
+	if err != nil {
+		return // three plain fields always encode
+	}
+	l.bus.publish(sseEvent("", "frame", data), p.verdict.Camera)
+}
+
+// liveFrameEvent tells the dashboard that a camera's picture changed after
+// its verdict was announced.
+type liveFrameEvent struct {
+	Camera string `json:"camera"`
+	Seq    uint64 `json:"seq"`
+	PartID string `json:"part_id,omitempty"`
 }
 
 // liveVerdict is a verdict as the dashboard's live views get it: with the

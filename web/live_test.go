@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/linesight/linesight/defects"
+	"github.com/linesight/linesight/pipeline/frame"
 	"github.com/linesight/linesight/pipeline/inspect"
 )
 
@@ -70,6 +72,86 @@ func TestLiveFrameNamesTheVerdictItShows(t *testing.T) {
 	if code, _, v := frameVerdict(t, c, "cam0"); code != 404 || v == nil || v.Outcome != defects.Missed || v.PartID != "P-3" {
 		t.Fatalf("after a MISSED verdict: %d %+v, want 404 naming the MISSED verdict", code, v)
 	}
+}
+
+// A verdict whose frame comes sooner than the rate cap allows is shown
+// when it allows: a triggered camera may have no next frame, and its last
+// part must not stay hidden behind the one before. Synctest's clock makes
+// "when it allows" exact.
+func TestLiveShowsATooSoonFrameWhenTheRateAllows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		live := NewLive(LiveOptions{MaxFPS: 5}) // one frame per 200 ms
+		sub := live.bus.subscribe("")
+		defer live.bus.unsubscribe(sub)
+		pool := frame.NewPool(4)
+		write := func(seq uint64) *frame.Frame {
+			t.Helper()
+			f := pool.Get(64, 48, 3*64)
+			f.Camera, f.Seq, f.Width, f.Height = "cam0", seq, 64, 48
+			must(t, live.Write(context.Background(), &inspect.Result{Verdict: verdict(seq, defects.Pass, "good", time.Now()), Frame: f}))
+			f.Release() // the loop's reference ends when Write returns
+			return f
+		}
+		shows := func(when string, want uint64) {
+			t.Helper()
+			f, ok, err := live.frame("cam0")
+			if err != nil || !ok || f.jpeg == nil || f.verdict.Seq != want {
+				t.Fatalf("%s: ok %v err %v, picture of %+v, want verdict %d's", when, ok, err, f.verdict, want)
+			}
+		}
+		events := func() (out []string) {
+			for {
+				select {
+				case ev := <-sub.ch:
+					out = append(out, strings.SplitN(string(ev), "\n", 2)[0]+" "+strings.SplitN(string(ev), "data: ", 2)[1][:40])
+				default:
+					return out
+				}
+			}
+		}
+
+		write(1)
+		shows("the first verdict", 1)
+		time.Sleep(50 * time.Millisecond)
+		write(2)
+		held := write(3) // 3 replaces 2 while both wait
+		shows("verdicts 2 and 3, 50 ms after 1", 1)
+		if got := pool.Get(64, 48, 3*64); got == held {
+			t.Fatal("the frame of verdict 3 went back to its pool while it waits to be shown")
+		}
+		events() // the three verdicts
+
+		time.Sleep(149 * time.Millisecond)
+		synctest.Wait()
+		shows("199 ms after verdict 1", 1)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		shows("200 ms after verdict 1", 3)
+		if got := events(); len(got) != 1 || !strings.HasPrefix(got[0], "event: frame") || !strings.Contains(got[0], `"seq":3`) {
+			t.Fatalf("events when verdict 3's picture is shown: %q, want one frame event naming it", got)
+		}
+		if got := pool.Get(64, 48, 3*64); got != held {
+			t.Error("the frame of verdict 3 did not go back to its pool once shown")
+		}
+
+		// A verdict without a frame (MISSED) is shown at once, in place of
+		// the one waiting: the timer then shows nothing older.
+		time.Sleep(100 * time.Millisecond)
+		held = write(4)
+		missed := defects.Verdict{Camera: "cam0", Seq: 5, PartID: "P-5", Outcome: defects.Missed, Reason: "no frame"}
+		must(t, live.Write(context.Background(), &inspect.Result{Verdict: missed}))
+		if got := pool.Get(64, 48, 3*64); got != held {
+			t.Error("the frame of verdict 4 did not go back to its pool when the MISSED verdict replaced it")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if f, ok, err := live.frame("cam0"); err != nil || !ok || f.jpeg != nil || f.verdict.Seq != 5 {
+			t.Fatalf("a second after the MISSED verdict: ok %v err %v, jpeg %d bytes, verdict %+v; want verdict 5 without a picture", ok, err, len(f.jpeg), f.verdict)
+		}
+		if got := events(); len(got) != 2 || !strings.HasPrefix(got[0], "id: cam0/4 ") || !strings.HasPrefix(got[1], "id: cam0/5 ") {
+			t.Fatalf("events: %q, want the verdicts 4 and 5 and no frame event", got)
+		}
+	})
 }
 
 func TestLiveFrameIsInPlaceWhenItsVerdictIsAnnounced(t *testing.T) {

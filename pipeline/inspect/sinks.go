@@ -34,7 +34,10 @@ func newSinkRunner(s Sink, o SinkOptions, log *slog.Logger) *sinkRunner {
 }
 
 // offer hands a result to the sink, holding a frame reference for it. A
-// lossless sink waits for room; a lossy one drops when full.
+// lossless sink waits for room. A lossy one shows the line's state (the
+// live views, the PLC board), so when it falls behind the oldest waiting
+// result is dropped: the newest always gets through, and a triggered
+// camera's last part is never the one lost.
 func (r *sinkRunner) offer(res Result) {
 	if res.Frame != nil {
 		res.Frame.Retain()
@@ -43,12 +46,20 @@ func (r *sinkRunner) offer(res Result) {
 	if r.opts.Lossless {
 		r.queue <- p
 	} else {
-		select {
-		case r.queue <- p:
-		default:
-			r.stats.Dropped.Inc()
-			res.Frame.Release()
-			return
+		for queued := false; !queued; {
+			select {
+			case r.queue <- p:
+				queued = true
+			default:
+				// Full: make room. The sink may take one meanwhile, or
+				// another camera's resolver offer, so try again.
+				select {
+				case old := <-r.queue:
+					r.stats.Dropped.Inc()
+					old.Frame.Release()
+				default:
+				}
+			}
 		}
 	}
 	r.stats.QueueDepth.Set(int64(len(r.queue)))

@@ -13,6 +13,7 @@ export function openEvents(handlers, params = "") {
   });
   on("verdict", handlers.verdict);
   on("alarms", handlers.alarms);
+  on("frame", handlers.frame);
   es.addEventListener("open", () => handlers.open && handlers.open());
   es.addEventListener("error", () => handlers.error && handlers.error());
   return es;

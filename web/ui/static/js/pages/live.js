@@ -287,6 +287,9 @@ export async function render(root) {
 
   const events = openEvents({
     verdict: onVerdict,
+    // A picture shown after its verdict (it came sooner than the live
+    // frame rate allows): load it now.
+    frame: (f) => refreshFrame(tile(f.camera)),
     alarms: showAlarms,
     open: () => { fill(conn, "● live"); conn.className = "live"; loadShift(); },
     error: () => { fill(conn, "reconnecting…"); conn.className = "muted"; },
