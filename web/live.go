@@ -66,17 +66,21 @@ type liveReject struct {
 
 type liveCamera struct {
 	verdict defects.Verdict // the newest verdict, shown or not
+	// frameAt is when the newest frame was taken for the picture: the rate
+	// cap counts from it.
 	frameAt time.Time
-	// arrived numbers the camera's verdicts as Write gets them; shownN is
-	// the number of the shown one, so an older picture never replaces a
-	// newer one.
-	arrived, shownN uint64
+	// arrived numbers the camera's verdicts as Write gets them, announced
+	// is the number of the last one published, shownN that of the shown
+	// one, so an older picture never replaces a newer one.
+	arrived, announced, shownN uint64
 	// pending is the newest verdict whose frame came sooner than the rate
 	// cap allows, with its frame held until a timer shows it or a newer
 	// verdict replaces it: a triggered camera may have no next frame, and
-	// its last part must not stay hidden behind the one before.
-	pending *pendingPicture
-	timer   *time.Timer
+	// its last part must not stay hidden behind the one before. timerGen
+	// tells the armed timer from one stopped too late.
+	pending  *pendingPicture
+	timer    *time.Timer
+	timerGen uint64
 	// shown is the verdict the camera's picture belongs to: the picture, the
 	// caption drawn on it and the caption the dashboard writes beside it all
 	// come from it, so they are replaced together.
@@ -153,19 +157,20 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 	l.verdicts[v.Camera][v.Outcome]++
 	// A verdict without a frame (MISSED) replaces the picture with none: the
 	// previous part's frame must not stand for it.
-	wait := time.Duration(float64(time.Second)/l.o.MaxFPS) - time.Since(cam.frameAt)
-	due := r.Frame == nil || wait <= 0
+	due := r.Frame == nil || l.untilDue(cam) <= 0
 	replaced := cam.pending
 	cam.pending = nil
 	if !due {
 		r.Frame.Retain()
 		cam.pending = &pendingPicture{n: n, verdict: v, frame: r.Frame}
-		if cam.timer == nil {
-			cam.timer = time.AfterFunc(wait, func() { l.showPending(cam) })
+	} else {
+		if r.Frame != nil {
+			cam.frameAt = time.Now()
 		}
-	} else if cam.timer != nil {
-		cam.timer.Stop() // if it already fired, it finds nothing pending
-		cam.timer = nil
+		if cam.timer != nil {
+			cam.timer.Stop()
+			cam.timer = nil
+		}
 	}
 	l.mu.Unlock()
 	if replaced != nil {
@@ -183,14 +188,29 @@ func (l *Live) Write(_ context.Context, r *inspect.Result) error {
 		l.rejectID++
 		rj.id = l.rejectID
 		l.rejects = append(l.rejects, rj)
-		if n := len(l.rejects) - l.o.Rejects; n > 0 {
-			l.rejects = slices.Delete(l.rejects, 0, n)
+		if extra := len(l.rejects) - l.o.Rejects; extra > 0 {
+			l.rejects = slices.Delete(l.rejects, 0, extra)
 		}
 		l.mu.Unlock()
 	}
 	l.bus.publish(sseEvent(fmt.Sprintf("%s/%d", v.Camera, v.Seq), "verdict", data), v.Camera)
+	// The timer is armed once the verdict is out, so its frame event never
+	// comes before it.
+	l.mu.Lock()
+	cam.announced = n
+	if cam.pending != nil && cam.timer == nil {
+		cam.timerGen++
+		gen := cam.timerGen
+		cam.timer = time.AfterFunc(max(0, l.untilDue(cam)), func() { l.showPending(cam, gen) })
+	}
+	l.mu.Unlock()
 	l.written.Inc()
 	return nil
+}
+
+// untilDue is how long until the rate cap allows the camera's next frame.
+func (l *Live) untilDue(cam *liveCamera) time.Duration {
+	return time.Duration(float64(time.Second)/l.o.MaxFPS) - time.Since(cam.frameAt)
 }
 
 // show makes verdict v, the camera's n-th, and its frame (nil: none) the
@@ -212,9 +232,6 @@ func (l *Live) show(cam *liveCamera, n uint64, v defects.Verdict, f *frame.Frame
 	}
 	cam.shownN = n
 	cam.shown, cam.img, cam.clean, cam.srcW, cam.srcH = &v, img, clean, srcW, srcH
-	if img != nil {
-		cam.frameAt = time.Now()
-	}
 	cam.gen++
 	close(cam.changed)
 	cam.changed = make(chan struct{})
@@ -223,14 +240,22 @@ func (l *Live) show(cam *liveCamera, n uint64, v defects.Verdict, f *frame.Frame
 
 // showPending shows the camera's pending picture once the rate cap allows
 // it, and announces it with a "frame" event, as its verdict went out before.
-func (l *Live) showPending(cam *liveCamera) {
+func (l *Live) showPending(cam *liveCamera, gen uint64) {
 	l.mu.Lock()
+	if cam.timer == nil || cam.timerGen != gen {
+		l.mu.Unlock()
+		return // stopped after it fired
+	}
+	cam.timer = nil
 	p := cam.pending
-	cam.pending, cam.timer = nil, nil
-	l.mu.Unlock()
-	if p == nil {
+	if p == nil || p.n > cam.announced {
+		// A newer verdict is on its way out: its Write arms the timer.
+		l.mu.Unlock()
 		return
 	}
+	cam.pending = nil
+	cam.frameAt = time.Now()
+	l.mu.Unlock()
 	defer p.frame.Release()
 	if !l.show(cam, p.n, p.verdict, p.frame) {
 		return

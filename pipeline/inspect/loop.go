@@ -267,7 +267,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.parts.stop() // after the last views, before the sinks close
 	}
 	for _, s := range l.sinks {
-		close(s.queue)
+		s.close()
 	}
 	sinkWG.Wait()
 	return nil

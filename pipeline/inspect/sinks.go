@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/linesight/linesight/pipeline/metrics"
@@ -21,48 +22,93 @@ type SinkStats struct {
 type sinkRunner struct {
 	sink  Sink
 	opts  SinkOptions
-	queue chan *Result
 	stats *SinkStats
 	log   *slog.Logger
+
+	mu      sync.Mutex
+	changed *sync.Cond // an item was added or taken, or the queue closed
+	waiting []*Result  // oldest first, at most opts.Queue
+	closed  bool
 }
 
 func newSinkRunner(s Sink, o SinkOptions, log *slog.Logger) *sinkRunner {
 	if o.Queue <= 0 {
 		o.Queue = 1024
 	}
-	return &sinkRunner{sink: s, opts: o, queue: make(chan *Result, o.Queue), stats: &SinkStats{}, log: log}
+	r := &sinkRunner{sink: s, opts: o, stats: &SinkStats{}, log: log}
+	r.changed = sync.NewCond(&r.mu)
+	return r
 }
 
 // offer hands a result to the sink, holding a frame reference for it. A
 // lossless sink waits for room. A lossy one shows the line's state (the
-// live views, the PLC board), so when it falls behind the oldest waiting
-// result is dropped: the newest always gets through, and a triggered
-// camera's last part is never the one lost.
+// live views, the PLC board), so when it falls behind it drops the oldest
+// waiting result that a newer one of the same camera supersedes: each
+// camera's newest verdict gets through (as long as the queue is longer than
+// the line has cameras), and a triggered camera's last part, which may have
+// no verdict after it, is not hidden behind a busier camera's.
 func (r *sinkRunner) offer(res Result) {
-	if res.Frame != nil {
-		res.Frame.Retain()
+	res.Frame.Retain()
+	r.mu.Lock()
+	for r.opts.Lossless && len(r.waiting) >= r.opts.Queue {
+		r.changed.Wait()
 	}
-	p := &res
-	if r.opts.Lossless {
-		r.queue <- p
-	} else {
-		for queued := false; !queued; {
-			select {
-			case r.queue <- p:
-				queued = true
-			default:
-				// Full: make room. The sink may take one meanwhile, or
-				// another camera's resolver offer, so try again.
-				select {
-				case old := <-r.queue:
-					r.stats.Dropped.Inc()
-					old.Frame.Release()
-				default:
-				}
-			}
+	r.waiting = append(r.waiting, &res)
+	var dropped *Result
+	if len(r.waiting) > r.opts.Queue {
+		i := supersededIndex(r.waiting)
+		dropped = r.waiting[i]
+		r.waiting = slices.Delete(r.waiting, i, i+1)
+	}
+	r.stats.QueueDepth.Set(int64(len(r.waiting)))
+	r.changed.Broadcast()
+	r.mu.Unlock()
+	if dropped != nil {
+		r.stats.Dropped.Inc()
+		dropped.Frame.Release()
+	}
+}
+
+// supersededIndex is the oldest result with a newer one of the same camera
+// after it, or the oldest when every camera has one result waiting.
+func supersededIndex(waiting []*Result) int {
+	newest := make(map[string]int, len(waiting))
+	for i, w := range waiting {
+		newest[w.Verdict.Camera] = i
+	}
+	for i, w := range waiting {
+		if newest[w.Verdict.Camera] > i {
+			return i
 		}
 	}
-	r.stats.QueueDepth.Set(int64(len(r.queue)))
+	return 0
+}
+
+// next takes the oldest waiting result; ok is false once the queue is
+// closed and empty.
+func (r *sinkRunner) next() (res *Result, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.waiting) == 0 && !r.closed {
+		r.changed.Wait()
+	}
+	if len(r.waiting) == 0 {
+		return nil, false
+	}
+	res = r.waiting[0]
+	r.waiting[0] = nil
+	r.waiting = r.waiting[1:]
+	r.stats.QueueDepth.Set(int64(len(r.waiting)))
+	r.changed.Broadcast()
+	return res, true
+}
+
+// close lets run write what is waiting, then return.
+func (r *sinkRunner) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.changed.Broadcast()
+	r.mu.Unlock()
 }
 
 // run writes results until the queue is closed and empty. Writes use a
@@ -70,7 +116,11 @@ func (r *sinkRunner) offer(res Result) {
 func (r *sinkRunner) run(wg *sync.WaitGroup) {
 	defer wg.Done()
 	ctx := context.Background()
-	for res := range r.queue {
+	for {
+		res, ok := r.next()
+		if !ok {
+			return
+		}
 		if err := r.sink.Write(ctx, res); err != nil {
 			r.stats.Errors.Inc()
 			r.log.Error("sink write failed", "sink", r.sink.Name(), "camera", res.Verdict.Camera, "seq", res.Verdict.Seq, "err", err)
@@ -78,6 +128,5 @@ func (r *sinkRunner) run(wg *sync.WaitGroup) {
 			r.stats.Written.Inc()
 		}
 		res.Frame.Release()
-		r.stats.QueueDepth.Set(int64(len(r.queue)))
 	}
 }
