@@ -28,14 +28,17 @@ type sinkRunner struct {
 	mu      sync.Mutex
 	changed *sync.Cond // an item was added or taken, or the queue closed
 	waiting []*Result  // oldest first, at most opts.Queue
-	closed  bool
+	// perCamera counts the waiting results of each camera, so a full lossy
+	// queue finds what to drop without a pass over every camera's entries.
+	perCamera map[string]int
+	closed    bool
 }
 
 func newSinkRunner(s Sink, o SinkOptions, log *slog.Logger) *sinkRunner {
 	if o.Queue <= 0 {
 		o.Queue = 1024
 	}
-	r := &sinkRunner{sink: s, opts: o, stats: &SinkStats{}, log: log}
+	r := &sinkRunner{sink: s, opts: o, stats: &SinkStats{}, log: log, perCamera: map[string]int{}}
 	r.changed = sync.NewCond(&r.mu)
 	return r
 }
@@ -50,15 +53,21 @@ func newSinkRunner(s Sink, o SinkOptions, log *slog.Logger) *sinkRunner {
 func (r *sinkRunner) offer(res Result) {
 	res.Frame.Retain()
 	r.mu.Lock()
-	for r.opts.Lossless && len(r.waiting) >= r.opts.Queue {
+	for r.opts.Lossless && len(r.waiting) >= r.opts.Queue && !r.closed {
 		r.changed.Wait()
 	}
+	if r.closed {
+		r.mu.Unlock()
+		panic("inspect: a verdict offered to sink " + r.sink.Name() + " after the loop closed it")
+	}
 	r.waiting = append(r.waiting, &res)
+	r.perCamera[res.Verdict.Camera]++
 	var dropped *Result
 	if len(r.waiting) > r.opts.Queue {
-		i := supersededIndex(r.waiting)
+		i := r.superseded()
 		dropped = r.waiting[i]
 		r.waiting = slices.Delete(r.waiting, i, i+1)
+		r.left(dropped)
 	}
 	r.stats.QueueDepth.Set(int64(len(r.waiting)))
 	r.changed.Broadcast()
@@ -69,19 +78,22 @@ func (r *sinkRunner) offer(res Result) {
 	}
 }
 
-// supersededIndex is the oldest result with a newer one of the same camera
-// after it, or the oldest when every camera has one result waiting.
-func supersededIndex(waiting []*Result) int {
-	newest := make(map[string]int, len(waiting))
-	for i, w := range waiting {
-		newest[w.Verdict.Camera] = i
-	}
-	for i, w := range waiting {
-		if newest[w.Verdict.Camera] > i {
+// superseded is the index of the oldest waiting result with a newer one of
+// the same camera after it, or of the oldest when every camera has one.
+func (r *sinkRunner) superseded() int {
+	for i, w := range r.waiting {
+		if r.perCamera[w.Verdict.Camera] > 1 {
 			return i
 		}
 	}
 	return 0
+}
+
+// left takes a result that left the queue out of its camera's count.
+func (r *sinkRunner) left(res *Result) {
+	if r.perCamera[res.Verdict.Camera]--; r.perCamera[res.Verdict.Camera] == 0 {
+		delete(r.perCamera, res.Verdict.Camera)
+	}
 }
 
 // next takes the oldest waiting result; ok is false once the queue is
@@ -98,6 +110,7 @@ func (r *sinkRunner) next() (res *Result, ok bool) {
 	res = r.waiting[0]
 	r.waiting[0] = nil
 	r.waiting = r.waiting[1:]
+	r.left(res)
 	r.stats.QueueDepth.Set(int64(len(r.waiting)))
 	r.changed.Broadcast()
 	return res, true
