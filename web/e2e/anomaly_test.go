@@ -231,8 +231,8 @@ func TestDashboardAnomaly(t *testing.T) {
 				t.Errorf("strip entry %q is neither FAIL nor UNCERTAIN", s)
 			}
 		}
-		if eval[bool](t, ctx, "check height", `document.documentElement.scrollHeight > window.innerHeight + 1`) {
-			t.Error("the live view with the strip is taller than a 1366x768 panel")
+		if msg := liveOverflow(t, ctx); msg != "" {
+			t.Errorf("the live view with the strip is taller than a 1366x768 panel: %s", msg)
 		}
 		screenshotScreen(t, ctx, shots, "live-anomaly")
 	})

@@ -177,3 +177,14 @@ func savePNG(t *testing.T, ctx context.Context, dir, name string, capture chrome
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// liveOverflow is empty when the page fits the window's height, else where
+// each block of the live view lies (top+height), to tell which one grew.
+func liveOverflow(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return eval[string](t, ctx, "check height", `document.documentElement.scrollHeight <= window.innerHeight + 1 ? "" :
+		"window " + window.innerHeight + " px, page " + document.documentElement.scrollHeight + " px: " +
+		[...document.querySelectorAll("body > *, main > *, .live-layout > *, .live-aside > *, #cameras > *")]
+			.map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "") + " " + Math.round(e.getBoundingClientRect().top) + "+" + Math.round(e.getBoundingClientRect().height))
+			.join(", ")`)
+}

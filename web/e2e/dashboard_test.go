@@ -135,8 +135,8 @@ func TestDashboard(t *testing.T) {
 		}
 		// A 1366x768 panel at the line shows the whole page, and the yield
 		// and each camera's verdict are big enough to read from two metres.
-		if eval[bool](t, ctx, "check height", `document.documentElement.scrollHeight > window.innerHeight + 1`) {
-			t.Error("the live view is taller than a 1366x768 panel")
+		if msg := liveOverflow(t, ctx); msg != "" {
+			t.Errorf("the live view is taller than a 1366x768 panel: %s", msg)
 		}
 		for _, sel := range []string{`[data-figure="yield"] .value`, `#cameras [data-camera="station2"] .verdict`} {
 			px := eval[float64](t, ctx, "measure "+sel, `parseFloat(getComputedStyle(document.querySelector(`+jsString(sel)+`)).fontSize)`)

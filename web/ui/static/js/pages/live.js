@@ -29,7 +29,7 @@ export async function render(root) {
     h("div.live-layout",
       cameras,
       h("aside.live-aside",
-        h("section.panel", h("h2", "Alarms"), alarms),
+        h("section.panel.alarms-panel", h("h2", "Alarms"), alarms),
         h("section.panel.strip-panel", h("h2", "Last rejects"), strip),
         h("section.panel.feed-panel",
           h("div.row", { style: "justify-content:space-between" }, h("h2", "Verdicts"), conn),
