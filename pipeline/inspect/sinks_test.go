@@ -32,16 +32,27 @@ func (s *gatedSink) Write(_ context.Context, r *Result) error {
 	return nil
 }
 
+// startGated runs a lossy sink that holds its first verdict until drain,
+// which then closes the queue and waits for the sink to write the rest.
+func startGated(queue int) (r *sinkRunner, sink *gatedSink, drain func()) {
+	sink = &gatedSink{entered: make(chan struct{}), release: make(chan struct{})}
+	r = newSinkRunner(sink, SinkOptions{Queue: queue}, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go r.run(&wg)
+	return r, sink, func() {
+		r.close()
+		close(sink.release)
+		wg.Wait()
+	}
+}
+
 // A lossy sink that falls behind drops the oldest verdict that a newer one
 // of the same camera supersedes: for the live views and the PLC board each
 // camera's newest is the line's state, and a triggered camera may send no
 // verdict after its last part.
 func TestLossySinkKeepsEachCamerasNewest(t *testing.T) {
-	sink := &gatedSink{entered: make(chan struct{}), release: make(chan struct{})}
-	r := newSinkRunner(sink, SinkOptions{Queue: 3}, slog.New(slog.DiscardHandler))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go r.run(&wg)
+	r, sink, drain := startGated(3)
 	offer := func(camera string, seq uint64) {
 		r.offer(Result{Verdict: defects.Verdict{Camera: camera, Seq: seq}})
 	}
@@ -53,9 +64,7 @@ func TestLossySinkKeepsEachCamerasNewest(t *testing.T) {
 		offer("free", seq)
 	}
 	offer("other", 1)
-	r.close()
-	close(sink.release)
-	wg.Wait()
+	drain()
 	if got := fmt.Sprint(sink.got); got != "[free/1 triggered/1 free/10 other/1]" {
 		t.Errorf("the sink wrote %s, want [free/1 triggered/1 free/10 other/1]: the one it held, then each camera's newest in order", got)
 	}
@@ -66,19 +75,13 @@ func TestLossySinkKeepsEachCamerasNewest(t *testing.T) {
 
 // With as many cameras waiting as the queue holds, the oldest goes.
 func TestLossySinkDropsTheOldestWhenEachCameraHasOne(t *testing.T) {
-	sink := &gatedSink{entered: make(chan struct{}), release: make(chan struct{})}
-	r := newSinkRunner(sink, SinkOptions{Queue: 2}, slog.New(slog.DiscardHandler))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go r.run(&wg)
+	r, sink, drain := startGated(2)
 	r.offer(Result{Verdict: defects.Verdict{Camera: "a", Seq: 1}})
 	<-sink.entered
 	for _, c := range []string{"b", "c", "d"} {
 		r.offer(Result{Verdict: defects.Verdict{Camera: c, Seq: 1}})
 	}
-	r.close()
-	close(sink.release)
-	wg.Wait()
+	drain()
 	if got := fmt.Sprint(sink.got); got != "[a/1 c/1 d/1]" {
 		t.Errorf("the sink wrote %s, want [a/1 c/1 d/1]", got)
 	}
