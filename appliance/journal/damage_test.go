@@ -21,9 +21,9 @@ import (
 // and closes the journal; it returns the file's bytes.
 func bigJournal(t *testing.T, dir string, n int) []byte {
 	t.Helper()
-	// The records go in one commit, which Sync makes: the file's layout,
-	// and so what a cut or a garbled page takes from it, is the same on
-	// every run, not up to where a flush ticker falls between the writes.
+	// The records go in one commit, which Sync makes, not in as many as a
+	// flush ticker happens to make between the writes: every page of theirs
+	// then lies before the root page, which bbolt writes last.
 	o := testOptions(dir)
 	o.FlushInterval = time.Hour
 	j, err := Open(o)
